@@ -1,0 +1,174 @@
+"""Typed, frozen records for validated manifests and the project config.
+
+The loader (`manifests.py`) builds these from YAML documents after schema and semantic
+checks pass; every later step (render, plan, apply, report) reads only these records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from dialogops.errors import Location
+
+OnInvalid = Literal["error", "skip"]
+
+
+@dataclass(frozen=True)
+class CallingHours:
+    earliest: dt.time
+    latest: dt.time
+
+
+@dataclass(frozen=True)
+class Policy:
+    calling_hours: CallingHours | None = None
+    max_phones_per_campaign: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """`dialogops.yaml`, with every default filled in and paths made absolute."""
+
+    root: Path  # the project root: the folder of dialogops.yaml, else the working directory
+    path: Path | None  # the config file, None when there is none
+    api_url: str = "https://ai-assistant.is74.ru/api"
+    timeout_seconds: float = 30.0
+    state_backend: Literal["local", "postgres"] = "local"
+    state_path: Path = Path("dialogops.state.json")  # absolute after loading
+    state_dsn_env: str = "DIALOGOPS_STATE_DSN"
+    timezone: str = "Europe/Moscow"
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
+    manifests: tuple[Path, ...] = ()  # absolute; default (root / "campaigns",)
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    path: Path  # absolute, checked to be inside the project root
+    location: Location  # where `csv.path` is written in the manifest
+    phone_column: str = "phone"
+    delimiter: str | None = None  # None: detect among , ; TAB
+    encoding: str = "utf-8"  # utf-8 also accepts a BOM
+
+
+@dataclass(frozen=True)
+class JsonlSource:
+    path: Path
+    location: Location
+    phone_column: str = "phone"  # the key holding the phone in every object
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class InlineSource:
+    """Inline entries: a string is the phone; a mapping is a row with a `phone` key."""
+
+    entries: tuple[str | Mapping[str, Any], ...]
+    locations: tuple[Location, ...]  # one per entry
+    phone_column: str = "phone"
+
+
+PhoneSource = CsvSource | JsonlSource | InlineSource
+
+
+@dataclass(frozen=True)
+class Exclude:
+    path: Path
+    location: Location
+
+
+@dataclass(frozen=True)
+class PhonesSpec:
+    source: PhoneSource
+    default_region: str = "RU"
+    dedupe: bool = True
+    exclude: tuple[Exclude, ...] = ()
+    on_invalid: OnInvalid = "error"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    date: dt.date
+    start_time: dt.time
+    end_time: dt.time
+    attempts: int = 1
+    interval_minutes: int = 0
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A validated Campaign manifest (defaults already merged)."""
+
+    name: str  # metadata.name, the stable identity
+    location: Location  # the document's first line
+    project_id: int
+    title: str  # sent as campaign.name
+    description: str
+    start_block_id: int
+    phone_id: int
+    schedule: Schedule
+    phones: PhonesSpec
+    add_data: Mapping[str, Any]  # key -> literal value or Jinja2 template string
+    add_data_locations: Mapping[str, Location]  # key -> where its value is written
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+FilterType = Literal[
+    "equal", "contains", "starts_with", "ends_with", "is_empty", "not_empty", "is_true", "not_true"
+]
+
+
+@dataclass(frozen=True)
+class ReportColumn:
+    id: int
+    name: str
+    display_name: str
+    column_type: str
+    data_type: Literal["text", "number", "datetime", "dialog", "goal"]
+    filter_type: FilterType | None = None
+    filter_value: str | None = None
+    sorting: Literal["asc", "desc"] | None = None
+
+
+@dataclass(frozen=True)
+class ReportOutput:
+    format: Literal["table", "csv", "json", "jsonl", "markdown"] = "table"
+    path: Path | None = None  # absolute
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.datetime  # timezone-aware
+    end: dt.datetime
+
+
+@dataclass(frozen=True)
+class Report:
+    """A validated Report manifest."""
+
+    name: str
+    location: Location
+    scenario_id: int
+    columns: tuple[ReportColumn, ...]
+    campaign: str | None = None  # exactly one of campaign / outgoing_campaign_id
+    outgoing_campaign_id: int | None = None
+    project_id: int | None = None  # None: the campaign's
+    start_block_id: int | None = None  # None: the campaign's
+    period: Period | None = None  # None: the campaign's schedule date, whole day
+    output: ReportOutput = field(default_factory=ReportOutput)
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything loaded for one run: config plus every valid manifest."""
+
+    config: Config
+    campaigns: tuple[Campaign, ...]
+    reports: tuple[Report, ...]
+
+    def campaign(self, name: str) -> Campaign | None:
+        return next((c for c in self.campaigns if c.name == name), None)

@@ -1,0 +1,59 @@
+"""Shared fixtures: every test stays on loopback and inside tmp_path."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    if isinstance(address, tuple):
+        host = str(address[0])
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise RuntimeError(f"test tried to reach {host}: only loopback is allowed")
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    for name in ("DIALOG_TOKEN", "DIALOG_LOGIN", "DIALOG_PASSWORD", "DIALOG_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+
+
+def run_dialogops(
+    args: Sequence[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `dialogops` command in a subprocess, as a user would."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
+    full_env.update(env or {})
+    full_env.setdefault("NO_COLOR", "1")
+    full_env.setdefault("COLUMNS", "200")
+    return subprocess.run(
+        [sys.executable, "-m", "dialogops", *args],
+        cwd=cwd,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
