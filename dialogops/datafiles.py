@@ -63,3 +63,15 @@ def detect_delimiter(sample: str) -> str:
         counts = {d: header.count(d) for d in DELIMITERS}
         best = max(counts, key=lambda d: counts[d])
         return best if counts[best] else ","
+
+
+def csv_reader(handle: TextIO, delimiter: str | None) -> csv.DictReader[str]:
+    """A DictReader over an open data file, detecting the delimiter when none is declared.
+
+    The header row gives the keys; `reader.line_num` is the physical line last read.
+    """
+    if delimiter is None:
+        sample = handle.read(SNIFF_BYTES)
+        handle.seek(0)
+        delimiter = detect_delimiter(sample)
+    return csv.DictReader(handle, delimiter=delimiter)
