@@ -1,0 +1,475 @@
+"""Running a Report manifest: the analytics request, the response check, the output files.
+
+`build_request` resolves a `Report` against its campaign and the state into the exact
+body of `POST /analytics/{project_id}/report`; `parse_response` checks what came back;
+`write_report` streams the rows to a table, CSV, JSON, JSONL or Markdown, atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rich.console import Console
+from rich.table import Table
+
+from dialogops.errors import ApiError, StateError, UsageError
+from dialogops.specs import Campaign, Period, Project, Report, ReportColumn
+
+OutputFormat = Literal["table", "csv", "json", "jsonl", "markdown"]
+FORMATS: tuple[OutputFormat, ...] = ("table", "csv", "json", "jsonl", "markdown")
+# Filters that compare with a value; the others (is_empty, is_true, ...) take none.
+COMPARING_FILTERS = frozenset({"equal", "contains", "starts_with", "ends_with"})
+SUFFIX_FORMATS: Mapping[str, OutputFormat] = {
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".md": "markdown",
+    ".markdown": "markdown",
+}
+
+
+class StateEntryView(Protocol):
+    """What a report needs from a state entry."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def id(self) -> int | None: ...
+
+
+class StateView(Protocol):
+    """What a report needs from the state: entries by campaign name."""
+
+    def get(self, name: str) -> StateEntryView | None: ...
+
+
+class AnalyticsClient(Protocol):
+    """The one API call a report makes (`DialogClient.report`)."""
+
+    def report(self, project_id: int, body: dict[str, Any]) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """A report resolved against its campaign and the state: where and what to POST."""
+
+    name: str
+    project_id: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResultColumn:
+    """A column of the response: the row key, its header, the server's type."""
+
+    field: str
+    display_name: str
+    type: str = "text"
+
+
+@dataclass(frozen=True)
+class Summary:
+    count: int
+    total_duration: float  # seconds
+    avg_duration: float  # seconds
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {
+            "count": self.count,
+            "total_duration": self.total_duration,
+            "avg_duration": self.avg_duration,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{self.count} {'row' if self.count == 1 else 'rows'}, "
+            f"total duration {human_duration(self.total_duration)}, "
+            f"average {human_duration(self.avg_duration)}"
+        )
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """A checked response. `rows` is the server's own list, never copied."""
+
+    columns: tuple[ResultColumn, ...]
+    rows: Sequence[Mapping[str, Any]]
+    summary: Summary
+
+
+# --- the request -----------------------------------------------------------------------
+
+
+def api_timestamp(moment: dt.datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and `Z`, as documented: `2026-12-01T04:00:00.000Z`."""
+    utc = moment.astimezone(dt.UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"unknown timezone {name!r} in the project config") from exc
+
+
+def whole_day(date: dt.date, timezone: str) -> Period:
+    """The calendar day `date` from midnight to midnight in `timezone` (23 or 25 h across DST)."""
+    tz = zone(timezone)
+    start = dt.datetime.combine(date, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    return Period(start=start, end=end)
+
+
+def column_body(column: ReportColumn) -> dict[str, Any]:
+    """One entry of `columns`: filter and sorting keys appear only when the manifest sets them."""
+    body: dict[str, Any] = {
+        "id": column.id,
+        "name": column.name,
+        "display_name": column.display_name,
+        "column_type": column.column_type,
+        "data_type": column.data_type,
+    }
+    if column.filter_type is not None:
+        body["filter_type"] = column.filter_type
+        if column.filter_type in COMPARING_FILTERS and column.filter_value is not None:
+            body["filter_value"] = column.filter_value
+    if column.sorting is not None:
+        body["sorting"] = column.sorting
+    return body
+
+
+def campaign_id(campaign: str, state: StateView) -> int:
+    """The ID recorded for `campaign`, or an error saying which command resolves it."""
+    entry = state.get(campaign)
+    if entry is None:
+        raise StateError(
+            f"campaign {campaign!r} is not in state: create it with `dialogops apply` "
+            f"(or record an existing one with `dialogops import {campaign} ID`)"
+        )
+    if entry.status != "created" or entry.id is None:
+        raise StateError(
+            f"campaign {campaign!r} has no known ID (its create outcome is {entry.status}): "
+            f"check the Dialog UI, then `dialogops import {campaign} ID` or "
+            f"`dialogops state rm {campaign}`"
+        )
+    return entry.id
+
+
+def build_request(report: Report, project: Project, state: StateView) -> ReportRequest:
+    """Resolve `report` into the documented analytics body.
+
+    The campaign's manifest supplies `project_id`, `start_block_id` and the default period
+    (its schedule date, the whole day in the config's timezone) when the report omits them.
+    """
+    campaign: Campaign | None = None
+    if report.campaign is not None:
+        outgoing_id = campaign_id(report.campaign, state)
+        campaign = project.campaign(report.campaign)
+    elif report.outgoing_campaign_id is not None:
+        outgoing_id = report.outgoing_campaign_id
+    else:
+        raise UsageError(f"report {report.name!r} names neither campaign nor outgoing_campaign_id")
+
+    def from_campaign(field: str, value: int | None) -> int:
+        if value is not None:
+            return value
+        if campaign is None:
+            raise UsageError(missing_from_campaign(report, f"spec.{field}"))
+        resolved: int = getattr(campaign, field)
+        return resolved
+
+    project_id = from_campaign("project_id", report.project_id)
+    start_block_id = from_campaign("start_block_id", report.start_block_id)
+    period = report.period
+    if period is None:
+        if campaign is None:
+            raise UsageError(missing_from_campaign(report, "spec.period"))
+        period = whole_day(campaign.schedule.date, project.config.timezone)
+    body = {
+        "analytics_filter": {
+            "scenario_id": report.scenario_id,
+            "start_block_id": start_block_id,
+            "outgoing_campaign_id": outgoing_id,
+            "date_start": api_timestamp(aware(period.start, project.config.timezone)),
+            "date_end": api_timestamp(aware(period.end, project.config.timezone)),
+        },
+        "columns": [column_body(c) for c in report.columns],
+    }
+    return ReportRequest(name=report.name, project_id=project_id, body=body)
+
+
+def missing_from_campaign(report: Report, field: str) -> str:
+    if report.campaign is None:
+        return (
+            f"report {report.name!r} ({report.location}): {field} is required with "
+            f"outgoing_campaign_id (there is no campaign manifest to take it from)"
+        )
+    return (
+        f"report {report.name!r} ({report.location}): {field} is not set and campaign "
+        f"{report.campaign!r} has no manifest to take it from"
+    )
+
+
+def aware(moment: dt.datetime, timezone: str) -> dt.datetime:
+    """A naive time is read as the platform's wall clock (the config's timezone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone(timezone))
+
+
+# --- the response ----------------------------------------------------------------------
+
+
+def malformed(reason: str) -> ApiError:
+    return ApiError(f"the report endpoint answered with a malformed body: {reason}", status=200)
+
+
+def number(payload: Mapping[str, Any], key: str) -> float:
+    value = payload.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise malformed(f"{key!r} is {value!r}, not a number of seconds")
+    return value
+
+
+def parse_response(payload: object, requested: Sequence[ReportColumn]) -> ReportResult:
+    """Check the response shape; the rows stay the server's list (checked, not copied).
+
+    Without a `columns` list in the response, the requested columns describe the rows.
+    """
+    if not isinstance(payload, Mapping):
+        raise malformed(f"expected a JSON object, got {type(payload).__name__}")
+    rows = payload.get("data")
+    if not isinstance(rows, list):
+        raise malformed("'data' is missing or not a list")
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise malformed(f"data[{index}] is not an object")
+    columns = response_columns(payload.get("columns"), requested)
+    count = payload.get("count", len(rows))
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise malformed(f"'count' is {count!r}, not a row count")
+    summary = Summary(
+        count=count,
+        total_duration=number(payload, "total_duration"),
+        avg_duration=number(payload, "avg_duration"),
+    )
+    return ReportResult(columns=columns, rows=rows, summary=summary)
+
+
+def response_columns(raw: object, requested: Sequence[ReportColumn]) -> tuple[ResultColumn, ...]:
+    if raw is None:
+        return tuple(ResultColumn(c.name, c.display_name, c.data_type) for c in requested)
+    if not isinstance(raw, list):
+        raise malformed("'columns' is not a list")
+    columns = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not isinstance(item.get("field"), str):
+            raise malformed(f"columns[{index}] has no 'field'")
+        field = item["field"]
+        display = item.get("display_name")
+        columns.append(
+            ResultColumn(
+                field=field,
+                display_name=display if isinstance(display, str) and display else field,
+                type=str(item.get("type", "text")),
+            )
+        )
+    return tuple(columns)
+
+
+# --- the output ------------------------------------------------------------------------
+
+
+def human_duration(seconds: float) -> str:
+    """`1h 02m 05s`, `2m 05s` or `45s`, rounded to the nearest second."""
+    total = int(seconds + 0.5)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def cell(value: Any) -> str:
+    """A value as text for CSV, Markdown and the table: nested values stay JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def row_cells(result: ReportResult) -> Iterator[list[str]]:
+    for row in result.rows:
+        yield [cell(row.get(c.field)) for c in result.columns]
+
+
+def write_csv(result: ReportResult, stream: TextIO, *, excel: bool = False) -> None:
+    """CSV with a header of display names; `excel` starts it with a byte order mark."""
+    if excel:
+        stream.write("\ufeff")
+    writer = csv.writer(stream)
+    writer.writerow([c.display_name for c in result.columns])
+    writer.writerows(row_cells(result))
+
+
+def write_json(result: ReportResult, stream: TextIO) -> None:
+    """One document: `columns`, `rows` (as the server sent them) and `summary`."""
+    document = {
+        "report_format_version": 1,
+        "columns": [
+            {"field": c.field, "display_name": c.display_name, "type": c.type}
+            for c in result.columns
+        ],
+        "rows": result.rows,
+        "summary": result.summary.as_dict(),
+    }
+    # json.dump encodes chunk by chunk, so the rows are written as they are read.
+    json.dump(document, stream, ensure_ascii=False, indent=2)
+    stream.write("\n")
+
+
+def write_jsonl(result: ReportResult, stream: TextIO) -> None:
+    """One row object per line, nothing else (the summary goes to stderr)."""
+    for row in result.rows:
+        stream.write(json.dumps(row, ensure_ascii=False))
+        stream.write("\n")
+
+
+def markdown_cell(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|")
+    return escaped.replace("\r\n", "<br>").replace("\n", "<br>")
+
+
+def write_markdown(result: ReportResult, stream: TextIO) -> None:
+    """A GitHub-flavoured table, then the summary as a closing line."""
+    stream.write("| " + " | ".join(markdown_cell(c.display_name) for c in result.columns) + " |\n")
+    stream.write("|" + "---|" * len(result.columns) + "\n")
+    for cells in row_cells(result):
+        stream.write("| " + " | ".join(markdown_cell(c) for c in cells) + " |\n")
+    stream.write(f"\n**Summary:** {result.summary}\n")
+
+
+def write_table(result: ReportResult, stream: TextIO, *, title: str, no_color: bool) -> None:
+    """A rich table for a terminal, the summary below it."""
+    console = Console(file=stream, no_color=no_color, highlight=False)
+    table = Table(title=title)
+    for column in result.columns:
+        justify: Literal["left", "right"] = "right" if column.type == "number" else "left"
+        table.add_column(column.display_name, justify=justify)
+    for cells in row_cells(result):
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"Summary: {result.summary}", markup=False)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
+    """A UTF-8 text file that replaces `path` only when the block finishes without error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+
+
+def pick_format(
+    option: OutputFormat | None, manifest: OutputFormat, path: Path | None
+) -> OutputFormat:
+    """`--format`, else the manifest's format; a file with no explicit format goes by suffix."""
+    if option is not None:
+        return option
+    if manifest == "table" and path is not None:
+        return SUFFIX_FORMATS.get(path.suffix.lower(), "table")
+    return manifest
+
+
+def check_excel(fmt: OutputFormat, excel: bool) -> None:
+    if excel and fmt != "csv":
+        raise UsageError(f"--excel applies to the csv format only, not {fmt}")
+
+
+def write_report(
+    result: ReportResult,
+    fmt: OutputFormat,
+    stream: TextIO,
+    *,
+    title: str = "",
+    excel: bool = False,
+    no_color: bool = False,
+) -> None:
+    """Write `result` in `fmt` to an open text stream."""
+    check_excel(fmt, excel)
+    if fmt == "csv":
+        write_csv(result, stream, excel=excel)
+    elif fmt == "json":
+        write_json(result, stream)
+    elif fmt == "jsonl":
+        write_jsonl(result, stream)
+    elif fmt == "markdown":
+        write_markdown(result, stream)
+    else:
+        write_table(result, stream, title=title, no_color=no_color)
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What a finished report wrote, for the command to tell the user."""
+
+    name: str
+    format: OutputFormat
+    path: Path | None
+    summary: Summary
+
+
+def run_report(
+    report: Report,
+    project: Project,
+    state: StateView,
+    client: AnalyticsClient,
+    *,
+    fmt: OutputFormat | None = None,
+    out: Path | None = None,
+    excel: bool = False,
+    no_color: bool = False,
+    stdout: TextIO,
+) -> ReportOutcome:
+    """Request the report and write it; `out` (else the manifest's path) or `stdout`.
+
+    Nothing is written before the whole response has been checked, and a file is
+    replaced only once every row has been written to its temporary twin.
+    """
+    path = out if out is not None else report.output.path
+    chosen = pick_format(fmt, report.output.format, path)
+    check_excel(chosen, excel)
+    request = build_request(report, project, state)
+    result = parse_response(client.report(request.project_id, request.body), report.columns)
+    if path is None:
+        write_report(result, chosen, stdout, title=report.name, excel=excel, no_color=no_color)
+    else:
+        # csv writes its own \r\n line ends; the other formats use \n on every platform.
+        with atomic_writer(path, newline="" if chosen == "csv" else "\n") as handle:
+            write_report(result, chosen, handle, title=report.name, excel=excel, no_color=True)
+    return ReportOutcome(name=report.name, format=chosen, path=path, summary=result.summary)
