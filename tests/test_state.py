@@ -1,0 +1,426 @@
+"""The state file format, durable writes, backups and the lock file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from dialogops.errors import StateError, UsageError
+from dialogops.specs import Config
+from dialogops.state import (
+    LocalBackend,
+    LockInfo,
+    Replaced,
+    State,
+    StateEntry,
+    backend_for,
+    dumps,
+    forget,
+    loads,
+    record_import,
+)
+
+FP_A = "sha256:" + "a" * 64
+FP_B = "sha256:" + "b" * 64
+
+
+def created(name: str, id: int, fingerprint: str = FP_A, phones: int = 3) -> StateEntry:
+    return StateEntry(
+        name, "created", fingerprint, phones, id=id, created_at="2099-01-01T00:00:00Z"
+    )
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def write_lock_file(backend: LocalBackend, pid: int, host: str) -> LockInfo:
+    info = LockInfo(pid=pid, host=host, user="ci", command="dialogops apply",
+                    started_at="2099-01-01T00:00:00Z")
+    backend.lock_path.write_text(json.dumps(info.__dict__))
+    return info
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> LocalBackend:
+    return LocalBackend(tmp_path / "dialogops.state.json")
+
+
+# --- format -----------------------------------------------------------------------------
+
+
+def test_missing_file_is_the_empty_state(backend: LocalBackend) -> None:
+    assert backend.read() == State()
+    assert not backend.path.exists()
+
+
+def test_file_text_is_stable_sorted_and_holds_no_phone_numbers() -> None:
+    state = State(lineage="l-1", serial=4).put(
+        StateEntry("zeta", "unknown", FP_B, 2, started_at="2099-01-02T00:00:00Z")
+    ).put(
+        StateEntry("alpha", "created", FP_A, 3, id=7, created_at="2099-01-03T00:00:00Z",
+                   history=(Replaced(5, FP_B, "2099-01-01T00:00:00Z", "2099-01-03T00:00:00Z"),))
+    )
+    assert dumps(state) == (
+        "{\n"
+        '  "version": 1,\n'
+        '  "serial": 4,\n'
+        '  "lineage": "l-1",\n'
+        '  "campaigns": {\n'
+        '    "alpha": {\n'
+        '      "status": "created",\n'
+        '      "id": 7,\n'
+        f'      "fingerprint": "{FP_A}",\n'
+        '      "phones": 3,\n'
+        '      "created_at": "2099-01-03T00:00:00Z",\n'
+        '      "history": [\n'
+        "        {\n"
+        '          "id": 5,\n'
+        f'          "fingerprint": "{FP_B}",\n'
+        '          "created_at": "2099-01-01T00:00:00Z",\n'
+        '          "replaced_at": "2099-01-03T00:00:00Z"\n'
+        "        }\n"
+        "      ]\n"
+        "    },\n"
+        '    "zeta": {\n'
+        '      "status": "unknown",\n'
+        f'      "fingerprint": "{FP_B}",\n'
+        '      "phones": 2,\n'
+        '      "started_at": "2099-01-02T00:00:00Z"\n'
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+    assert loads(dumps(state), "x") == state
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{not json", "state file is not valid JSON (line 1, column 2"),
+        ("[]", "not a valid dialogops state file: (top level): [] is not of type 'object'"),
+        ('{"version": 1, "serial": 0, "lineage": "", "campaigns": {"a": {"status": "done", '
+         f'"fingerprint": "{FP_A}", "phones": 1}}}}}}',
+         "campaigns.a.status: 'done' is not one of"),
+        ('{"version": 1, "serial": 0, "lineage": "", "campaigns": {"a": {"status": "created", '
+         f'"fingerprint": "{FP_A}", "phones": 1}}}}}}',
+         "campaigns.a: 'id' is a required property"),
+        ('{"version": 1, "serial": -1, "lineage": "", "campaigns": {}}',
+         "serial: -1 is less than the minimum of 0"),
+        ('{"version": 2, "serial": 0, "lineage": "", "campaigns": {}}',
+         "state format version 2 was written by a newer dialogops; this one reads version 1"),
+        ("\xff\xfe", "cannot read the state file"),
+    ],
+)
+def test_unreadable_state_is_an_error_naming_the_file(
+    backend: LocalBackend, text: str, expected: str
+) -> None:
+    if text == "\xff\xfe":
+        backend.path.write_bytes(b"\xff\xfe\x00")
+    else:
+        backend.path.write_text(text)
+    with pytest.raises(StateError) as info:
+        backend.read()
+    assert str(info.value).startswith(f"{backend.path}: ")
+    assert expected in str(info.value)
+
+
+def test_pending_and_unknown_entries_have_an_unknown_outcome() -> None:
+    assert StateEntry("a", "pending", FP_A, 1).outcome_unknown
+    assert StateEntry("a", "unknown", FP_A, 1).outcome_unknown
+    assert not created("a", 1).outcome_unknown
+
+
+def test_put_and_remove_return_new_states() -> None:
+    empty = State()
+    one = empty.put(created("a", 1))
+    assert empty.get("a") is None
+    assert one.get("a") == created("a", 1)
+    assert one.remove("a").campaigns == {}
+
+
+# --- writes ----------------------------------------------------------------------------
+
+
+def test_writes_bump_serial_set_lineage_once_and_keep_a_backup(backend: LocalBackend) -> None:
+    with backend.lock("test") as lock:
+        first = lock.write(lock.read().put(created("a", 1)))
+        assert first.serial == 1
+        assert len(first.lineage) == 36
+        assert not backend.backup_path.exists()
+        second = lock.write(first.put(created("b", 2)))
+    assert second.serial == 2
+    assert second.lineage == first.lineage
+    assert backend.read() == second
+    assert loads(backend.backup_path.read_text(), "backup") == first
+    assert stat.S_IMODE(backend.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(backend.backup_path.stat().st_mode) == 0o600
+    leftovers = {p.name for p in backend.path.parent.iterdir()}
+    assert leftovers == {"dialogops.state.json", "dialogops.state.json.backup"}
+
+
+def test_an_invalid_entry_is_refused_before_anything_is_written(backend: LocalBackend) -> None:
+    with backend.lock("test") as lock:
+        lock.write(lock.read().put(created("a", 1)))
+        before = backend.path.read_text()
+        with pytest.raises(StateError, match="fingerprint"):
+            lock.write(lock.read().put(created("b", 2, fingerprint="md5:x")))
+    assert backend.path.read_text() == before
+
+
+def test_a_stale_state_is_refused(backend: LocalBackend) -> None:
+    with backend.lock("test") as lock:
+        old = lock.read()
+        lock.write(old.put(created("a", 1)))
+        with pytest.raises(StateError, match="stale state"):
+            lock.write(old.put(created("b", 2)))
+    assert set(backend.read().campaigns) == {"a"}
+
+
+def test_a_file_changed_behind_the_lock_is_not_overwritten(backend: LocalBackend) -> None:
+    with backend.lock("test") as lock:
+        backend.path.write_text(dumps(State(lineage="other", serial=9)))
+        with pytest.raises(StateError, match="changed by someone else"):
+            lock.write(lock.read().put(created("a", 1)))
+    assert backend.read().lineage == "other"
+
+
+def test_updates_from_many_threads_are_all_kept(backend: LocalBackend) -> None:
+    with backend.lock("test") as lock:
+        threads = [
+            threading.Thread(target=lock.update, args=(lambda s, i=i: s.put(created(f"c{i}", i)),))
+            for i in range(1, 21)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    state = backend.read()
+    assert state.serial == 20
+    assert sorted(e.id or 0 for e in state.campaigns.values()) == list(range(1, 21))
+
+
+READER = """
+import sys
+from pathlib import Path
+from dialogops.errors import StateError
+from dialogops.state import LocalBackend
+backend, stop = LocalBackend(Path(sys.argv[1])), Path(sys.argv[2])
+reads = failures = 0
+print("ready", flush=True)
+while not stop.exists():
+    try:
+        backend.read()
+        reads += 1
+    except StateError as exc:
+        failures += 1
+        print(exc)
+print(reads, failures)
+"""
+
+
+def test_a_reader_never_sees_a_partial_file(backend: LocalBackend, tmp_path: Path) -> None:
+    stop = tmp_path / "stop"
+    with backend.lock("test") as lock:
+        lock.update(lambda s: s.put(created("c000", 1000)))
+        reader = subprocess.Popen(
+            [sys.executable, "-c", READER, str(backend.path), str(stop)],
+            stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            assert reader.stdout is not None
+            assert reader.stdout.readline() == "ready\n"
+            for i in range(1, 41):
+                lock.update(lambda s, i=i: s.put(created(f"c{i:03d}", i)))
+        finally:
+            stop.touch()
+            out, _ = reader.communicate(timeout=60)
+    reads, failures = out.split()[-2:]
+    assert failures == "0", out
+    assert int(reads) > 0
+    assert backend.read().serial == 41
+
+
+def test_no_write_after_release(backend: LocalBackend) -> None:
+    with backend.lock("test") as lock:
+        pass
+    with pytest.raises(StateError, match="already released"):
+        lock.write(lock.read())
+
+
+# --- the lock --------------------------------------------------------------------------
+
+
+def test_lock_file_names_the_holder_and_is_removed_on_exit(backend: LocalBackend) -> None:
+    with backend.lock("dialogops apply") as lock:
+        data = json.loads(backend.lock_path.read_text())
+        assert data["pid"] == os.getpid()
+        assert data["host"] == socket.gethostname()
+        assert data["command"] == "dialogops apply"
+        assert data["started_at"].endswith("Z")
+        assert backend.holder() == lock.info
+    assert not backend.lock_path.exists()
+
+
+def test_lock_is_released_when_the_block_raises(backend: LocalBackend) -> None:
+    with pytest.raises(RuntimeError), backend.lock("test"):
+        raise RuntimeError("boom")
+    assert not backend.lock_path.exists()
+
+
+def test_lock_is_released_when_the_state_is_corrupt(backend: LocalBackend) -> None:
+    backend.path.write_text("{")
+    with pytest.raises(StateError, match="not valid JSON"), backend.lock("test"):
+        pass
+    assert not backend.lock_path.exists()
+
+
+def test_second_lock_fails_naming_the_holder(backend: LocalBackend) -> None:
+    with (
+        backend.lock("dialogops apply"),
+        pytest.raises(StateError) as info,
+        backend.lock("dialogops state rm x", timeout=0.2),
+    ):
+        pass
+    message = str(info.value)
+    assert f"state is locked by pid {os.getpid()} (" in message
+    assert f"@{socket.gethostname()}, `dialogops apply`, since " in message
+    assert "(waited 0.2s)" in message
+
+
+def test_a_waiting_lock_gets_it_when_the_holder_finishes(backend: LocalBackend) -> None:
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with backend.lock("first") as lock:
+            lock.write(lock.read().put(created("a", 1)))
+            holding.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    threading.Timer(0.2, release.set).start()
+    with backend.lock("second", timeout=30) as lock:
+        state = lock.write(lock.read().put(created("b", 2)))
+    holder.join()
+    assert set(state.campaigns) == {"a", "b"}
+    assert backend.read().serial == 2
+
+
+def test_a_lock_left_by_a_dead_process_fails_at_once(backend: LocalBackend) -> None:
+    pid = dead_pid()
+    write_lock_file(backend, pid, socket.gethostname())
+    with pytest.raises(StateError) as info, backend.lock("test", timeout=60):
+        pass
+    message = str(info.value)
+    assert f"state is locked by pid {pid} (ci@{socket.gethostname()}" in message
+    assert "left by a dead process" in message
+    assert "`dialogops state unlock`" in message
+    assert backend.lock_path.exists()
+
+
+def test_a_lock_from_another_host_is_waited_for_then_named(backend: LocalBackend) -> None:
+    write_lock_file(backend, dead_pid(), "runner-7")
+    expected = r"locked by pid \d+ \(ci@runner-7, `dialogops apply`"
+    with pytest.raises(StateError, match=expected), backend.lock("test", timeout=0.1):
+        pass
+
+
+def test_release_leaves_a_lock_that_is_no_longer_ours(backend: LocalBackend) -> None:
+    with backend.lock("test"):
+        other = write_lock_file(backend, 4242, "runner-7")
+    assert backend.holder() == other
+
+
+def test_unlock(backend: LocalBackend) -> None:
+    assert backend.unlock() is None
+    info = write_lock_file(backend, dead_pid(), socket.gethostname())
+    assert backend.unlock() == info
+    assert not backend.lock_path.exists()
+
+
+def test_unlock_refuses_a_live_holder_on_this_host_unless_forced(backend: LocalBackend) -> None:
+    info = write_lock_file(backend, os.getpid(), socket.gethostname())
+    with pytest.raises(StateError, match="still running"):
+        backend.unlock()
+    assert backend.lock_path.exists()
+    assert backend.unlock(force=True) == info
+    assert not backend.lock_path.exists()
+
+
+def test_unlock_of_an_unreadable_lock_file(backend: LocalBackend) -> None:
+    backend.lock_path.write_text("")
+    holder = backend.unlock()
+    assert holder is not None
+    assert holder.describe() == "an unknown holder (the lock file could not be read)"
+    assert not backend.lock_path.exists()
+
+
+def test_lock_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "nope" / "dialogops.state.json")
+    with pytest.raises(StateError, match="the state folder does not exist"), backend.lock("t"):
+        pass
+
+
+# --- operations ------------------------------------------------------------------------
+
+
+def test_forget() -> None:
+    state = State().put(created("a", 1)).put(created("b", 2))
+    new, entry = forget(state, "a")
+    assert entry == created("a", 1)
+    assert set(new.campaigns) == {"b"}
+    with pytest.raises(StateError, match=r"no campaign named 'x' in state \(known: a, b\)"):
+        forget(state, "x")
+
+
+def test_import_of_a_new_campaign() -> None:
+    state, entry = record_import(State(), "a", 10, FP_A, 5, now="2099-02-01T00:00:00Z")
+    assert entry == StateEntry("a", "created", FP_A, 5, id=10, created_at="2099-02-01T00:00:00Z")
+    assert state.get("a") == entry
+
+
+def test_import_resolving_an_unknown_entry_keeps_the_send_time() -> None:
+    unknown = StateEntry("a", "unknown", FP_A, 5, started_at="2099-01-01T10:00:00Z")
+    _, entry = record_import(State().put(unknown), "a", 10, FP_B, 6, now="2099-02-01T00:00:00Z")
+    assert entry == StateEntry("a", "created", FP_B, 6, id=10, created_at="2099-01-01T10:00:00Z")
+
+
+def test_import_with_another_id_keeps_the_old_one_in_history() -> None:
+    old = Replaced(3, FP_B, "2098-01-01T00:00:00Z", "2098-06-01T00:00:00Z")
+    before = State().put(
+        StateEntry("a", "created", FP_A, 5, id=7, created_at="2099-01-01T00:00:00Z", history=(old,))
+    )
+    _, entry = record_import(before, "a", 10, FP_B, 6, now="2099-02-01T00:00:00Z")
+    assert entry.id == 10
+    assert entry.history == (old, Replaced(7, FP_A, "2099-01-01T00:00:00Z", "2099-02-01T00:00:00Z"))
+
+
+def test_import_with_the_same_id_only_refreshes_fingerprint_and_phones() -> None:
+    before = State().put(created("a", 7))
+    _, entry = record_import(before, "a", 7, FP_B, 9, now="2099-02-01T00:00:00Z")
+    assert entry == StateEntry("a", "created", FP_B, 9, id=7, created_at="2099-01-01T00:00:00Z")
+
+
+def test_import_of_an_id_recorded_under_another_name_is_refused() -> None:
+    with pytest.raises(StateError, match="campaign id 7 is already recorded for 'b'"):
+        record_import(State().put(created("b", 7)), "a", 7, FP_A, 1)
+
+
+def test_backend_for_config(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    assert backend_for(Config(root=tmp_path, path=None, state_path=path)).path == path
+    with pytest.raises(UsageError, match="state backend 'postgres' is not supported"):
+        backend_for(Config(root=tmp_path, path=None, state_backend="postgres"))
