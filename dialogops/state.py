@@ -487,12 +487,18 @@ def backend_for(config: Config) -> LocalBackend:
     return LocalBackend(config.state_path)
 
 
-def forget(state: State, name: str) -> tuple[State, StateEntry]:
-    """Remove `name` from the state; returns the new state and the entry that was dropped."""
+def require(state: State, name: str) -> StateEntry:
+    """The entry of `name`; a clear error listing the known names when there is none."""
     entry = state.get(name)
     if entry is None:
         known = ", ".join(sorted(state.campaigns)) or "none"
         raise StateError(f"no campaign named {name!r} in state (known: {known})")
+    return entry
+
+
+def forget(state: State, name: str) -> tuple[State, StateEntry]:
+    """Remove `name` from the state; returns the new state and the entry that was dropped."""
+    entry = require(state, name)
     return state.remove(name), entry
 
 
