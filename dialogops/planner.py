@@ -1,0 +1,204 @@
+"""Diffing rendered campaigns against state into a frozen `Plan`.
+
+The plan decides, once, what each campaign's status is; `show.py` only prints it and
+`apply.py` only executes it. Planning renders every targeted campaign but needs no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from dialogops.errors import Problem, RenderError, UsageError
+from dialogops.render import RenderedCampaign, render_campaign
+from dialogops.specs import Campaign, Project
+from dialogops.state import State, StateEntry
+
+ActionStatus = Literal["create", "unchanged", "changed", "replace", "unknown", "orphaned"]
+
+STATUSES: tuple[ActionStatus, ...] = (
+    "create",
+    "replace",
+    "unchanged",
+    "changed",
+    "unknown",
+    "orphaned",
+)
+
+MARKS: Mapping[ActionStatus, str] = {
+    "create": "+",
+    "replace": "-/+",
+    "unchanged": "=",
+    "changed": "!",
+    "unknown": "?",
+    "orphaned": "-",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """What plan found for one campaign name, and what apply would do about it."""
+
+    name: str
+    status: ActionStatus  # "replace": changed + --replace NAME (apply creates a new one)
+    campaign: Campaign | None  # None for orphaned
+    rendered: RenderedCampaign | None  # None for orphaned
+    entry: StateEntry | None  # None for create
+
+    @property
+    def mark(self) -> str:
+        return MARKS[self.status]
+
+    @property
+    def will_create(self) -> bool:
+        return self.status in ("create", "replace")
+
+    @property
+    def resolution(self) -> str | None:
+        """The command that unblocks a changed or unknown campaign, else None."""
+        if self.status == "changed":
+            return f"dialogops apply --replace {self.name}"
+        if self.status == "unknown":
+            return f"dialogops import {self.name} ID or dialogops state rm {self.name}"
+        return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every targeted campaign's action, and the state and options it was made against."""
+
+    actions: tuple[Action, ...]  # sorted by name; only targeted ones when --target
+    lineage: str
+    serial: int
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    var_names: tuple[str, ...] = ()
+
+    @property
+    def creates(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.will_create)
+
+    @property
+    def blockers(self) -> tuple[Action, ...]:
+        """Campaigns that stop apply: changed without --replace, or of unknown outcome."""
+        return tuple(a for a in self.actions if a.status in ("changed", "unknown"))
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether apply would do (or refuse) anything; orphans are only a warning."""
+        return any(a.status not in ("unchanged", "orphaned") for a in self.actions)
+
+    @property
+    def phones_to_call(self) -> int:
+        return sum(a.rendered.stats.phones for a in self.creates if a.rendered is not None)
+
+    def count(self, status: ActionStatus) -> int:
+        return sum(1 for a in self.actions if a.status == status)
+
+    def summary(self) -> str:
+        """The one-line summary every view ends (or starts) with."""
+        return (
+            f"Plan: {len(self.creates)} to create, {self.count('unchanged')} unchanged, "
+            f"{self.count('changed')} changed, {self.count('unknown')} unknown, "
+            f"{self.count('orphaned')} orphaned; {self.phones_to_call} phones would be called."
+        )
+
+
+def build_plan(
+    project: Project,
+    state: State,
+    *,
+    targets: Iterable[str] = (),
+    replace: Iterable[str] = (),
+    vars: Mapping[str, str] | None = None,
+) -> Plan:
+    """Render every targeted campaign and compare it with its state entry.
+
+    Every rendering and policy problem of every campaign is raised together as one
+    `RenderError`; options naming no campaign, or replacing one that is not changed,
+    raise `UsageError`.
+    """
+    targets = tuple(dict.fromkeys(targets))
+    replace = tuple(dict.fromkeys(replace))
+    vars = dict(vars or {})
+    manifest_names = {c.name for c in project.campaigns}
+    known = manifest_names | set(state.campaigns)
+    _check_names("--target", targets, known)
+    _check_names("--replace", replace, manifest_names)
+    if targets:
+        outside = [name for name in replace if name not in targets]
+        if outside:
+            raise UsageError(f"--replace {', '.join(outside)}: not among the --target campaigns")
+
+    selected = set(targets) if targets else known
+    campaigns = [c for c in project.campaigns if c.name in selected]
+    rendered, problems = _render_all(campaigns, vars, project.config.policy.max_phones_per_campaign)
+    if problems:
+        raise RenderError(problems)
+
+    actions = [
+        _action(c, rendered[c.name], state.get(c.name), c.name in replace) for c in campaigns
+    ]
+    actions += [
+        Action(name, "orphaned", None, None, state.campaigns[name])
+        for name in sorted(selected - manifest_names)
+    ]
+    not_changed = [a for a in actions if a.name in replace and a.status != "replace"]
+    if not_changed:
+        details = ", ".join(f"{a.name} is {a.status}" for a in not_changed)
+        raise UsageError(f"--replace only applies to changed campaigns: {details}")
+
+    return Plan(
+        actions=tuple(sorted(actions, key=lambda a: a.name)),
+        lineage=state.lineage,
+        serial=state.serial,
+        targets=targets,
+        replace=replace,
+        var_names=tuple(sorted(vars)),
+    )
+
+
+def _check_names(option: str, names: tuple[str, ...], known: set[str]) -> None:
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UsageError(f"{option} {', '.join(unknown)}: no campaign of that name")
+
+
+def _render_all(
+    campaigns: list[Campaign], vars: Mapping[str, str], max_phones: int | None
+) -> tuple[dict[str, RenderedCampaign], list[Problem]]:
+    rendered: dict[str, RenderedCampaign] = {}
+    problems: list[Problem] = []
+    for campaign in campaigns:
+        try:
+            result = render_campaign(campaign, vars)
+        except RenderError as exc:
+            problems.extend(exc.problems)
+            continue
+        rendered[campaign.name] = result
+        if max_phones is not None and result.stats.phones > max_phones:
+            problems.append(
+                Problem(
+                    campaign.location,
+                    "spec.phones",
+                    f"{result.stats.phones} phones is more than "
+                    f"policy.max_phones_per_campaign of {max_phones}",
+                )
+            )
+    return rendered, problems
+
+
+def _action(
+    campaign: Campaign, rendered: RenderedCampaign, entry: StateEntry | None, replace: bool
+) -> Action:
+    status: ActionStatus
+    if entry is None:
+        status = "create"
+    elif entry.outcome_unknown:
+        status = "unknown"
+    elif entry.fingerprint == rendered.fingerprint:
+        status = "unchanged"
+    else:
+        status = "replace" if replace else "changed"
+    return Action(campaign.name, status, campaign, rendered, entry)

@@ -1,0 +1,325 @@
+"""Views of a `Plan`: styled text for a terminal, versioned JSON, and a Markdown PR comment.
+
+Showing a plan only formats the frozen value; no view decides anything. Every view masks
+phone numbers (`+7999***4567`) and none prints an add_data value.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.text import Text
+
+from dialogops import __version__
+from dialogops.phones import mask
+from dialogops.planner import STATUSES, Action, Plan
+from dialogops.specs import Schedule
+
+JSON_FORMAT_VERSION = 1
+MARKDOWN_LIMIT = 60_000
+SAMPLE_SIZE = 3
+
+STYLES = {
+    "create": "green",
+    "replace": "magenta",
+    "unchanged": "dim",
+    "changed": "bold red",
+    "unknown": "bold red",
+    "orphaned": "yellow",
+}
+
+
+def text(plan: Plan) -> str:
+    """The plain-text view, as printed without colours."""
+    return styled(plan).plain
+
+
+def styled(plan: Plan) -> Text:
+    """The text view with rich styles: one block per campaign, then the summary line."""
+    out = Text()
+    for action in plan.actions:
+        out.append(f"{action.mark} {action.name}", style=STYLES[action.status])
+        out.append(f"  {action.status}  {_headline(action)}\n")
+        for label, value in _details(action):
+            out.append(f"    {label}: {value}\n")
+        advice = _advice(action)
+        if advice:
+            out.append(f"    {advice}\n", style=STYLES[action.status])
+    if plan.actions:
+        out.append("\n")
+    out.append(plan.summary() + "\n", style="bold")
+    return out
+
+
+def _headline(action: Action) -> str:
+    parts = []
+    if action.rendered is not None:
+        parts.append(_phones(action.rendered.stats.phones))
+    entry = action.entry
+    if entry is not None and action.status != "unchanged":
+        known = f"id {entry.id}" if entry.id is not None else f"status {entry.status}"
+        verb = "replaces" if action.status == "replace" else "state"
+        parts.append(f"({verb}: {known}, {_phones(entry.phones)})")
+    return " ".join(parts)
+
+
+def _details(action: Action) -> list[tuple[str, str]]:
+    """(label, value) lines: schedule, data keys, counts and masked sample phones.
+
+    Unchanged and orphaned campaigns get none: reviewers look at what apply would do.
+    """
+    if action.status in ("unchanged", "orphaned") or action.campaign is None:
+        return []
+    campaign, rendered = action.campaign, action.rendered
+    lines = [
+        ("title", campaign.title),
+        ("schedule", _schedule(campaign.schedule)),
+        ("add_data", ", ".join(campaign.add_data) or "(none)"),
+    ]
+    if rendered is not None:
+        stats = rendered.stats
+        lines.append((
+            "rows",
+            f"{stats.rows}; dropped: {stats.duplicates} duplicate, "
+            f"{stats.excluded} excluded, {stats.skipped} skipped",
+        ))
+        sample = _masked_sample(action)
+        if sample:
+            more = ", ..." if stats.phones > len(sample) else ""
+            lines.append(("phones", ", ".join(sample) + more))
+    return lines
+
+
+def _advice(action: Action) -> str:
+    if action.status == "changed":
+        return (
+            "the API cannot update a campaign; to create a new one instead run: "
+            f"{action.resolution}"
+        )
+    if action.status == "unknown":
+        return (
+            "an earlier create's outcome is unknown: check the Dialog UI, then run "
+            f"{action.resolution}"
+        )
+    if action.status == "orphaned":
+        return (
+            "warning: in state but no manifest; apply leaves it alone; "
+            f"dialogops state rm {action.name} forgets it"
+        )
+    return ""
+
+
+def _schedule(schedule: Schedule) -> str:
+    attempts = "1 attempt" if schedule.attempts == 1 else f"{schedule.attempts} attempts"
+    return (
+        f"{schedule.date.isoformat()} {schedule.start_time:%H:%M}-{schedule.end_time:%H:%M}, "
+        f"{attempts}, interval {schedule.interval_minutes} min"
+    )
+
+
+def _phones(count: int) -> str:
+    return "1 phone" if count == 1 else f"{count} phones"
+
+
+def _masked_sample(action: Action) -> list[str]:
+    if action.rendered is None:
+        return []
+    return [mask(phone) for phone in action.rendered.sample_phones[:SAMPLE_SIZE]]
+
+
+# ---- JSON -------------------------------------------------------------------------------
+
+
+def as_json(plan: Plan) -> str:
+    """The versioned JSON document described in docs/plan-format.md."""
+    return json.dumps(document(plan), ensure_ascii=False, indent=2) + "\n"
+
+
+def document(plan: Plan) -> dict[str, Any]:
+    """The JSON view as a dict (format_version 1)."""
+    return {
+        "format_version": JSON_FORMAT_VERSION,
+        "dialogops_version": __version__,
+        "state": {"lineage": plan.lineage, "serial": plan.serial},
+        "options": {
+            "targets": list(plan.targets),
+            "replace": list(plan.replace),
+            "vars": list(plan.var_names),
+        },
+        "summary": {
+            **{status: plan.count(status) for status in STATUSES},
+            "to_create": len(plan.creates),
+            "phones_to_call": plan.phones_to_call,
+            "has_changes": plan.has_changes,
+            "blocked": bool(plan.blockers),
+        },
+        "campaigns": [_action_document(a) for a in plan.actions],
+    }
+
+
+def _action_document(action: Action) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": action.name,
+        "status": action.status,
+        "mark": action.mark,
+        "will_create": action.will_create,
+        "resolution": action.resolution,
+        "campaign": None,
+        "render": None,
+        "state": None,
+    }
+    campaign, rendered, entry = action.campaign, action.rendered, action.entry
+    if campaign is not None:
+        schedule = campaign.schedule
+        doc["campaign"] = {
+            "source": f"{campaign.location.path}:{campaign.location.line}",
+            "title": campaign.title,
+            "project_id": campaign.project_id,
+            "start_block_id": campaign.start_block_id,
+            "phone_id": campaign.phone_id,
+            "schedule": {
+                "date": schedule.date.isoformat(),
+                "start_time": f"{schedule.start_time:%H:%M}",
+                "end_time": f"{schedule.end_time:%H:%M}",
+                "attempts": schedule.attempts,
+                "interval_minutes": schedule.interval_minutes,
+            },
+            "add_data_keys": list(campaign.add_data),
+        }
+    if rendered is not None:
+        stats = rendered.stats
+        doc["render"] = {
+            "fingerprint": rendered.fingerprint,
+            "phones": stats.phones,
+            "rows": stats.rows,
+            "duplicates": stats.duplicates,
+            "excluded": stats.excluded,
+            "skipped": stats.skipped,
+            "sample_phones": _masked_sample(action),
+        }
+    if entry is not None:
+        doc["state"] = {
+            "status": entry.status,
+            "id": entry.id,
+            "fingerprint": entry.fingerprint,
+            "phones": entry.phones,
+            "created_at": _text_or_none(entry.created_at),
+        }
+    return doc
+
+
+def _text_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    isoformat = getattr(value, "isoformat", None)
+    return str(isoformat()) if callable(isoformat) else str(value)
+
+
+# ---- Markdown ---------------------------------------------------------------------------
+
+_TABLE_HEAD = (
+    "| | campaign | status | phones | date | hours | attempts | interval |\n"
+    "|:-:|---|---|--:|---|---|--:|--:|\n"
+)
+# Room kept for the notes that replace cut-out campaigns.
+_NOTE_RESERVE = 600
+
+
+def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
+    """A PR comment: summary and table first, details folded, at most `limit` characters.
+
+    When the whole plan does not fit, campaigns are cut from the middle of the details
+    (and, if still needed, of the table) and a note says how many were left out.
+    """
+    head = f"### dialogops plan\n\n**{plan.summary()}**\n\n"
+    if not plan.actions:
+        return head + "No campaigns.\n"
+    rows = [_table_row(a) for a in plan.actions]
+    blocks = [_details_block(a) for a in plan.actions if _details(a) or _advice(a)]
+    full = head + _TABLE_HEAD + "".join(rows) + "\n" + "".join(blocks)
+    if len(full) <= limit:
+        return full
+
+    table = "".join(rows)
+    budget = limit - len(head) - len(_TABLE_HEAD) - len(table) - _NOTE_RESERVE
+    if budget < 0:
+        table = _cut_middle(
+            rows,
+            limit - len(head) - len(_TABLE_HEAD) - _NOTE_RESERVE,
+            lambda n: f"| | *{n} campaigns left out of this table* | | | | | | |\n",
+        )
+        blocks_text = _omitted_note(len(blocks), "details of all")
+    else:
+        blocks_text = _cut_middle(
+            blocks,
+            budget,
+            lambda n: _omitted_note(n, "details of"),
+        )
+    return head + _TABLE_HEAD + table + "\n" + blocks_text
+
+
+def _omitted_note(count: int, what: str) -> str:
+    return (
+        f"> **Note:** {what} {count} campaigns left out here to keep this comment under "
+        f"{MARKDOWN_LIMIT:,} characters; run `dialogops plan` to see the whole plan.\n\n"
+    )
+
+
+def _cut_middle(items: Sequence[str], budget: int, note: Callable[[int], str]) -> str:
+    """Keep as many items from both ends as fit in `budget`; a note replaces the rest."""
+    front: list[str] = []
+    back: list[str] = []
+    used = 0
+    low, high = 0, len(items) - 1
+    take_front = True
+    while low <= high:
+        item = items[low] if take_front else items[high]
+        if used + len(item) > budget:
+            break
+        used += len(item)
+        if take_front:
+            front.append(item)
+            low += 1
+        else:
+            back.append(item)
+            high -= 1
+        take_front = not take_front
+    omitted = len(items) - len(front) - len(back)
+    middle = note(omitted) if omitted else ""
+    return "".join(front) + middle + "".join(reversed(back))
+
+
+def _table_row(action: Action) -> str:
+    status = f"**{action.status}**: `{action.resolution}`" if action.resolution else action.status
+    phones = str(action.rendered.stats.phones) if action.rendered else ""
+    cells = [f"`{action.mark}`", f"`{action.name}`", status, phones, "", "", "", ""]
+    if action.campaign is not None:
+        schedule = action.campaign.schedule
+        cells[4:] = [
+            schedule.date.isoformat(),
+            f"{schedule.start_time:%H:%M}-{schedule.end_time:%H:%M}",
+            str(schedule.attempts),
+            f"{schedule.interval_minutes} min",
+        ]
+    return "| " + " | ".join(cells) + " |\n"
+
+
+def _details_block(action: Action) -> str:
+    summary = html.escape(f"{action.mark} {action.name}: {action.status} {_headline(action)}")
+    lines = [f"{label}: {_markdown_escape(value)}" for label, value in _details(action)]
+    advice = _advice(action)
+    if advice:
+        lines.append(f"**{_markdown_escape(advice)}**")
+    body = "".join(f"- {line}\n" for line in lines)
+    return f"<details><summary>{summary.strip()}</summary>\n\n{body}\n</details>\n\n"
+
+
+def _markdown_escape(value: str) -> str:
+    """Neutralise characters that would turn user text (titles, keys) into markup."""
+    escaped = html.escape(value, quote=False)
+    for char in "\\`*_[]|#":
+        escaped = escaped.replace(char, "\\" + char)
+    return escaped
