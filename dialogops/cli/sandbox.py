@@ -1,7 +1,91 @@
-"""`dialogops sandbox`: placeholder until its issue lands."""
+"""`dialogops sandbox serve`: run the built-in Dialog API imitation until Ctrl-C."""
 
 from __future__ import annotations
 
+import logging
+import threading
+from pathlib import Path
+from typing import cast
+
 import click
 
-COMMANDS: list[click.Command] = []
+from dialogops.errors import UsageError
+from dialogops.sandbox import (
+    SANDBOX_LOGIN,
+    SANDBOX_PASSWORD,
+    Faults,
+    SandboxServer,
+    sandbox_db_path,
+)
+from dialogops.sandbox.faults import DropPoint
+from dialogops.sandbox.server import DEFAULT_TIMEZONE
+
+
+@click.group()
+def sandbox() -> None:
+    """The built-in imitation of the Dialog API."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port; 0 picks a free one.")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
+              help="SQLite file of created campaigns (default: .dialogops/sandbox.db).")
+@click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True,
+              help="The platform's wall clock, for report timestamps.")
+@click.option("--latency", type=click.FloatRange(min=0), default=0.0,
+              help="Seconds to wait before handling each create.")
+@click.option("--fail-status", type=click.IntRange(400, 599),
+              help="Answer the next --fail-count creates with this status.")
+@click.option("--fail-count", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--retry-after", type=click.FloatRange(min=0),
+              help="Send Retry-After (seconds) with a --fail-status of 429 or 503.")
+@click.option("--timeout-after-store", type=click.FloatRange(min=0), default=0.0,
+              help="Store each create, then wait this long before answering.")
+@click.option("--drop", type=click.Choice(["before_store", "after_store"]),
+              help="Close the connection of the next --drop-count creates without answering.")
+@click.option("--drop-count", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--malformed-count", type=click.IntRange(min=0), default=0,
+              help="Store the next N creates, then answer 200 without campaign.id.")
+@click.option("--report-status", type=click.IntRange(400, 599),
+              help="Answer every report request with this status.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every request.")
+def serve(host: str, port: int, db: Path | None, timezone: str, latency: float,
+          fail_status: int | None, fail_count: int, retry_after: float | None,
+          timeout_after_store: float, drop: str | None, drop_count: int,
+          malformed_count: int, report_status: int | None, verbose: bool) -> None:
+    """Serve the sandbox API on loopback until Ctrl-C."""
+    if retry_after is not None and fail_status not in (429, 503):
+        raise UsageError("--retry-after needs --fail-status 429 or 503")
+    faults = Faults(
+        latency=latency,
+        status=fail_status,
+        status_count=fail_count if fail_status is not None else 0,
+        retry_after=retry_after,
+        timeout_after_store=timeout_after_store,
+        drop=cast("DropPoint | None", drop),  # click.Choice allows only DropPoint values
+        drop_count=drop_count if drop else 0,
+        malformed_count=malformed_count,
+        report_status=report_status,
+    )
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(message)s")
+    server = SandboxServer(db or sandbox_db_path(Path.cwd()), host=host, port=port,
+                           faults=faults, timezone=timezone)
+    server.start()
+    try:
+        click.echo(f"Dialog API sandbox listening on {server.url}")
+        click.echo(f"  token:    {server.token}")
+        click.echo(f"  login:    {SANDBOX_LOGIN} / {SANDBOX_PASSWORD}")
+        click.echo(f"  database: {server.db_path}")
+        click.echo(f"Use it with: DIALOG_API_URL={server.url} DIALOG_TOKEN={server.token}")
+        click.echo("Press Ctrl-C to stop.")
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    finally:
+        server.stop()
+
+
+COMMANDS: list[click.Command] = [sandbox]

@@ -1,0 +1,375 @@
+"""The Dialog API client: the only module that talks HTTP.
+
+Each call is one attempt: nothing here retries, because a create is not idempotent. What
+a failure proves decides its type, so `apply` knows whether a campaign might exist:
+
+    ApiError                (dialogops.errors)
+    ├── ApiRejected         the answer proves nothing was created (4xx, refused connection)
+    │   └── ApiUnauthorized 401/403: the credentials are wrong; stop everything
+    ├── ApiRetryLater       429, or 503 with Retry-After: nothing created, try again later
+    └── ApiAmbiguous        the outcome is unknown (timeout, dropped connection, 5xx, ...)
+
+Token and password are replaced by `***` in every error message and log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import os
+import threading
+import time
+import urllib.parse
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from dialogops import __version__
+from dialogops.errors import ApiError, UsageError
+from dialogops.specs import Config
+
+DEFAULT_RETRY_AFTER = 1.0  # seconds, for a 429 that does not say how long to wait
+_MAX_CONNECT_TIMEOUT = 10.0
+_MAX_MESSAGE = 500
+
+log = logging.getLogger("dialogops.client")
+
+
+class ApiRejected(ApiError):
+    """The answer proves nothing was created: a 4xx (not 408/429), or nothing was sent."""
+
+
+class ApiUnauthorized(ApiRejected):
+    """The API refused the credentials (401 or 403); every further call would fail too."""
+
+
+class ApiRetryLater(ApiError):
+    """The API asked to retry later (429, or 503 with Retry-After); nothing was created."""
+
+    def __init__(self, message: str, *, retry_after: float, status: int | None = None,
+                 server_message: str = "") -> None:
+        super().__init__(message, status=status, server_message=server_message)
+        self.retry_after = retry_after
+
+
+class ApiAmbiguous(ApiError):
+    """The request may or may not have taken effect: it must never be resent blindly."""
+
+
+class SecretRedactor(logging.Filter):
+    """Replaces every registered secret, in its plain, JSON and URL forms, with `***`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, secret: str) -> None:
+        if not secret:
+            return
+        forms = {secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe=""),
+                 urllib.parse.quote_plus(secret)}
+        with self._lock:
+            self._secrets.update(f for f in forms if f)
+
+    def redact(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+_redactor = SecretRedactor()
+log.addFilter(_redactor)
+
+
+def redact(text: str) -> str:
+    """`text` with every token and password this process has used replaced by `***`."""
+    return _redactor.redact(text)
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP-date), or None."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
+
+
+def _server_message(response: requests.Response) -> str:
+    """What the server said: a JSON `message`-like field, else the body's text, trimmed."""
+    text = response.text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("message", "error", "detail", "errors"):
+            if data.get(key):
+                value = data[key]
+                text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                break
+    text = " ".join(text.split())
+    if len(text) > _MAX_MESSAGE:
+        text = text[:_MAX_MESSAGE] + "..."
+    return redact(text or response.reason or "")
+
+
+def _error_for(response: requests.Response, action: str) -> ApiError:
+    """The typed error for a non-success answer to `action`."""
+    status = response.status_code
+    said = _server_message(response)
+    what = f"{action}: HTTP {status}" + (f": {said}" if said else "")
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status in (401, 403):
+        return ApiUnauthorized(f"{what} (check the API credentials)", status=status,
+                               server_message=said)
+    if status == 429 or (status == 503 and retry_after is not None):
+        wait = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
+        return ApiRetryLater(f"{what} (retry after {wait:g}s)", retry_after=wait,
+                             status=status, server_message=said)
+    if 400 <= status < 500 and status != 408:
+        return ApiRejected(what, status=status, server_message=said)
+    return ApiAmbiguous(f"{what} (the outcome is unknown)", status=status, server_message=said)
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """Whether a connection error happened before any byte of the request was sent."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return True  # refused, unreachable, or the name did not resolve
+    # A failed certificate check ends the TLS handshake, before the request is written.
+    return isinstance(exc, requests.exceptions.SSLError) and "certificate" in str(exc).lower()
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Sets the bearer token; as the session's auth it also keeps ~/.netrc from overriding."""
+
+    def __init__(self, client: DialogClient) -> None:
+        self._client = client
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._client._token:
+            request.headers["Authorization"] = f"Bearer {self._client._token}"
+        return request
+
+
+class DialogClient:
+    """One keep-alive session to the Dialog API at `base_url` (e.g. https://host/api)."""
+
+    def __init__(self, base_url: str, *, token: str, timeout: float = 30.0) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"the Dialog API URL {base_url!r} is not an http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._token = token
+        _redactor.add(token)
+        self._session = requests.Session()
+        # No retries at any level: a POST resent after a dropped connection may create a
+        # second campaign, and redirects are not followed for the same reason.
+        adapter = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=False, redirect=False,
+                                                status=0, other=0, raise_on_status=False))
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.auth = _BearerAuth(self)
+        self._session.headers.update({"Accept": "application/json",
+                                      "User-Agent": f"dialogops/{__version__}"})
+
+    @classmethod
+    def from_environment(cls, config: Config, env: Mapping[str, str] | None = None) -> DialogClient:
+        """A client for `DIALOG_API_URL` (else the config's URL) with credentials from env.
+
+        `DIALOG_TOKEN` is used as is; otherwise `DIALOG_LOGIN` and `DIALOG_PASSWORD` are
+        exchanged for a token at `POST {url}/login`.
+        """
+        env = os.environ if env is None else env
+        base_url = env.get("DIALOG_API_URL", "").strip() or config.api_url
+        token = env.get("DIALOG_TOKEN", "").strip()
+        if token:
+            return cls(base_url, token=token, timeout=config.timeout_seconds)
+        login = env.get("DIALOG_LOGIN", "")
+        password = env.get("DIALOG_PASSWORD", "")
+        if login and password:
+            return cls.login(base_url, login=login, password=password,
+                             timeout=config.timeout_seconds)
+        if login or password:
+            given, missing = (("DIALOG_LOGIN", "DIALOG_PASSWORD") if login
+                              else ("DIALOG_PASSWORD", "DIALOG_LOGIN"))
+            raise UsageError(f"{given} is set but {missing} is not: set both, or DIALOG_TOKEN")
+        raise UsageError(
+            "no Dialog API credentials: set DIALOG_TOKEN, or DIALOG_LOGIN and DIALOG_PASSWORD "
+            "(or use --sandbox to try against the built-in sandbox)"
+        )
+
+    @classmethod
+    def login(cls, base_url: str, *, login: str, password: str,
+              timeout: float = 30.0) -> DialogClient:
+        """A client whose token comes from `POST {base_url}/login`."""
+        _redactor.add(password)
+        client = cls(base_url, token="", timeout=timeout)
+        try:
+            data = client._post_json("/login", {"login": login, "password": password},
+                                     action="logging in")
+            token = _find_token(data)
+            if token is None:
+                raise ApiError(
+                    "logging in: the answer holds no token (looked for token, access_token, "
+                    "data.token and data.access_token)", status=200,
+                )
+        except BaseException:
+            client.close()
+            raise
+        _redactor.add(token)
+        client._token = token
+        return client
+
+    def create_campaign(self, body: Mapping[str, Any]) -> int:
+        """Create one campaign and return its ID. One attempt; never retried."""
+        phones = body.get("phones")
+        log.debug("creating campaign %r with %d phones",
+                  (body.get("campaign") or {}).get("name"),
+                  len(phones) if isinstance(phones, list) else 0)
+        data = self._post_json("/campaigns", body, action="creating the campaign")
+        campaign = data.get("campaign") if isinstance(data, dict) else None
+        campaign_id = campaign.get("id") if isinstance(campaign, dict) else None
+        if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
+            raise ApiAmbiguous(
+                "creating the campaign: HTTP 200 without an integer campaign.id "
+                f"(the outcome is unknown): {redact(json.dumps(data, ensure_ascii=False))[:200]}",
+                status=200,
+            )
+        log.debug("created campaign %d", campaign_id)
+        return campaign_id
+
+    def report(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The analytics report of `POST /analytics/{project_id}/report`, shape-checked."""
+        data = self._post_json(f"/analytics/{project_id}/report", body,
+                               action="fetching the report")
+        problem = _report_shape_problem(data)
+        if problem:
+            raise ApiError(f"fetching the report: unexpected answer: {problem}", status=200)
+        assert isinstance(data, dict)  # _report_shape_problem checked it
+        return data
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> DialogClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _post_json(self, path: str, body: Mapping[str, Any], *, action: str) -> Any:
+        """POST `body` once and return the decoded JSON of a 2xx answer."""
+        url = self.base_url + path
+        started = time.monotonic()
+        try:
+            response = self._session.post(
+                url, json=body, allow_redirects=False,
+                timeout=(min(self.timeout, _MAX_CONNECT_TIMEOUT), self.timeout),
+            )
+        except requests.ConnectionError as exc:
+            if _never_sent(exc):
+                raise ApiRejected(
+                    f"{action}: cannot connect to {self.base_url} (nothing was sent): "
+                    f"{_reason(exc)}"
+                ) from None
+            raise ApiAmbiguous(
+                f"{action}: the connection to {self.base_url} broke before an answer "
+                f"(the outcome is unknown): {_reason(exc)}"
+            ) from None
+        except requests.Timeout:
+            raise ApiAmbiguous(
+                f"{action}: no answer from {self.base_url} within {self.timeout:g}s "
+                "(the outcome is unknown)"
+            ) from None
+        except requests.RequestException as exc:
+            raise ApiAmbiguous(f"{action}: {_reason(exc)} (the outcome is unknown)") from None
+        log.debug("POST %s -> %d in %.3fs", url, response.status_code, time.monotonic() - started)
+        if not 200 <= response.status_code < 300:
+            error = _error_for(response, action)
+            log.debug("%s", error)
+            raise error
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiAmbiguous(
+                f"{action}: HTTP {response.status_code} with a body that is not JSON "
+                "(the outcome is unknown)", status=response.status_code,
+                server_message=_server_message(response),
+            ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a requests/urllib3 error, without the noise around it."""
+    reason: object = exc
+    while True:
+        inner = getattr(reason, "reason", None) or (
+            reason.args[0] if isinstance(reason, BaseException) and reason.args
+            and isinstance(reason.args[0], BaseException) else None)
+        if inner is None or inner is reason:
+            break
+        reason = inner
+    text = str(reason)
+    # urllib3 prefixes "<HTTPConnection object at 0x...>: "; the address adds nothing.
+    if text.startswith("<") and ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return redact(text)
+
+
+def _find_token(data: Any) -> str | None:
+    for holder in (data, data.get("data") if isinstance(data, dict) else None):
+        if isinstance(holder, dict):
+            for key in ("token", "access_token"):
+                if isinstance(holder.get(key), str) and holder[key]:
+                    return str(holder[key])
+    return None
+
+
+def _report_shape_problem(data: Any) -> str:
+    """Why `data` is not a documented report answer, or "" when it is one."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    rows = data.get("data")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return "`data` is not a list of objects"
+    columns = data.get("columns", [])
+    if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
+        return "`columns` is not a list of objects"
+    for key in ("count", "total_duration", "avg_duration"):
+        value = data.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"`{key}` is not a number"
+    return ""

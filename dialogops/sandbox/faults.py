@@ -1,0 +1,67 @@
+"""Fault injection for the sandbox: what the next requests should suffer.
+
+`Faults` is plain data a test or `sandbox serve` sets; the server asks it, under its lock,
+which fault the request in hand gets, so counted faults are used exactly once each.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+DropPoint = Literal["before_store", "after_store"]
+
+
+@dataclass(frozen=True)
+class CreateFault:
+    """The faults one create request gets, decided atomically when it arrives."""
+
+    status: int | None = None  # answer with this status and store nothing
+    retry_after: float | None = None  # Retry-After to send with `status`
+    drop: DropPoint | None = None  # close the connection without answering
+    malformed: bool = False  # store, then answer 200 without campaign.id
+    delay_after_store: float = 0.0  # store, then wait this long before answering
+
+
+@dataclass
+class Faults:
+    """Faults to inject; counted faults apply to the next N creates, then stop."""
+
+    latency: float = 0.0  # seconds before handling each create
+    status: int | None = None  # answer the next `status_count` creates with this status
+    status_count: int = 0
+    retry_after: float | None = None  # with status 429/503: send Retry-After
+    timeout_after_store: float = 0.0  # store, then wait this long before answering
+    drop: DropPoint | None = None  # close the connection without answering
+    drop_count: int = 0
+    malformed_count: int = 0  # store, then answer 200 with a body lacking campaign.id
+    report_status: int | None = None  # answer every report request with this status
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def update(self, **changes: Any) -> None:
+        """Change several settings at once, without a request seeing half of them."""
+        with self._lock:
+            for name, value in changes.items():
+                if name.startswith("_") or not hasattr(self, name):
+                    raise AttributeError(f"Faults has no setting {name!r}")
+                setattr(self, name, value)
+
+    def take_create_fault(self) -> CreateFault:
+        """The fault for the create in hand, using up one of each counted fault it gets."""
+        with self._lock:
+            if self.status is not None and self.status_count > 0:
+                self.status_count -= 1
+                retry = self.retry_after if self.status in (429, 503) else None
+                return CreateFault(status=self.status, retry_after=retry)
+            drop: DropPoint | None = None
+            if self.drop is not None and self.drop_count > 0:
+                self.drop_count -= 1
+                drop = self.drop
+            malformed = False
+            if drop is None and self.malformed_count > 0:
+                self.malformed_count -= 1
+                malformed = True
+            return CreateFault(
+                drop=drop, malformed=malformed, delay_after_store=self.timeout_after_store
+            )
