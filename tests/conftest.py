@@ -57,3 +57,15 @@ def run_dialogops(
         timeout=timeout,
         check=False,
     )
+
+
+# --- The sandbox Dialog API (issue 4) --------------------------------------------------
+
+from dialogops.sandbox import SandboxServer  # noqa: E402  (this section is appended as a unit)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    """A started sandbox on an ephemeral loopback port, its database in tmp_path."""
+    with SandboxServer(tmp_path / "sandbox" / "sandbox.db") as server:
+        yield server
