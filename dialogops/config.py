@@ -1,12 +1,137 @@
-"""Finding and loading `dialogops.yaml` (placeholder until issue 2 lands)."""
+"""Finding and loading the project config `dialogops.yaml` into a `Config` record.
+
+The file is found by walking up from the working directory (or given with --config); its
+folder is the project root. No file means every default, with the working directory as root.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import os
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dialogops.specs import Config
+from dialogops import schemas
+from dialogops.errors import ManifestError, Problem, UsageError
+from dialogops.specs import CallingHours, Config, Policy
+from dialogops.yamlio import Document, display_path, load_file
+
+CONFIG_NAME = "dialogops.yaml"
+API_URL_ENV = "DIALOG_API_URL"
+
+
+def find_config(cwd: Path) -> Path | None:
+    """The first dialogops.yaml in `cwd` or one of its parents."""
+    start = cwd.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_config(explicit: Path | None, cwd: Path) -> Config:
     """Load `explicit`, else the first dialogops.yaml walking up from `cwd`, else defaults."""
-    raise NotImplementedError
+    if explicit is not None:
+        path = (cwd / explicit).resolve()
+        if not path.is_file():
+            raise UsageError(f"config file {explicit} does not exist")
+    else:
+        found = find_config(cwd)
+        if found is None:
+            root = cwd.resolve()
+            return _with_env(Config(root=root, path=None, state_path=root / "dialogops.state.json",
+                                    manifests=(root / "campaigns",)))
+        path = found
+    doc, problems = _read(path)
+    if problems:
+        raise ManifestError(problems)
+    return _with_env(_build(doc, path))
+
+
+def parse_hhmm(text: str) -> dt.time:
+    """`"09:00"` -> time(9, 0); the schema has already checked the shape."""
+    hours, minutes = text.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def config_document(path: Path) -> Document | None:
+    """The config's YAML document with its marks (None for an empty file)."""
+    doc, _ = _read(path)
+    return doc
+
+
+def _read(path: Path) -> tuple[Document | None, list[Problem]]:
+    display = display_path(path)
+    docs, problems = load_file(path, display)
+    if len(docs) > 1:
+        problems.append(Problem(docs[1].location, "", f"{CONFIG_NAME} must hold one YAML document"))
+    doc = docs[0] if docs else None
+    if doc is None or doc.data is None:
+        return None, problems
+    if not isinstance(doc.data, dict):
+        problems.append(Problem(doc.location, "", f"{CONFIG_NAME} must be a mapping of settings"))
+        return doc, problems
+    problems.extend(schemas.check("config", doc.data, doc.at, doc.key_at))
+    if not problems:
+        problems.extend(_semantic_problems(doc))
+    return doc, problems
+
+
+def _semantic_problems(doc: Document) -> list[Problem]:
+    data: dict[str, Any] = doc.data
+    problems: list[Problem] = []
+    timezone = data.get("timezone")
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"unknown timezone {timezone!r} (use an IANA name such as Europe/Moscow)"
+            problems.append(Problem(doc.at(("timezone",)), "timezone", message))
+    hours = data.get("policy", {}).get("calling_hours")
+    if hours and parse_hhmm(hours["earliest"]) >= parse_hhmm(hours["latest"]):
+        where = ("policy", "calling_hours", "latest")
+        problems.append(Problem(doc.at(where), "policy.calling_hours.latest",
+                                f"{hours['latest']} must be after earliest {hours['earliest']}"))
+    return problems
+
+
+def _build(doc: Document | None, path: Path) -> Config:
+    root = path.parent
+    data: dict[str, Any] = doc.data if doc is not None else {}
+    api = data.get("api", {})
+    state = data.get("state", {})
+    policy = data.get("policy", {})
+    hours = policy.get("calling_hours")
+    manifests = data.get("manifests", ["campaigns"])
+    if isinstance(manifests, str):
+        manifests = [manifests]
+    defaults = Config(root=root, path=path)
+    return Config(
+        root=root,
+        path=path,
+        api_url=api.get("url", defaults.api_url),
+        timeout_seconds=float(api.get("timeout_seconds", defaults.timeout_seconds)),
+        state_backend=state.get("backend", defaults.state_backend),
+        state_path=root / state.get("path", "dialogops.state.json"),
+        state_dsn_env=state.get("dsn_env", defaults.state_dsn_env),
+        timezone=data.get("timezone", defaults.timezone),
+        defaults=data.get("defaults", {}),
+        policy=Policy(
+            calling_hours=CallingHours(parse_hhmm(hours["earliest"]), parse_hhmm(hours["latest"]))
+            if hours
+            else None,
+            max_phones_per_campaign=policy.get("max_phones_per_campaign"),
+        ),
+        manifests=tuple(root / m for m in manifests),
+    )
+
+
+def _with_env(config: Config) -> Config:
+    url = os.environ.get(API_URL_ENV)
+    if not url:
+        return config
+    return dataclasses.replace(config, api_url=url)
+

@@ -1,0 +1,137 @@
+"""The JSON Schemas (Draft 2020-12) of Campaign, Report and config documents.
+
+They ship inside the wheel as `dialogops/schemas/`; an editable install reads them from
+the repository's `schemas/` folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from dialogops.errors import Location, Problem, UsageError
+from dialogops.yamlio import FieldPath, format_field
+
+KINDS = ("campaign", "report", "config")
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def schema_dir() -> Path:
+    """The folder holding `<kind>.schema.json`: inside the package, else the source tree."""
+    installed = _PACKAGE_DIR / "schemas"
+    if (installed / "campaign.schema.json").is_file():
+        return installed
+    return _PACKAGE_DIR.parent / "schemas"
+
+
+def schema_text(kind: str) -> str:
+    """The schema file's text, exactly as shipped."""
+    if kind not in KINDS:
+        raise UsageError(f"unknown schema {kind!r}: choose one of {', '.join(KINDS)}")
+    return (schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")
+
+
+@cache
+def load_schema(kind: str) -> dict[str, Any]:
+    """The schema as a dict."""
+    schema: dict[str, Any] = json.loads(schema_text(kind))
+    return schema
+
+
+@cache
+def validator(kind: str) -> Draft202012Validator:
+    """A validator for `kind`, built once per process."""
+    return Draft202012Validator(load_schema(kind))
+
+
+Locator = Callable[[FieldPath], Location]
+
+_PATTERN_HINTS = {
+    "^[a-z0-9][a-z0-9._-]{0,99}$": (
+        "is not a valid name: use lowercase letters, digits, '.', '_' and '-', "
+        "starting with a letter or digit, at most 100 characters"
+    ),
+    "^([01][0-9]|2[0-3]):[0-5][0-9]$": "is not a time HH:MM between 00:00 and 23:59",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "is not a date YYYY-MM-DD",
+    "^[A-Z]{2}$": "is not a two-letter country code such as RU",
+}
+
+
+def check(kind: str, data: Any, at: Locator, key_at: Locator) -> list[Problem]:
+    """Every schema violation of `data` as a Problem placed on the offending node.
+
+    `at` gives where the value at a path is written, `key_at` where its key is.
+    """
+    problems: list[Problem] = []
+    for error in validator(kind).iter_errors(data):
+        problems.extend(_explain(error, at, key_at))
+    return problems
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for a near miss, else an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _explain(error: ValidationError, at: Locator, key_at: Locator) -> Iterator[Problem]:
+    path: FieldPath = tuple(error.absolute_path)
+    instance = error.instance
+    rule = error.validator
+    # jsonschema types these as possibly unset; a raised error always has them.
+    rule_value: Any = error.validator_value
+    schema: Any = error.schema
+    if rule == "additionalProperties" and isinstance(instance, dict):
+        allowed = list(schema.get("properties", {}))
+        for key in instance:
+            if key not in allowed:
+                key_path = (*path, key)
+                message = f"unknown key {key!r}{did_you_mean(key, allowed)}"
+                yield Problem(key_at(key_path), format_field(key_path), message)
+    elif rule == "required" and isinstance(instance, dict):
+        for name in rule_value:
+            if name not in instance:
+                where = key_at(path) if path else at(path)
+                yield Problem(where, format_field(path), f"{name!r} is a required property")
+    elif rule == "oneOf" and isinstance(instance, dict):
+        yield _one_of(rule_value, path, instance, at, key_at)
+    elif rule == "not" and path and path[-1] == "filter" and isinstance(instance, dict):
+        value_path = (*path, "value")
+        message = f"filter type {instance.get('type')!r} takes no value"
+        yield Problem(key_at(value_path), format_field(value_path), message)
+    elif rule == "pattern" and rule_value in _PATTERN_HINTS:
+        message = f"{instance!r} {_PATTERN_HINTS[rule_value]}"
+        yield Problem(at(path), format_field(path), message)
+    elif rule == "enum" and isinstance(instance, str):
+        choices = [str(c) for c in rule_value]
+        shown = ", ".join(repr(c) for c in choices)
+        message = f"{instance!r} is not one of {shown}{did_you_mean(instance, choices)}"
+        yield Problem(at(path), format_field(path), message)
+    else:
+        yield Problem(at(path), format_field(path), error.message)
+
+
+def _one_of(
+    options: list[dict[str, Any]],
+    path: FieldPath,
+    instance: dict[str, Any],
+    at: Locator,
+    key_at: Locator,
+) -> Problem:
+    # The schemas use oneOf only for "exactly one of these keys".
+    keys = [key for option in options for key in option.get("required", ())]
+    present = [key for key in keys if key in instance]
+    field = format_field(path)
+    if not present:
+        listed = ", ".join(keys[:-1]) + f" or {keys[-1]}"
+        return Problem(key_at(path) if path else at(path), field, f"one of {listed} is required")
+    listed = " and ".join(present)
+    message = f"only one of {', '.join(keys)} may be given, found {listed}"
+    return Problem(key_at((*path, present[1])), field, message)

@@ -1,0 +1,297 @@
+"""Safe YAML loading that keeps the line and column of every key and value.
+
+ruamel.yaml composes the node graph; this module builds plain Python data from it itself,
+so no tag can construct an object, alias bombs are refused before any expansion, and
+timestamps and `09:00`-style sexagesimals stay the text the user wrote.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from dialogops.errors import Location, Problem
+
+FieldPath = tuple[str | int, ...]
+
+# Nodes an alias may add to a document when expanded; a billion-laughs document needs
+# billions, a hand-written manifest with a few `<<: *defaults` merges needs tens.
+MAX_ALIAS_EXPANSION = 10_000
+
+_CORE = "tag:yaml.org,2002:"
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document as plain data, with where each value and key is written."""
+
+    path: Path
+    index: int  # 0-based position of the document in its file
+    data: Any
+    location: Location  # the document's first node
+    marks: Mapping[FieldPath, Location] = field(default_factory=dict)  # value positions
+    key_marks: Mapping[FieldPath, Location] = field(default_factory=dict)  # key positions
+
+    def at(self, path: FieldPath) -> Location:
+        """Where the value at `path` is written, else its nearest written ancestor."""
+        return nearest(path, self.marks) or self.location
+
+    def key_at(self, path: FieldPath) -> Location:
+        """Where the key naming `path` is written (the value's position for list items)."""
+        return self.key_marks.get(path) or self.at(path)
+
+
+def nearest(path: FieldPath, *marks: Mapping[FieldPath, Location]) -> Location | None:
+    """The mark of `path` or of its closest ancestor found in any of `marks`."""
+    for end in range(len(path), -1, -1):
+        for table in marks:
+            found = table.get(path[:end])
+            if found is not None:
+                return found
+    return None
+
+
+def format_field(path: Sequence[str | int]) -> str:
+    """`("spec", "columns", 0, "filter")` -> `spec.columns[0].filter`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class _YamlProblem(Exception):
+    def __init__(self, node: Node, message: str) -> None:
+        self.node = node
+        super().__init__(message)
+
+
+def _yaml() -> YAML:
+    # Round-trip mode is YAML 1.2 (so `09:00` and `no` are strings) and keeps marks; only
+    # its composer is used, never its constructor.
+    return YAML(typ="rt", pure=True)
+
+
+def load_file(path: Path, display: str) -> tuple[list[Document], list[Problem]]:
+    """Load every document of a YAML file; unreadable files become problems too."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [Problem(Location(display, 1, 1), "", f"cannot read file: {exc.strerror}")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return [], [Problem(Location(display, line, col), "", "file is not valid UTF-8")]
+    return load_text(text, path, display)
+
+
+def load_text(text: str, path: Path, display: str) -> tuple[list[Document], list[Problem]]:
+    """Load every document of YAML `text`, collecting problems instead of raising."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    try:
+        for index, root in enumerate(_compose_all(text)):
+            doc, found = _build_document(root, index, path, display)
+            problems.extend(found)
+            if doc is not None:
+                documents.append(doc)
+    except MarkedYAMLError as exc:
+        problems.append(_syntax_problem(exc, display))
+    except YAMLError as exc:
+        problems.append(Problem(Location(display, 1, 1), "", f"YAML error: {exc}"))
+    return documents, problems
+
+
+def _compose_all(text: str) -> Iterator[Node]:
+    yield from _yaml().compose_all(io.StringIO(text))
+
+
+def _syntax_problem(exc: MarkedYAMLError, display: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = exc.problem or "invalid YAML"
+    if "'\\t'" in problem or "\t" in problem:
+        message = "YAML syntax error: a tab character; YAML indentation must use spaces"
+    else:
+        context = f" ({exc.context})" if exc.context else ""
+        message = f"YAML syntax error: {problem}{context}"
+    return Problem(Location(display, line, col), "", message)
+
+
+def _location(node: Node, display: str) -> Location:
+    return Location(display, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _build_document(
+    root: Node, index: int, path: Path, display: str
+) -> tuple[Document | None, list[Problem]]:
+    try:
+        _check_expansion(root)
+    except _YamlProblem as exc:
+        return None, [Problem(_location(exc.node, display), "", str(exc))]
+    builder = _Builder(display)
+    try:
+        data = builder.build(root, ())
+    except _YamlProblem as exc:
+        return None, [*builder.problems, Problem(_location(exc.node, display), "", str(exc))]
+    doc = Document(
+        path=path,
+        index=index,
+        data=data,
+        location=_location(root, display),
+        marks=builder.marks,
+        key_marks=builder.key_marks,
+    )
+    return doc, builder.problems
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(root: Node) -> None:
+    """Refuse recursive aliases and documents that aliases would blow up, without expanding.
+
+    Aliases share node objects in the composed graph, so sizes are computed once per node.
+    """
+    size: dict[int, int] = {}
+    unique = 0
+    visiting: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            visiting.discard(key)
+            total = 1 + sum(size[id(c)] for c in _children(node))
+            size[key] = total
+            if total - unique > MAX_ALIAS_EXPANSION:
+                raise _YamlProblem(
+                    root,
+                    f"aliases expand this document beyond {MAX_ALIAS_EXPANSION} nodes "
+                    "(a YAML alias bomb?); refusing to load it",
+                )
+            continue
+        if key in size:
+            continue
+        if key in visiting:
+            raise _YamlProblem(node, "recursive YAML alias: an anchor refers to itself")
+        visiting.add(key)
+        unique += 1
+        stack.append((node, True))
+        for child in reversed(_children(node)):
+            if id(child) in visiting:
+                raise _YamlProblem(child, "recursive YAML alias: an anchor refers to itself")
+            stack.append((child, False))
+
+
+class _Builder:
+    """Builds plain dicts, lists and scalars, recording a mark for every path."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.marks: dict[FieldPath, Location] = {}
+        self.key_marks: dict[FieldPath, Location] = {}
+        self.problems: list[Problem] = []
+        self._constructor = _yaml().constructor
+
+    def build(self, node: Node, path: FieldPath) -> Any:
+        self.marks.setdefault(path, _location(node, self.display))
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            self._check_tag(node, "seq")
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        return self._scalar(node)
+
+    def _check_tag(self, node: Node, *allowed: str) -> None:
+        tag = str(node.tag)
+        if tag not in {_CORE + name for name in allowed}:
+            shown = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+            raise _YamlProblem(node, f"YAML tag {shown!r} is not allowed here")
+
+    def _mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
+        self._check_tag(node, "map")
+        result: dict[str, Any] = {}
+        merges: list[Node] = []
+        for key_node, value_node in node.value:
+            if str(key_node.tag) == _CORE + "merge":
+                merges.append(value_node)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                raise _YamlProblem(key_node, "a mapping key must be a plain value")
+            key = str(self._scalar(key_node))
+            key_path = (*path, key)
+            if key in result:
+                first = self.key_marks[key_path]
+                self.problems.append(
+                    Problem(
+                        _location(key_node, self.display),
+                        format_field(key_path),
+                        f"duplicate key {key!r} (first defined at line {first.line})",
+                    )
+                )
+                continue
+            self.key_marks.setdefault(key_path, _location(key_node, self.display))
+            result[key] = self.build(value_node, key_path)
+        # Merged keys come last so that keys written in this mapping win, marks included.
+        for merge in merges:
+            for key, value in self._merge(merge, path).items():
+                result.setdefault(key, value)
+        return result
+
+    def _merge(self, node: Node, path: FieldPath) -> dict[str, Any]:
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        merged: dict[str, Any] = {}
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                raise _YamlProblem(source, "a merge key '<<' needs a mapping or a list of them")
+            for key, value in self._mapping(source, path).items():
+                merged.setdefault(key, value)
+        return merged
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        self._check_tag(node, "str", "null", "bool", "int", "float", "timestamp")
+        kind = str(node.tag)[len(_CORE):]
+        text: str = node.value
+        if kind == "null":
+            return None
+        if kind == "bool":
+            return text.lower() in ("true", "yes", "on", "y")
+        # Sexagesimal numbers (YAML 1.1 `09:00` = 540) and timestamps stay as written:
+        # the user meant a time or a date, and the schema checks the text.
+        if kind == "timestamp" or (kind in ("int", "float") and _SEXAGESIMAL.match(text)):
+            return text
+        if kind == "int":
+            return int(self._constructor.construct_yaml_int(node))
+        if kind == "float":
+            return float(self._constructor.construct_yaml_float(node))
+        return text
+
+
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    """How a file is named in messages: relative to the working directory when inside it."""
+    base = (cwd or Path.cwd()).resolve()
+    absolute = path if path.is_absolute() else base / path
+    try:
+        return str(absolute.relative_to(base))
+    except ValueError:
+        return str(absolute)
