@@ -1,0 +1,152 @@
+"""Phone numbers: normalisation to E.164 (phonenumbers decides validity) and masking.
+
+The common +7 shapes (`+7 999 123-45-67`, `8 (999) 123-45-67`, `79991234567`,
+`9991234567`) take a fast path that applies phonenumbers' own parse and validity rules,
+built from the library's metadata; anything else goes through the library itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
+
+# Only these separators are stripped on the fast path; any other character sends the
+# number to the library, which knows every other notation.
+_SEPARATORS = str.maketrans("", "", " -()")
+_TYPE_DESCS = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+    "pager", "uan", "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+_NSN_LENGTH = 10
+_MAX_INPUT = 250  # phonenumbers refuses longer input outright
+
+_PARSE_REASONS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+_LENGTH_REASONS = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "wrong number of digits",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+}
+
+
+def _metadata(region: str) -> PhoneMetadata:
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None:
+        raise LookupError(f"phonenumbers has no metadata for {region}")
+    return meta
+
+
+def _region_validator(region: str) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """One region's (leading digits, valid ten-digit number) patterns, as the library checks.
+
+    phonenumbers calls a number valid when it fully matches the region's general pattern
+    and at least one number-type pattern, each only if its possible lengths allow the
+    number's length; the lookahead joins the general pattern to the type patterns.
+    """
+    meta = _metadata(region)
+    general = meta.general_desc
+    leading = re.compile(meta.leading_digits) if meta.leading_digits else None
+
+    def allows(desc: object) -> bool:
+        lengths = getattr(desc, "possible_length", ())
+        pattern = getattr(desc, "national_number_pattern", None)
+        return bool(pattern) and (not lengths or _NSN_LENGTH in lengths)
+
+    if general is None or not allows(general):
+        return leading, None
+    types = [getattr(meta, name) for name in _TYPE_DESCS]
+    alternatives = "|".join(
+        f"(?:{d.national_number_pattern})" for d in types if d is not None and allows(d)
+    )
+    if not alternatives:
+        return leading, None
+    return leading, re.compile(rf"(?=(?:{general.national_number_pattern})\Z)(?:{alternatives})\Z")
+
+
+def _cc7_validity() -> Callable[[str], bool]:
+    """Validity of a ten-digit national number under +7, choosing the region like the library.
+
+    +7 is shared by RU and KZ: a region with leading digits claims the numbers they match,
+    a region without them claims the numbers valid for it (`_region_code_for_number_from_list`).
+    """
+    regions = [_region_validator(r) for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[7]]
+
+    def valid(nsn: str) -> bool:
+        for leading, pattern in regions:
+            if leading is not None:
+                if leading.match(nsn):
+                    return pattern is not None and pattern.match(nsn) is not None
+            elif pattern is not None and pattern.match(nsn):
+                return True
+        return False
+
+    return valid
+
+
+_valid_cc7 = _cc7_validity()
+# Digits starting with the international prefix (810...) are parsed as a foreign number.
+_RU_IDD = re.compile(str(_metadata("RU").international_prefix))
+
+
+def fast_e164(raw: str, region: str) -> str | None:
+    """The E.164 form of a valid +7 number in a common notation, or None to ask the library.
+
+    None never means invalid: it only means this number needs the full parser.
+    """
+    if len(raw) > _MAX_INPUT:
+        return None
+    digits = raw.translate(_SEPARATORS)
+    if digits[:2] == "+7":
+        nsn = digits[2:]
+    elif region != "RU" or _RU_IDD.match(digits):
+        return None
+    elif len(digits) == 11 and digits[0] in "78":
+        nsn = digits[1:]
+    else:
+        nsn = digits
+    # The library keeps an 11-digit "7..." whole when the rest is not a plausible RU number;
+    # such numbers are never valid, so the fallback decides them.
+    if len(nsn) == _NSN_LENGTH and nsn.isdigit() and nsn.isascii() and _valid_cc7(nsn):
+        return "+7" + nsn
+    return None
+
+
+def normalize(raw: str, region: str = "RU") -> str:
+    """The E.164 form of `raw` (`+79991234567`); ValueError says why when it is not valid.
+
+    Numbers written without `+country` are read as numbers of `region`.
+    """
+    fast = fast_e164(raw, region)
+    if fast is not None:
+        return fast
+    text = raw.strip()
+    if not text:
+        raise ValueError("empty phone number")
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        reason = _PARSE_REASONS.get(exc.error_type, "not a phone number")
+        raise ValueError(f"{raw!r} is not a valid phone number ({reason})") from None
+    if not phonenumbers.is_valid_number(number):
+        length = phonenumbers.is_possible_number_with_reason(number)
+        reason = _LENGTH_REASONS.get(length, "no such number in its country's numbering plan")
+        raise ValueError(f"{raw!r} is not a valid phone number ({reason})")
+    return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+
+
+def mask(e164: str) -> str:
+    """Hide the middle digits for display: `+79991234567` -> `+7999***4567`."""
+    digits = e164.lstrip("+")
+    keep = 4 if len(digits) >= 10 else 2
+    if len(digits) <= 2 * keep:
+        return "+" + "*" * len(digits)
+    return f"+{digits[:keep]}***{digits[-keep:]}"

@@ -1,0 +1,211 @@
+"""Campaign -> the documented create request body, and its fingerprint.
+
+`render_campaign` streams the phone rows straight into a SHA-256 of the canonical body,
+holding only a small batch at a time; `create_body` builds the same body in memory for
+the API call. Both share one row pipeline, so `fingerprint(create_body(c)) ==
+render_campaign(c).fingerprint`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dialogops import phones, sources
+from dialogops.errors import Location, Problem, RenderError
+from dialogops.specs import Campaign
+from dialogops.templates import AddDataError, Vars, compile_add_data
+
+PERIODS = {"id": 1, "title": "Однократно"}
+INITIAL_STATE = "Создано"
+MAX_PROBLEMS = 50
+SAMPLE_SIZE = 5
+_BATCH = 2048
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+)
+
+
+@dataclass(frozen=True)
+class RenderStats:
+    rows: int  # rows read from the source
+    phones: int  # phones in the body (what would be called)
+    duplicates: int  # repeats dropped by dedupe
+    excluded: int  # numbers found in the exclude lists
+    skipped: int  # invalid numbers skipped with on_invalid: skip
+
+
+@dataclass(frozen=True)
+class RenderedCampaign:
+    name: str
+    fingerprint: str  # "sha256:<64 hex>"
+    stats: RenderStats
+    sample_phones: tuple[str, ...]  # the first numbers sent, in order, unmasked
+    add_data_keys: tuple[str, ...]
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical serialisation: sorted keys, no spaces, UTF-8, no NaN."""
+    return _ENCODER.encode(value).encode("utf-8")
+
+
+def fingerprint(body: Mapping[str, Any]) -> str:
+    """`sha256:` and the hex SHA-256 of the canonical body."""
+    return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def campaign_object(campaign: Campaign) -> dict[str, Any]:
+    """The `campaign` part of the create body, in the documented key order."""
+    schedule = campaign.schedule
+    return {
+        "project_id": campaign.project_id,
+        "name": campaign.title,
+        "description": campaign.description,
+        "start_block_id": campaign.start_block_id,
+        "schedule": {
+            "date": schedule.date.isoformat(),
+            "start_time": schedule.start_time.strftime("%H:%M"),
+            "end_time": schedule.end_time.strftime("%H:%M"),
+            "periods": dict(PERIODS),
+            "attempts": {"id": schedule.attempts, "title": str(schedule.attempts)},
+            "interval": str(schedule.interval_minutes),
+        },
+        "state": INITIAL_STATE,
+        "phone_id": campaign.phone_id,
+    }
+
+
+def create_body(campaign: Campaign, vars: Mapping[str, str]) -> dict[str, Any]:
+    """The exact `POST /campaigns` body; RenderError lists every row that cannot be rendered."""
+    phone_list: list[dict[str, Any]] = []
+    _render_rows(campaign, vars, phone_list.extend)
+    return {"campaign": campaign_object(campaign), "phones": phone_list}
+
+
+def render_campaign(campaign: Campaign, vars: Mapping[str, str]) -> RenderedCampaign:
+    """Stats, sample phones and the fingerprint of the body, without holding the phones."""
+    digest = hashlib.sha256()
+    # The canonical body is `{"campaign":...,"phones":[...]}` ("campaign" sorts first);
+    # each batch is encoded as a list and its brackets dropped.
+    digest.update(b'{"campaign":' + canonical_json(campaign_object(campaign)) + b',"phones":[')
+    first = True
+
+    def hash_batch(batch: list[dict[str, Any]]) -> None:
+        nonlocal first
+        text = _ENCODER.encode(batch)[1:-1]
+        digest.update((text if first else "," + text).encode("utf-8"))
+        first = False
+
+    stats, sample, keys = _render_rows(campaign, vars, hash_batch)
+    digest.update(b"]}")
+    return RenderedCampaign(
+        name=campaign.name,
+        fingerprint="sha256:" + digest.hexdigest(),
+        stats=stats,
+        sample_phones=sample,
+        add_data_keys=keys,
+    )
+
+
+class _Problems:
+    """Rendering problems of one campaign: the first MAX_PROBLEMS kept, the rest counted."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.source = campaign.phones.source
+        self.kept: list[Problem] = []
+        self.total = 0
+        self.last: Location | None = None
+
+    def add(self, position: int, field: str, message: str) -> None:
+        self.total += 1
+        self.last = sources.origin(self.source, position)
+        if len(self.kept) < MAX_PROBLEMS:
+            self.kept.append(Problem(self.last, field, message))
+
+    def raise_if_any(self) -> None:
+        if not self.total:
+            return
+        problems = list(self.kept)
+        if self.total > len(self.kept) and self.last is not None:
+            # At the last problem's location, so it sorts after every problem shown.
+            more = self.total - len(self.kept)
+            problems.append(Problem(self.last, "", f"... and {more} more rendering problems "
+                                                   f"(the first {MAX_PROBLEMS} are shown)"))
+        raise RenderError(problems)
+
+
+def _render_rows(
+    campaign: Campaign,
+    vars: Mapping[str, str],
+    emit: Callable[[list[dict[str, Any]]], None],
+) -> tuple[RenderStats, tuple[str, ...], tuple[str, ...]]:
+    """Run every row through phones and templates, passing batches of phone entries to `emit`.
+
+    Order per row: invalid phone (error, or skipped), excluded, duplicate, then add_data.
+    Returns the stats, the first phones sent and the add_data keys.
+    """
+    spec = campaign.phones
+    renderer = compile_add_data(campaign)
+    excludes = sources.read_excludes(spec.exclude, spec.default_region)
+    region = spec.default_region
+    skip_invalid = spec.on_invalid == "skip"
+    column = spec.source.phone_column
+    render = renderer.render_prepared
+    values = Vars(vars)
+    fast_e164 = phones.fast_e164
+    seen: set[int] | None = set() if spec.dedupe else None
+    problems = _Problems(campaign)
+    batch: list[dict[str, Any]] = []
+    sample: list[str] = []
+    rows = sent = duplicates = excluded = skipped = 0
+
+    for data, raw, position in sources.raw_rows(spec.source):
+        rows += 1
+        if raw is None:
+            problems.add(position, column, f"the row has no {column!r} field")
+            continue
+        e164 = fast_e164(raw, region)
+        if e164 is None:
+            try:
+                e164 = phones.normalize(raw, region)
+            except ValueError as exc:
+                if skip_invalid:
+                    skipped += 1
+                else:
+                    problems.add(position, column, str(exc))
+                continue
+        if e164 in excludes:
+            excluded += 1
+            continue
+        if seen is not None:
+            # Integers take half the memory of the strings for a million numbers.
+            number = int(e164[1:])
+            if number in seen:
+                duplicates += 1
+                continue
+            seen.add(number)
+        try:
+            add_data = render(data, values)
+        except AddDataError as exc:
+            for key, message in exc.failures:
+                problems.add(position, f"add_data.{key}", message)
+            continue
+        sent += 1
+        if problems.total:
+            continue  # the body will not be used; keep checking the remaining rows
+        if len(sample) < SAMPLE_SIZE:
+            sample.append(e164)
+        batch.append({"add_data": add_data, "phone": e164})
+        if len(batch) >= _BATCH:
+            emit(batch)
+            batch = []
+
+    problems.raise_if_any()
+    if batch:
+        emit(batch)
+    stats = RenderStats(rows, sent, duplicates, excluded, skipped)
+    return stats, tuple(sample), renderer.keys
