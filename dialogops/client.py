@@ -38,6 +38,7 @@ from dialogops.specs import Config
 DEFAULT_RETRY_AFTER = 1.0  # seconds, for a 429 that does not say how long to wait
 _MAX_CONNECT_TIMEOUT = 10.0
 _MAX_MESSAGE = 500
+_MIN_SECRET = 4
 
 log = logging.getLogger("dialogops.client")
 
@@ -72,7 +73,8 @@ class SecretRedactor(logging.Filter):
         self._lock = threading.Lock()
 
     def add(self, secret: str) -> None:
-        if not secret:
+        # Replacing a 1-3 character string would garble every message and hide nothing.
+        if len(secret) < _MIN_SECRET:
             return
         forms = {secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe=""),
                  urllib.parse.quote_plus(secret)}

@@ -1,0 +1,354 @@
+"""The API client against the sandbox and a scripted server: one attempt, typed outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dialogops.client import (
+    ApiAmbiguous,
+    ApiRejected,
+    ApiRetryLater,
+    ApiUnauthorized,
+    DialogClient,
+    parse_retry_after,
+    redact,
+)
+from dialogops.errors import ApiError, UsageError
+from dialogops.sandbox import SANDBOX_LOGIN, SANDBOX_PASSWORD, SANDBOX_TOKEN
+from dialogops.specs import Config
+
+BODY: dict[str, Any] = {
+    "campaign": {
+        "project_id": 1,
+        "name": "nps",
+        "description": "",
+        "start_block_id": 10,
+        "schedule": {
+            "date": "2099-12-01", "start_time": "09:00", "end_time": "17:00",
+            "periods": {"id": 1, "title": "Однократно"}, "attempts": {"id": 1, "title": "1"},
+            "interval": "0",
+        },
+        "state": "Создано",
+        "phone_id": 5,
+    },
+    "phones": [{"phone": "+79991234567", "add_data": {"name": "Иванов Иван", "n": 1}}],
+}
+
+
+def config(tmp_path: Path, url: str = "http://127.0.0.1:9/api") -> Config:
+    return Config(root=tmp_path, path=None, api_url=url, timeout_seconds=5)
+
+
+@pytest.fixture
+def client(sandbox) -> Iterator[DialogClient]:
+    with DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=5) as api:
+        yield api
+
+
+# --- against the sandbox -----------------------------------------------------------------
+
+
+def test_create_campaign_sends_the_body_once_and_returns_the_id(sandbox, client):
+    campaign_id = client.create_campaign(BODY)
+    [stored] = sandbox.campaigns()
+    assert stored.id == campaign_id and stored.body == BODY
+    [received] = sandbox.requests
+    assert received.headers["Content-Type"] == "application/json"
+    assert received.headers["User-Agent"].startswith("dialogops/")
+
+
+def test_the_session_is_reused_between_calls(sandbox, client):
+    client.create_campaign(BODY)
+    client.create_campaign(BODY)
+    assert len(sandbox.campaigns()) == 2
+    assert len(client._session.adapters["http://"].poolmanager.pools) == 1
+
+
+@pytest.mark.parametrize(("status", "error", "retry_after"), [
+    (400, ApiRejected, None), (404, ApiRejected, None), (422, ApiRejected, None),
+    (401, ApiUnauthorized, None), (403, ApiUnauthorized, None),
+    (429, ApiRetryLater, 2.5), (503, ApiRetryLater, 4),
+    (500, ApiAmbiguous, None), (502, ApiAmbiguous, None), (408, ApiAmbiguous, None),
+])
+def test_each_status_maps_to_its_error_and_is_not_retried(sandbox, client, status, error,
+                                                          retry_after):
+    sandbox.faults.update(status=status, status_count=1, retry_after=retry_after)
+    with pytest.raises(ApiError) as caught:
+        client.create_campaign(BODY)
+    assert type(caught.value) is error
+    assert caught.value.status == status
+    assert caught.value.server_message.startswith(f"sandbox fault: injected {status}")
+    assert f"HTTP {status}" in str(caught.value)
+    if retry_after is not None:
+        assert caught.value.retry_after == retry_after
+    assert len(sandbox.requests) == 1  # one attempt, whatever happened
+    assert sandbox.campaigns() == []
+
+
+def test_429_without_retry_after_waits_a_default(sandbox, client):
+    sandbox.faults.update(status=429, status_count=1)
+    with pytest.raises(ApiRetryLater) as caught:
+        client.create_campaign(BODY)
+    assert caught.value.retry_after == 1.0
+
+
+def test_503_without_retry_after_is_ambiguous(sandbox, client):
+    sandbox.faults.update(status=503, status_count=1)
+    with pytest.raises(ApiAmbiguous):
+        client.create_campaign(BODY)
+
+
+def test_a_validation_error_carries_the_servers_message(sandbox, client):
+    body = json.loads(json.dumps(BODY))
+    body["campaign"]["schedule"]["attempts"] = {"id": 2, "title": "3"}
+    with pytest.raises(ApiRejected) as caught:
+        client.create_campaign(body)
+    assert caught.value.status == 422
+    assert caught.value.server_message == (
+        'campaign.schedule.attempts.title: must be "2" (equal to id), got \'3\'')
+    assert str(caught.value) == (
+        "creating the campaign: HTTP 422: " + caught.value.server_message)
+
+
+@pytest.mark.parametrize("point", ["before_store", "after_store"])
+def test_a_dropped_connection_is_ambiguous_and_not_resent(sandbox, client, point):
+    sandbox.faults.update(drop=point, drop_count=1)
+    with pytest.raises(ApiAmbiguous, match="outcome is unknown"):
+        client.create_campaign(BODY)
+    assert len(sandbox.requests) == 1
+
+
+def test_a_timeout_after_the_server_stored_is_ambiguous(sandbox):
+    sandbox.faults.timeout_after_store = 3
+    with DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=0.3) as api, \
+            pytest.raises(ApiAmbiguous, match=r"no answer .* within 0.3s"):
+        api.create_campaign(BODY)
+    assert len(sandbox.campaigns()) == 1 and len(sandbox.requests) == 1
+
+
+def test_a_200_without_an_id_is_ambiguous(sandbox, client):
+    sandbox.faults.malformed_count = 1
+    with pytest.raises(ApiAmbiguous, match=r"without an integer campaign\.id") as caught:
+        client.create_campaign(BODY)
+    assert caught.value.status == 200
+    assert len(sandbox.campaigns()) == 1
+
+
+def test_a_refused_connection_is_rejected_because_nothing_was_sent():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, never listening: connections are refused
+        with DialogClient(f"http://127.0.0.1:{port}/api", token="t", timeout=2) as api, \
+                pytest.raises(ApiRejected, match="nothing was sent") as caught:
+            api.create_campaign(BODY)
+    assert type(caught.value) is ApiRejected and caught.value.status is None
+
+
+def test_a_wrong_token_is_unauthorized(sandbox):
+    with DialogClient(sandbox.url, token="not-the-sandbox-token", timeout=5) as api, \
+            pytest.raises(ApiUnauthorized) as caught:
+        api.create_campaign(BODY)
+    assert caught.value.status == 401 and "credentials" in str(caught.value)
+
+
+def test_report_returns_the_checked_answer(sandbox, client):
+    campaign_id = client.create_campaign(BODY)
+    report = client.report(1, {
+        "analytics_filter": {"scenario_id": 951, "start_block_id": 10,
+                             "outgoing_campaign_id": campaign_id,
+                             "date_start": "2099-12-01T00:00:00.000Z",
+                             "date_end": "2099-12-02T00:00:00.000Z"},
+        "columns": [{"id": 1, "name": "phone_number", "display_name": "Phone",
+                     "column_type": "field", "data_type": "number"}],
+    })
+    assert report["data"] == [{"phone_number": "+79991234567"}]
+    assert report["count"] == 1
+    with pytest.raises(ApiRejected, match="HTTP 404: campaign 999999 not found"):
+        client.report(1, {
+            "analytics_filter": {"scenario_id": 951, "start_block_id": 10,
+                                 "outgoing_campaign_id": 999999,
+                                 "date_start": "2099-12-01T00:00:00.000Z",
+                                 "date_end": "2099-12-02T00:00:00.000Z"},
+            "columns": [{"id": 1, "name": "status", "display_name": "S",
+                         "column_type": "field", "data_type": "text"}],
+        })
+
+
+# --- credentials from the environment ----------------------------------------------------
+
+
+def test_from_environment_prefers_the_env_url_and_token(sandbox, tmp_path):
+    env = {"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": SANDBOX_TOKEN,
+           "DIALOG_LOGIN": "ignored", "DIALOG_PASSWORD": "ignored"}
+    with DialogClient.from_environment(config(tmp_path), env) as api:
+        assert api.base_url == sandbox.url and api.timeout == 5
+        api.create_campaign(BODY)
+    assert [r.path for r in sandbox.requests] == ["/api/campaigns"]
+
+
+def test_from_environment_uses_the_config_url(sandbox, tmp_path):
+    with DialogClient.from_environment(config(tmp_path, sandbox.url + "/"),
+                                       {"DIALOG_TOKEN": SANDBOX_TOKEN}) as api:
+        assert api.base_url == sandbox.url
+
+
+def test_from_environment_logs_in_with_login_and_password(sandbox, tmp_path):
+    env = {"DIALOG_LOGIN": SANDBOX_LOGIN, "DIALOG_PASSWORD": SANDBOX_PASSWORD}
+    with DialogClient.from_environment(config(tmp_path, sandbox.url), env) as api:
+        api.create_campaign(BODY)
+    login, create = sandbox.requests
+    assert login.path == "/api/login" and "Authorization" not in login.headers
+    assert login.body == {"login": SANDBOX_LOGIN, "password": "<redacted>"}
+    assert create.path == "/api/campaigns" and len(sandbox.campaigns()) == 1
+
+
+def test_a_failed_login_is_unauthorized_and_hides_the_password(sandbox, tmp_path):
+    env = {"DIALOG_LOGIN": SANDBOX_LOGIN, "DIALOG_PASSWORD": "hunter2-secret"}
+    with pytest.raises(ApiUnauthorized) as caught:
+        DialogClient.from_environment(config(tmp_path, sandbox.url), env)
+    assert "logging in: HTTP 401: wrong login or password" in str(caught.value)
+    assert "hunter2-secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({}, "no Dialog API credentials: set DIALOG_TOKEN, or DIALOG_LOGIN and DIALOG_PASSWORD"),
+    ({"DIALOG_LOGIN": "me"}, "DIALOG_LOGIN is set but DIALOG_PASSWORD is not"),
+    ({"DIALOG_PASSWORD": "pw"}, "DIALOG_PASSWORD is set but DIALOG_LOGIN is not"),
+    ({"DIALOG_TOKEN": " "}, "no Dialog API credentials"),
+])
+def test_missing_credentials_say_which_variables_to_set(tmp_path, env, message):
+    with pytest.raises(UsageError, match=message):
+        DialogClient.from_environment(config(tmp_path), env)
+
+
+def test_a_non_http_url_is_a_usage_error():
+    with pytest.raises(UsageError, match="is not an http"):
+        DialogClient("ftp://example.org/api", token="t")
+
+
+# --- a scripted server for answers the sandbox never gives -------------------------------
+
+
+class Scripted:
+    """Answers each request with the next scripted (status, headers, body)."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, dict[str, str], bytes]] = []
+        self.seen: list[dict[str, Any]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                owner.seen.append({"path": self.path, "auth": self.headers.get("Authorization"),
+                                   "body": json.loads(self.rfile.read(length))})
+                status, headers, body = owner.answers.pop(0)
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.answers.append((status, headers or {}, raw))
+
+
+@pytest.fixture
+def scripted() -> Iterator[Scripted]:
+    server = Scripted()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+    server.thread.join()
+
+
+@pytest.mark.parametrize("answer", [
+    {"access_token": "tok-1"}, {"data": {"token": "tok-1"}}, {"data": {"access_token": "tok-1"}},
+])
+def test_login_reads_the_token_from_any_documented_field(scripted, tmp_path, answer):
+    scripted.answer(200, answer)
+    scripted.answer(200, {"campaign": {"id": 42}})
+    env = {"DIALOG_LOGIN": "me", "DIALOG_PASSWORD": "pw-1"}
+    with DialogClient.from_environment(config(tmp_path, scripted.url), env) as api:
+        assert api.create_campaign(BODY) == 42
+    assert scripted.seen[0]["body"] == {"login": "me", "password": "pw-1"}
+    assert scripted.seen[1]["auth"] == "Bearer tok-1"
+
+
+def test_a_login_answer_without_a_token_is_an_error(scripted, tmp_path):
+    scripted.answer(200, {"ok": True})
+    with pytest.raises(ApiError, match="the answer holds no token"):
+        DialogClient.from_environment(config(tmp_path, scripted.url),
+                                      {"DIALOG_LOGIN": "me", "DIALOG_PASSWORD": "pw-2"})
+
+
+def test_secrets_are_redacted_from_errors_and_logs(scripted, tmp_path, caplog):
+    token = "tok-very-distinctive-9c1f"
+    scripted.answer(400, {"message": f"bad token {token} for this call"})
+    caplog.set_level(logging.DEBUG)
+    with DialogClient(scripted.url, token=token) as api, pytest.raises(ApiRejected) as caught:
+        api.create_campaign(BODY)
+    logging.getLogger("dialogops.client").debug("leak attempt: %s", token)
+    assert caught.value.server_message == "bad token *** for this call"
+    assert token not in str(caught.value)
+    assert caplog.records and token not in caplog.text
+    assert "leak attempt: ***" in caplog.text
+    assert redact(f"x{token}y") == "x***y"
+
+
+@pytest.mark.parametrize(("status", "body", "headers", "error", "text"), [
+    (200, {"campaign": {"id": "12"}}, {}, ApiAmbiguous, "without an integer campaign.id"),
+    (200, {"campaign": {"id": True}}, {}, ApiAmbiguous, "without an integer campaign.id"),
+    (200, b"<html>ok</html>", {}, ApiAmbiguous, "not JSON"),
+    (502, b"<html><h1>Bad Gateway</h1></html>", {}, ApiAmbiguous, "HTTP 502: <html><h1>Bad"),
+    (302, b"", {"Location": "http://127.0.0.1:9/login"}, ApiAmbiguous, "HTTP 302"),
+    (400, {"error": "phones are missing"}, {}, ApiRejected, "HTTP 400: phones are missing"),
+    (429, b"", {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}, ApiRetryLater, "HTTP 429"),
+])
+def test_unusual_answers(scripted, status, body, headers, error, text):
+    scripted.answer(status, body, headers)
+    with DialogClient(scripted.url, token="t") as api, pytest.raises(ApiError) as caught:
+        api.create_campaign(BODY)
+    assert type(caught.value) is error
+    assert text in str(caught.value)
+    assert len(scripted.seen) == 1
+
+
+def test_report_rejects_an_answer_of_the_wrong_shape(scripted):
+    scripted.answer(200, {"data": {"rows": []}})
+    scripted.answer(200, {"data": [], "count": "3"})
+    with DialogClient(scripted.url, token="t") as api:
+        with pytest.raises(ApiError, match="`data` is not a list of objects"):
+            api.report(1, {})
+        with pytest.raises(ApiError, match="`count` is not a number"):
+            api.report(1, {})
+    assert [s["path"] for s in scripted.seen] == ["/api/analytics/1/report"] * 2
+
+
+def test_parse_retry_after():
+    now = dt.datetime(2099, 10, 21, 7, 27, 30, tzinfo=dt.UTC)
+    assert parse_retry_after("120") == 120
+    assert parse_retry_after("0.5") == 0.5
+    assert parse_retry_after("Wed, 21 Oct 2099 07:28:00 GMT", now=now) == 30
+    assert parse_retry_after("Wed, 21 Oct 2099 07:00:00 GMT", now=now) == 0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
