@@ -196,12 +196,12 @@ class _Checker:
                 self.problem(doc.at(("kind",)), ("kind",),
                              f"unknown kind {kind!r}: use 'Campaign' or 'Report'{hint}")
             return
-        if not self._register_name(doc, kind):
-            return
+        # A duplicate is still checked in full, but only the first of a name is kept.
+        unique = self._register_name(doc, kind)
         if kind == "Campaign":
-            self._campaign(doc)
+            self._campaign(doc, unique)
         else:
-            self._report(doc)
+            self._report(doc, unique)
 
     def _register_name(self, doc: Document, kind: str) -> bool:
         """Record metadata.name; False when another document of this kind already has it."""
@@ -230,7 +230,7 @@ class _Checker:
 
     # Campaigns
 
-    def _campaign(self, doc: Document) -> None:
+    def _campaign(self, doc: Document, keep: bool) -> None:
         data = doc.data
         located = _Located(doc)
         spec = data.get("spec")
@@ -249,7 +249,7 @@ class _Checker:
             return
         before = len(self.problems)
         campaign = self._build_campaign(doc, data, located)
-        if campaign is not None and len(self.problems) == before:
+        if campaign is not None and len(self.problems) == before and keep:
             self.campaigns.append(campaign)
 
     def _build_campaign(
@@ -289,8 +289,7 @@ class _Checker:
         else:
             if date < self.today:
                 self.problem(located.at((*base, "date")), (*base, "date"),
-                             f"{raw['date']} is in the past (today is {self.today.isoformat()} "
-                             f"in {self.config.timezone})")
+                             f"{raw['date']} is in the past in {self.config.timezone}")
                 ok = False
         start, end = parse_hhmm(raw["start_time"]), parse_hhmm(raw["end_time"])
         if end <= start:
@@ -434,7 +433,7 @@ class _Checker:
 
     # Reports
 
-    def _report(self, doc: Document) -> None:
+    def _report(self, doc: Document, keep: bool) -> None:
         located = _Located(doc)
         found = schemas.check("report", doc.data, located.at, located.key_at)
         if found:
@@ -454,7 +453,7 @@ class _Checker:
             period=self._period(spec.get("period"), located),
             output=self._output(spec.get("output", {})),
         )
-        valid = len(self.problems) == before
+        valid = len(self.problems) == before and keep
         if report.campaign is not None:
             where = located.at(("spec", "campaign"))
             self._report_refs.append((report if valid else None, report.campaign, where))

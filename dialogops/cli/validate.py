@@ -1,7 +1,40 @@
-"""`dialogops validate`: placeholder until its issue lands."""
+"""`dialogops validate`: schema and semantic checks of manifests, config and data files."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from dialogops.cli.options import CommonOptions, common_options
+from dialogops.errors import ManifestError
+from dialogops.manifests import as_json, check_project, summary
+from dialogops.specs import Config, Project
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text for people, json for machines.")
+@common_options
+def validate(paths: tuple[Path, ...], output_format: str, opts: CommonOptions) -> int:
+    """Check manifests (default: the config's `manifests`) without any network."""
+    try:
+        config = opts.load_config()
+    except ManifestError as exc:
+        root = Path.cwd()
+        project = Project(Config(root=root, path=None), (), ())
+        problems = list(exc.problems)
+    else:
+        project, problems = check_project(paths, config)
+    if output_format == "json":
+        click.echo(json.dumps(as_json(project, problems), indent=2, ensure_ascii=False))
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        click.echo(summary(project, problems))
+    return 1 if problems else 0
+
+
+COMMANDS: list[click.Command] = [validate]

@@ -1,0 +1,123 @@
+"""`dialogops init`: a new project with a config, an example Campaign, its CSV and a Report.
+
+The example Campaign is dated a week ahead, so it validates and plans as written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from dialogops.errors import UsageError
+from dialogops.manifests import today_in
+
+TIMEZONE = "Europe/Moscow"
+GITIGNORE_LINE = ".dialogops/"
+
+CONFIG = f"""\
+# dialogops project config; reference: `dialogops schema config`.
+api:
+  url: https://ai-assistant.is74.ru/api   # DIALOG_API_URL overrides
+  timeout_seconds: 30
+state:
+  backend: local
+  path: dialogops.state.json
+timezone: {TIMEZONE}
+defaults:                # deep-merged under every Campaign spec
+  project_id: 1
+  phone_id: 5
+policy:
+  calling_hours: {{earliest: "09:00", latest: "21:00"}}
+  max_phones_per_campaign: 50000
+manifests: [campaigns/]
+"""
+
+CAMPAIGN = """\
+# An example campaign: replace the IDs with your project's, then `dialogops plan`.
+apiVersion: dialogops/v1
+kind: Campaign
+metadata:
+  name: welcome-{date:%Y-%m-%d}
+  labels: {{team: care}}
+spec:
+  title: Welcome call
+  description: Greets new customers
+  start_block_id: 10
+  schedule:
+    date: {date:%Y-%m-%d}
+    start_time: "10:00"
+    end_time: "18:00"
+    attempts: 2
+    interval_minutes: 30
+  phones:
+    csv:
+      path: data/phones.csv
+    default_region: RU
+  add_data:
+    name: "{{{{ row.name }}}}"
+    plan: "{{{{ row.plan | default('basic') }}}}"
+"""
+
+REPORT = """\
+# The example campaign's results, written to reports/ as CSV.
+apiVersion: dialogops/v1
+kind: Report
+metadata:
+  name: welcome-{date:%Y-%m-%d}-results
+spec:
+  campaign: welcome-{date:%Y-%m-%d}
+  scenario_id: 951
+  columns:
+    - id: 1
+      name: phone_number
+      display_name: Phone Number
+      column_type: field
+      data_type: number
+      sorting: asc
+  output:
+    format: csv
+    path: reports/welcome-{date:%Y-%m-%d}.csv
+"""
+
+PHONES = """\
+phone,name,plan
++79990000001,Анна,premium
+8 (999) 000-00-02,Борис,
+9990000003,Дина,basic
+"""
+
+
+def scaffold(root: Path, today: dt.date | None = None) -> list[Path]:
+    """Write the example project into `root`; refuse if any of its files exists.
+
+    Returns the files written (a `.gitignore` is created or gains a `.dialogops/` line).
+    """
+    date = (today or today_in(TIMEZONE)) + dt.timedelta(days=7)
+    name = f"welcome-{date:%Y-%m-%d}"
+    files = {
+        root / "dialogops.yaml": CONFIG,
+        root / "campaigns" / f"{name}.yaml": CAMPAIGN.format(date=date),
+        root / "campaigns" / f"{name}-results.yaml": REPORT.format(date=date),
+        root / "campaigns" / "data" / "phones.csv": PHONES,
+    }
+    existing = [path for path in files if path.exists()]
+    if existing:
+        listed = ", ".join(str(path) for path in existing)
+        raise UsageError(f"refusing to overwrite existing files: {listed}")
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    written = list(files)
+    if _ensure_gitignore(root / ".gitignore"):
+        written.append(root / ".gitignore")
+    return written
+
+
+def _ensure_gitignore(path: Path) -> bool:
+    """Add `.dialogops/` (the sandbox's files) to .gitignore; False if already there."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if GITIGNORE_LINE in text.splitlines():
+        return False
+    prefix = "" if not text or text.endswith("\n") else "\n"
+    path.write_text(f"{text}{prefix}{GITIGNORE_LINE}\n", encoding="utf-8")
+    return True

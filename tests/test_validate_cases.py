@@ -1,0 +1,138 @@
+"""The data-driven manifest corpus: every folder in tests/cases is a project.
+
+`invalid/<case>/expected.txt` holds the exact problem lines `dialogops validate` prints
+(`{root}` stands for the copied project's root); `valid/<case>/expected.txt` its summary.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import run_dialogops
+
+from dialogops.cli import main
+
+CASES = Path(__file__).parent / "cases"
+INVALID = sorted(p.name for p in (CASES / "invalid").iterdir())
+VALID = sorted(p.name for p in (CASES / "valid").iterdir())
+
+
+def _project(group: str, case: str, tmp_path: Path) -> Path:
+    project = tmp_path / case
+    shutil.copytree(CASES / group / case, project)
+    # A config file pins the project root to the copy, whatever lies above tmp_path.
+    (project / "dialogops.yaml").touch()
+    return project
+
+
+def _expected(project: Path) -> list[str]:
+    text = (project / "expected.txt").read_text(encoding="utf-8")
+    return text.replace("{root}", str(project.resolve())).splitlines()
+
+
+def _validate(project: Path, monkeypatch: pytest.MonkeyPatch,
+              capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    monkeypatch.chdir(project)
+    code = main(["validate", *args])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(INVALID) >= 30
+    assert len(VALID) >= 5
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_invalid_case_prints_its_expected_lines(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project("invalid", case, tmp_path)
+    code, lines = _validate(project, monkeypatch, capsys)
+    assert code == 1
+    assert lines[:-1] == _expected(project)
+    assert lines[-1] == f"{len(lines) - 1} problem{'s' if len(lines) > 2 else ''} in 1 file"
+
+
+@pytest.mark.parametrize("case", VALID)
+def test_valid_case_is_clean(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project("valid", case, tmp_path)
+    code, lines = _validate(project, monkeypatch, capsys)
+    assert (code, lines) == (0, _expected(project))
+
+
+def test_shipped_example_project_is_valid(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = Path(__file__).parent.parent
+    code, lines = _validate(repo, monkeypatch, capsys, "campaigns/")
+    assert (code, lines) == (0, ["ok: 1 Campaign and 1 Report manifests valid"])
+
+
+def test_all_problems_of_all_files_in_one_run_sorted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project("invalid", "attempts-six", tmp_path)
+    for other in ("time-24-00", "unknown-kind"):
+        shutil.copy(CASES / "invalid" / other / "campaigns" / "survey.yaml",
+                    project / "campaigns" / f"{other}.yaml")
+    code, lines = _validate(project, monkeypatch, capsys)
+    assert code == 1
+    assert [line.split(": ")[0] for line in lines[:-1]] == [
+        "campaigns/survey.yaml:13:15",
+        "campaigns/time-24-00.yaml:4:9",  # the same name, checked in full all the same
+        "campaigns/time-24-00.yaml:12:15",
+        "campaigns/unknown-kind.yaml:2:7",
+    ]
+    assert lines[-1] == "4 problems in 3 files"
+
+
+def test_json_format_is_documented_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project("invalid", "attempts-six", tmp_path)
+    code, lines = _validate(project, monkeypatch, capsys, "--format", "json")
+    assert code == 1
+    document = json.loads("\n".join(lines))
+    assert document["format_version"] == 1
+    assert document["valid"] is False
+    assert document["problems"] == [{
+        "path": "campaigns/survey.yaml", "line": 13, "col": 15,
+        "field": "spec.schedule.attempts", "message": "6 is greater than the maximum of 5",
+    }]
+    assert document["summary"]["problems"] == 1
+
+
+def test_config_problems_are_reported_like_manifest_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project("valid", "multi-document", tmp_path)
+    (project / "dialogops.yaml").write_text("state:\n  backend: etcd\n")
+    code, lines = _validate(project, monkeypatch, capsys, "--format", "json")
+    document = json.loads("\n".join(lines))
+    assert code == 1
+    assert [(p["line"], p["col"], p["field"]) for p in document["problems"]] == [
+        (2, 12, "state.backend")
+    ]
+
+
+def test_end_to_end_in_a_subprocess(tmp_path: Path) -> None:
+    bad = _project("invalid", "python-object-tag", tmp_path)
+    result = run_dialogops(["validate"], bad)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == _expected(bad)[0]
+    assert "Traceback" not in result.stderr
+    good = _project("valid", "multi-document", tmp_path)
+    result = run_dialogops(["validate", "campaigns"], good)
+    assert (result.returncode, result.stdout) == (0, "ok: 2 Campaign and 1 Report manifests valid\n")
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    project = _project("valid", "multi-document", tmp_path)
+    result = run_dialogops(["validate", "nowhere/"], project)
+    assert result.returncode == 1
+    assert result.stderr == "error: nowhere: no such file or folder\n"
