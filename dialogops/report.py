@@ -2,7 +2,8 @@
 
 `build_request` resolves a `Report` against its campaign and the state into the exact
 body of `POST /analytics/{project_id}/report`; `parse_response` checks what came back;
-`write_report` streams the rows to a table, CSV, JSON, JSONL or Markdown, atomically.
+`write_report` streams the rows to a table, CSV, JSON, JSONL or Markdown, atomically;
+`run_reports` is the whole `dialogops report` command.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rich.console import Console
 from rich.table import Table
 
+from dialogops.client import DialogClient
 from dialogops.errors import ApiError, StateError, UsageError
-from dialogops.specs import Campaign, Period, Project, Report, ReportColumn
+from dialogops.manifests import load_project
+from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox, sandbox_state_path
+from dialogops.specs import Campaign, Config, Period, Project, Report, ReportColumn
+from dialogops.state import LocalBackend, State, backend_for
 
 OutputFormat = Literal["table", "csv", "json", "jsonl", "markdown"]
 FORMATS: tuple[OutputFormat, ...] = ("table", "csv", "json", "jsonl", "markdown")
@@ -37,22 +42,6 @@ SUFFIX_FORMATS: Mapping[str, OutputFormat] = {
     ".md": "markdown",
     ".markdown": "markdown",
 }
-
-
-class StateEntryView(Protocol):
-    """What a report needs from a state entry."""
-
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def id(self) -> int | None: ...
-
-
-class StateView(Protocol):
-    """What a report needs from the state: entries by campaign name."""
-
-    def get(self, name: str) -> StateEntryView | None: ...
 
 
 class AnalyticsClient(Protocol):
@@ -151,7 +140,7 @@ def column_body(column: ReportColumn) -> dict[str, Any]:
     return body
 
 
-def campaign_id(campaign: str, state: StateView) -> int:
+def campaign_id(campaign: str, state: State) -> int:
     """The ID recorded for `campaign`, or an error saying which command resolves it."""
     entry = state.get(campaign)
     if entry is None:
@@ -159,7 +148,7 @@ def campaign_id(campaign: str, state: StateView) -> int:
             f"campaign {campaign!r} is not in state: create it with `dialogops apply` "
             f"(or record an existing one with `dialogops import {campaign} ID`)"
         )
-    if entry.status != "created" or entry.id is None:
+    if entry.outcome_unknown or entry.id is None:
         raise StateError(
             f"campaign {campaign!r} has no known ID (its create outcome is {entry.status}): "
             f"check the Dialog UI, then `dialogops import {campaign} ID` or "
@@ -168,7 +157,7 @@ def campaign_id(campaign: str, state: StateView) -> int:
     return entry.id
 
 
-def build_request(report: Report, project: Project, state: StateView) -> ReportRequest:
+def build_request(report: Report, project: Project, state: State) -> ReportRequest:
     """Resolve `report` into the documented analytics body.
 
     The campaign's manifest supplies `project_id`, `start_block_id` and the default period
@@ -443,11 +432,15 @@ class ReportOutcome:
     path: Path | None
     summary: Summary
 
+    @property
+    def summary_shown(self) -> bool:
+        """The table and Markdown end with the summary; on stdout the user has seen it."""
+        return self.path is None and self.format in ("table", "markdown")
+
 
 def run_report(
     report: Report,
-    project: Project,
-    state: StateView,
+    request: ReportRequest,
     client: AnalyticsClient,
     *,
     fmt: OutputFormat | None = None,
@@ -456,7 +449,7 @@ def run_report(
     no_color: bool = False,
     stdout: TextIO,
 ) -> ReportOutcome:
-    """Request the report and write it; `out` (else the manifest's path) or `stdout`.
+    """Send `request` and write the rows to `out` (else the manifest's path) or `stdout`.
 
     Nothing is written before the whole response has been checked, and a file is
     replaced only once every row has been written to its temporary twin.
@@ -464,7 +457,6 @@ def run_report(
     path = out if out is not None else report.output.path
     chosen = pick_format(fmt, report.output.format, path)
     check_excel(chosen, excel)
-    request = build_request(report, project, state)
     result = parse_response(client.report(request.project_id, request.body), report.columns)
     if path is None:
         write_report(result, chosen, stdout, title=report.name, excel=excel, no_color=no_color)
@@ -473,3 +465,73 @@ def run_report(
         with atomic_writer(path, newline="" if chosen == "csv" else "\n") as handle:
             write_report(result, chosen, handle, title=report.name, excel=excel, no_color=True)
     return ReportOutcome(name=report.name, format=chosen, path=path, summary=result.summary)
+
+
+@dataclass(frozen=True)
+class ReportCommand:
+    """`dialogops report` as parsed from the command line."""
+
+    config: Config
+    names: tuple[str, ...] = ()
+    all: bool = False
+    format: OutputFormat | None = None
+    out: Path | None = None
+    excel: bool = False
+    sandbox: bool = False
+    no_color: bool = False
+
+
+def select_reports(project: Project, names: Sequence[str], every: bool) -> tuple[Report, ...]:
+    if every and names:
+        raise UsageError("give report names or --all, not both")
+    if every:
+        if not project.reports:
+            raise UsageError("--all: no Report manifests were found")
+        return project.reports
+    if not names:
+        raise UsageError("name the report to run (or pass --all)")
+    known = {r.name: r for r in project.reports}
+    missing = [n for n in names if n not in known]
+    if missing:
+        available = ", ".join(sorted(known)) or "none"
+        raise UsageError(
+            f"no Report manifest named {', '.join(map(repr, missing))} (available: {available})"
+        )
+    return tuple(known[n] for n in dict.fromkeys(names))
+
+
+@contextlib.contextmanager
+def open_client(config: Config, sandbox: bool) -> Iterator[DialogClient]:
+    """The API client; with --sandbox, a sandbox server running in this process."""
+    with contextlib.ExitStack() as stack:
+        if sandbox:
+            server = stack.enter_context(running_sandbox(config.root))
+            client = DialogClient(server.url, token=SANDBOX_TOKEN, timeout=config.timeout_seconds)
+        else:
+            client = DialogClient.from_environment(config)
+        stack.callback(client.close)
+        yield client
+
+
+def run_reports(command: ReportCommand, *, stdout: TextIO, stderr: TextIO) -> int:
+    """The `dialogops report` command: every request is resolved before the first is sent."""
+    if command.out is not None and (command.all or len(command.names) > 1):
+        raise UsageError("--out takes one report; with several, use each manifest's output.path")
+    config = command.config
+    project = load_project(list(config.manifests), config)
+    reports = select_reports(project, command.names, command.all)
+    if command.sandbox:
+        state = LocalBackend(sandbox_state_path(config.root)).read()
+    else:
+        state = backend_for(config).read()
+    requests = [build_request(r, project, state) for r in reports]
+    with open_client(config, command.sandbox) as client:
+        for report, request in zip(reports, requests, strict=True):
+            outcome = run_report(
+                report, request, client, fmt=command.format, out=command.out,
+                excel=command.excel, no_color=command.no_color, stdout=stdout,
+            )
+            if not outcome.summary_shown:
+                written = f"; written to {outcome.path}" if outcome.path is not None else ""
+                stderr.write(f"report {outcome.name}: {outcome.summary}{written}\n")
+    return 0

@@ -26,23 +26,17 @@ from dialogops.specs import (
     ReportOutput,
     Schedule,
 )
+from dialogops.state import State, StateEntry, Status
 
 FUTURE = dt.date(2099, 12, 1)
 YEKT = "Asia/Yekaterinburg"  # UTC+5 all year round
 
 
-@dataclasses.dataclass(frozen=True)
-class Entry:
-    status: str
-    id: int | None
-
-
-class FakeState:
-    def __init__(self, **entries: Entry) -> None:
-        self.entries = entries
-
-    def get(self, name: str) -> Entry | None:
-        return self.entries.get(name)
+def make_state(**entries: tuple[Status, int | None]) -> State:
+    return State(campaigns={
+        name: StateEntry(name=name, status=status, fingerprint="sha256:0", phones=1, id=id_)
+        for name, (status, id_) in entries.items()
+    })
 
 
 class FakeClient:
@@ -132,7 +126,7 @@ def test_documented_example_body_is_reproduced_key_for_key(tmp_path: Path) -> No
             ),
         ),
     )
-    request = rpt.build_request(report, make_project(tmp_path), FakeState())
+    request = rpt.build_request(report, make_project(tmp_path), make_state())
     assert request.project_id == 1
     assert request.body == {
         "analytics_filter": {
@@ -161,7 +155,7 @@ def test_campaign_supplies_id_project_block_and_whole_day_in_config_timezone(
     tmp_path: Path,
 ) -> None:
     project = make_project(tmp_path, make_campaign())
-    request = rpt.build_request(make_report(), project, FakeState(nps=Entry("created", 4242)))
+    request = rpt.build_request(make_report(), project, make_state(nps=("created", 4242)))
     assert request.project_id == 7
     assert request.body["analytics_filter"] == {
         "scenario_id": 951,
@@ -179,7 +173,7 @@ def test_explicit_values_win_over_the_campaign(tmp_path: Path) -> None:
     )
     report = make_report(project_id=3, start_block_id=99, period=period)
     project = make_project(tmp_path, make_campaign())
-    request = rpt.build_request(report, project, FakeState(nps=Entry("created", 1)))
+    request = rpt.build_request(report, project, make_state(nps=("created", 1)))
     assert request.project_id == 3
     flt = request.body["analytics_filter"]
     assert (flt["start_block_id"], flt["date_start"], flt["date_end"]) == (
@@ -193,7 +187,7 @@ def test_default_period_follows_daylight_saving(tmp_path: Path) -> None:
     # 2099-03-29 is the last Sunday of March: Berlin's day is 23 hours long.
     campaign = make_campaign(date=dt.date(2099, 3, 29))
     project = make_project(tmp_path, campaign, timezone="Europe/Berlin")
-    request = rpt.build_request(make_report(), project, FakeState(nps=Entry("created", 1)))
+    request = rpt.build_request(make_report(), project, make_state(nps=("created", 1)))
     flt = request.body["analytics_filter"]
     assert (flt["date_start"], flt["date_end"]) == (
         "2099-03-28T23:00:00.000Z",
@@ -218,12 +212,14 @@ def test_columns_carry_filter_and_sorting_only_where_given() -> None:
 
 def test_campaign_not_in_state_names_apply(tmp_path: Path) -> None:
     with pytest.raises(StateError, match=r"'nps' is not in state.*dialogops apply"):
-        rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), FakeState())
+        rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), make_state())
 
 
 @pytest.mark.parametrize("status", ["unknown", "pending"])
-def test_campaign_without_known_id_names_import_and_state_rm(tmp_path: Path, status: str) -> None:
-    state = FakeState(nps=Entry(status, None))
+def test_campaign_without_known_id_names_import_and_state_rm(
+    tmp_path: Path, status: Status
+) -> None:
+    state = make_state(nps=(status, None))
     with pytest.raises(StateError) as info:
         rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), state)
     message = str(info.value)
@@ -245,11 +241,11 @@ def test_outgoing_campaign_id_needs_what_no_campaign_can_supply(
 ) -> None:
     report = make_report(campaign=None, outgoing_campaign_id=12345, **changes)
     with pytest.raises(UsageError, match=rf"{field} is required with outgoing_campaign_id"):
-        rpt.build_request(report, make_project(tmp_path), FakeState())
+        rpt.build_request(report, make_project(tmp_path), make_state())
 
 
 def test_campaign_without_manifest_cannot_supply_defaults(tmp_path: Path) -> None:
-    state = FakeState(nps=Entry("created", 5))
+    state = make_state(nps=("created", 5))
     with pytest.raises(UsageError, match=r"campaign 'nps' has no manifest"):
         rpt.build_request(make_report(), make_project(tmp_path), state)
 
@@ -257,7 +253,7 @@ def test_campaign_without_manifest_cannot_supply_defaults(tmp_path: Path) -> Non
 def test_unknown_timezone_is_a_user_error(tmp_path: Path) -> None:
     project = make_project(tmp_path, make_campaign(), timezone="Mars/Olympus")
     with pytest.raises(UsageError, match="unknown timezone 'Mars/Olympus'"):
-        rpt.build_request(make_report(), project, FakeState(nps=Entry("created", 1)))
+        rpt.build_request(make_report(), project, make_state(nps=("created", 1)))
 
 
 # --- the response ------------------------------------------------------------------------
@@ -395,19 +391,24 @@ def test_excel_with_another_format_is_refused() -> None:
 # --- run_report: atomic files ------------------------------------------------------------
 
 
-def run(tmp_path: Path, response: Any, out: Path, **kwargs: Any) -> rpt.ReportOutcome:
+def run(
+    tmp_path: Path, response: Any, out: Path | None = None, *, report: Report | None = None,
+    client: FakeClient | None = None, **kwargs: Any,
+) -> rpt.ReportOutcome:
+    report = report or make_report()
     project = make_project(tmp_path, make_campaign())
+    request = rpt.build_request(report, project, make_state(nps=("created", 4242)))
     return rpt.run_report(
-        make_report(), project, FakeState(nps=Entry("created", 4242)), FakeClient(response),
-        out=out, stdout=io.StringIO(), **kwargs,
+        report, request, client or FakeClient(response), out=out, **kwargs,
     )
 
 
 def test_run_report_writes_the_file_and_creates_its_folder(tmp_path: Path) -> None:
     out = tmp_path / "reports" / "nps.csv"
-    outcome = run(tmp_path, RESPONSE, out, excel=True)
+    outcome = run(tmp_path, RESPONSE, out, excel=True, stdout=io.StringIO())
     assert outcome.format == "csv"
     assert outcome.summary.count == 3
+    assert not outcome.summary_shown
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfPhone Number,Duration,Note\r\n")
     assert list(tmp_path.joinpath("reports").iterdir()) == [out]
@@ -415,13 +416,11 @@ def test_run_report_writes_the_file_and_creates_its_folder(tmp_path: Path) -> No
 
 def test_run_report_uses_the_manifest_output(tmp_path: Path) -> None:
     target = tmp_path / "r.out"
-    project = make_project(tmp_path, make_campaign())
-    report = make_report(output=ReportOutput(format="jsonl", path=target))
     client = FakeClient(RESPONSE)
-    rpt.run_report(report, project, FakeState(nps=Entry("created", 9)), client,
-                   stdout=io.StringIO())
+    report = make_report(output=ReportOutput(format="jsonl", path=target))
+    run(tmp_path, None, report=report, client=client, stdout=io.StringIO())
     assert client.calls[0][0] == 7
-    assert client.calls[0][1]["analytics_filter"]["outgoing_campaign_id"] == 9
+    assert client.calls[0][1]["analytics_filter"]["outgoing_campaign_id"] == 4242
     assert len(target.read_text(encoding="utf-8").splitlines()) == 3
 
 
@@ -429,7 +428,7 @@ def test_malformed_response_leaves_an_existing_file_untouched(tmp_path: Path) ->
     out = tmp_path / "nps.json"
     out.write_text("previous", encoding="utf-8")
     with pytest.raises(ApiError):
-        run(tmp_path, {"data": "nope"}, out)
+        run(tmp_path, {"data": "nope"}, out, stdout=io.StringIO())
     assert out.read_text(encoding="utf-8") == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nps.json"]
 
@@ -444,11 +443,19 @@ def test_failure_while_writing_leaves_no_partial_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["nps.csv"]
 
 
-def test_run_report_to_stdout(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("fmt", "shown"), [("jsonl", False), ("markdown", True),
+                                             ("table", True)])
+def test_run_report_to_stdout(tmp_path: Path, fmt: rpt.OutputFormat, shown: bool) -> None:
     stdout = io.StringIO()
-    project = make_project(tmp_path, make_campaign())
-    outcome = rpt.run_report(make_report(), project, FakeState(nps=Entry("created", 1)),
-                             FakeClient(RESPONSE), fmt="jsonl", stdout=stdout)
+    outcome = run(tmp_path, RESPONSE, fmt=fmt, stdout=stdout, no_color=True)
     assert outcome.path is None
-    assert len(stdout.getvalue().splitlines()) == 3
+    assert outcome.summary_shown is shown
+    assert "+79990000003" in stdout.getvalue()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_excel_is_refused_before_the_request_is_sent(tmp_path: Path) -> None:
+    client = FakeClient(RESPONSE)
+    with pytest.raises(UsageError, match="not json"):
+        run(tmp_path, None, client=client, fmt="json", excel=True, stdout=io.StringIO())
+    assert client.calls == []
