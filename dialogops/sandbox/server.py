@@ -76,6 +76,8 @@ class _HTTPServer(ThreadingHTTPServer):
         self.sandbox = sandbox
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -282,7 +284,8 @@ class SandboxServer:
     @property
     def url(self) -> str:
         """The API base URL, e.g. http://127.0.0.1:8765/api."""
-        return f"http://{self.host}:{self.port}/api"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/api"
 
     def start(self) -> None:
         if self._httpd is not None:
