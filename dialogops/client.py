@@ -39,6 +39,7 @@ DEFAULT_RETRY_AFTER = 1.0  # seconds, for a 429 that does not say how long to wa
 _MAX_CONNECT_TIMEOUT = 10.0
 _MAX_MESSAGE = 500
 _MIN_SECRET = 4
+_POOL_SIZE = 64
 
 log = logging.getLogger("dialogops.client")
 
@@ -199,8 +200,13 @@ class DialogClient:
         self._session = requests.Session()
         # No retries at any level: a POST resent after a dropped connection may create a
         # second campaign, and redirects are not followed for the same reason.
-        adapter = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=False, redirect=False,
-                                                status=0, other=0, raise_on_status=False))
+        # A pool as large as any sensible --parallelism, so parallel creates reuse
+        # connections instead of urllib3 discarding them with a warning.
+        adapter = HTTPAdapter(
+            pool_maxsize=_POOL_SIZE,
+            max_retries=Retry(total=0, connect=0, read=False, redirect=False, status=0,
+                              other=0, raise_on_status=False),
+        )
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.auth = _BearerAuth(self)
