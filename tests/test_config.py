@@ -1,0 +1,105 @@
+"""config: finding dialogops.yaml, defaults, and every problem placed on its line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from dialogops.config import load_config
+from dialogops.errors import ManifestError, UsageError
+from dialogops.specs import CallingHours
+
+
+def test_no_config_means_defaults_rooted_at_cwd(tmp_path: Path) -> None:
+    config = load_config(None, tmp_path)
+    assert config.path is None
+    assert config.root == tmp_path.resolve()
+    assert config.state_path == tmp_path.resolve() / "dialogops.state.json"
+    assert config.manifests == (tmp_path.resolve() / "campaigns",)
+    assert config.timezone == "Europe/Moscow"
+    assert config.api_url == "https://ai-assistant.is74.ru/api"
+
+
+def test_found_by_walking_up_and_paths_made_absolute(tmp_path: Path) -> None:
+    (tmp_path / "dialogops.yaml").write_text(
+        "api: {url: 'http://127.0.0.1:9/api', timeout_seconds: 5}\n"
+        "state: {path: state/s.json}\n"
+        "timezone: Asia/Yekaterinburg\n"
+        "defaults: {project_id: 1, schedule: {attempts: 2}}\n"
+        "policy:\n"
+        "  calling_hours: {earliest: 09:00, latest: '21:00'}\n"
+        "  max_phones_per_campaign: 10\n"
+        "manifests: manifests/\n"
+    )
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    config = load_config(None, deep)
+    root = tmp_path.resolve()
+    assert config.root == root
+    assert config.path == root / "dialogops.yaml"
+    assert config.api_url == "http://127.0.0.1:9/api"
+    assert config.timeout_seconds == 5.0
+    assert config.state_path == root / "state" / "s.json"
+    assert config.timezone == "Asia/Yekaterinburg"
+    assert config.defaults == {"project_id": 1, "schedule": {"attempts": 2}}
+    assert config.policy.calling_hours == CallingHours(dt.time(9), dt.time(21))
+    assert config.policy.max_phones_per_campaign == 10
+    assert config.manifests == (root / "manifests",)
+
+
+def test_explicit_config_and_env_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "other.yaml").write_text("timezone: UTC\n")
+    monkeypatch.setenv("DIALOG_API_URL", "http://127.0.0.1:8080/api")
+    config = load_config(Path("other.yaml"), tmp_path)
+    assert (config.timezone, config.api_url) == ("UTC", "http://127.0.0.1:8080/api")
+
+
+def test_missing_explicit_config_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"config file nope\.yaml does not exist"):
+        load_config(Path("nope.yaml"), tmp_path)
+
+
+def test_every_problem_reported_with_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text(
+        "api:\n  timeout_seconds: 0\n"
+        "state:\n  backend: etcd\n"
+        "policy:\n  max_phones: 10\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_config(None, tmp_path)
+    assert [str(p) for p in caught.value.problems] == [
+        "dialogops.yaml:2:20: api.timeout_seconds: 0 is less than or equal to the minimum of 0",
+        "dialogops.yaml:4:12: state.backend: 'etcd' is not one of 'local', 'postgres'",
+        "dialogops.yaml:6:3: policy.max_phones: unknown key 'max_phones' "
+        "(did you mean 'max_phones_per_campaign'?)",
+    ]
+
+
+def test_calling_hours_must_be_ordered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text(
+        "policy:\n  calling_hours: {earliest: '21:00', latest: '09:00'}\n"
+    )
+    with pytest.raises(ManifestError, match=r"dialogops.yaml:2:46: policy.calling_hours.latest: "
+                       r"09:00 must be after earliest 21:00"):
+        load_config(None, tmp_path)
+
+
+def test_empty_config_is_all_defaults(tmp_path: Path) -> None:
+    (tmp_path / "dialogops.yaml").write_text("# nothing yet\n")
+    config = load_config(None, tmp_path)
+    assert config.path == tmp_path.resolve() / "dialogops.yaml"
+    assert config.defaults == {}
+
+
+def test_config_must_be_one_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text("- a\n- b\n")
+    expected = r"dialogops\.yaml:1:1: dialogops\.yaml must be a mapping"
+    with pytest.raises(ManifestError, match=expected):
+        load_config(None, tmp_path)

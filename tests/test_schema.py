@@ -1,0 +1,84 @@
+"""The shipped JSON Schemas: well-formed, documented, printed by `dialogops schema`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_dialogops
+from jsonschema import Draft202012Validator
+
+from dialogops.schemas import KINDS, load_schema, schema_dir
+
+REPO = Path(__file__).parent.parent
+
+
+def _properties(schema: Any, where: str = "") -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(schema, dict):
+        for name, sub in schema.get("properties", {}).items():
+            found.append((f"{where}.{name}", sub))
+        for key, sub in schema.items():
+            found.extend(_properties(sub, f"{where}/{key}"))
+    elif isinstance(schema, list):
+        for index, sub in enumerate(schema):
+            found.extend(_properties(sub, f"{where}[{index}]"))
+    return found
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_schema_is_valid_draft_2020_12_with_help_on_every_property(kind: str) -> None:
+    schema = load_schema(kind)
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    # Properties named inside `if` are conditions, not fields a user writes.
+    undocumented = [name for name, sub in _properties(schema)
+                    if "/if" not in name and not (sub.get("title") and sub.get("description"))]
+    assert undocumented == []
+
+
+def test_editable_install_reads_the_repository_schemas() -> None:
+    assert schema_dir() == REPO / "schemas"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_schema_command_prints_the_file(kind: str, tmp_path: Path) -> None:
+    result = run_dialogops(["schema", kind], tmp_path)
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == load_schema(kind)
+
+
+def test_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_dialogops(["schema", "campaing"], tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+
+
+def test_stock_validator_accepts_the_examples(tmp_path: Path) -> None:
+    tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    assert tool is not None
+    for kind, files in (
+        ("campaign", ["campaigns/nps-2099-12.yaml"]),
+        ("report", ["campaigns/nps-2099-12-results.yaml"]),
+        ("config", ["dialogops.yaml"]),
+    ):
+        schema = tmp_path / f"{kind}.json"
+        schema.write_text(run_dialogops(["schema", kind], tmp_path).stdout)
+        result = subprocess.run([tool, "--schemafile", str(schema), *files], cwd=REPO,
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_stock_validator_rejects_a_broken_manifest(tmp_path: Path) -> None:
+    tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    assert tool is not None
+    bad = REPO / "tests/cases/invalid/attempts-six/campaigns/survey.yaml"
+    result = subprocess.run([tool, "--schemafile", str(REPO / "schemas/campaign.schema.json"),
+                             str(bad)], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "6 is greater than the maximum of 5" in result.stdout

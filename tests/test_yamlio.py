@@ -1,0 +1,105 @@
+"""yamlio: safe loading, marks for every key and value, and refusal of hostile YAML."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from dialogops.errors import Location
+from dialogops.yamlio import display_path, format_field, load_file, load_text
+
+
+def _load(text: str) -> tuple[list, list]:
+    return load_text(text, Path("m.yaml"), "m.yaml")
+
+
+def test_values_and_keys_have_their_positions() -> None:
+    docs, problems = _load("a:\n  b: [1, {c: x}]\n")
+    assert problems == []
+    doc = docs[0]
+    assert doc.data == {"a": {"b": [1, {"c": "x"}]}}
+    assert doc.at(("a", "b", 1, "c")) == Location("m.yaml", 2, 14)
+    assert doc.key_at(("a", "b")) == Location("m.yaml", 2, 3)
+    assert doc.at(("a", "missing", "deeper")) == Location("m.yaml", 2, 3)
+
+
+def test_times_and_dates_stay_as_written() -> None:
+    docs, _ = _load("t: 09:00\nd: 2099-12-01\nw: 2099-12-01T10:00:00+05:00\nn: 0x10\n")
+    assert docs[0].data == {"t": "09:00", "d": "2099-12-01", "w": "2099-12-01T10:00:00+05:00",
+                            "n": 16}
+
+
+def test_yaml_1_1_sexagesimal_is_the_time_the_user_wrote() -> None:
+    docs, _ = _load("%YAML 1.1\n---\nt: 09:00\nflag: yes\n")
+    assert docs[0].data == {"t": "09:00", "flag": True}
+
+
+def test_multiple_documents_and_empty_ones() -> None:
+    docs, problems = _load("a: 1\n---\n---\nb: 2\n")
+    assert problems == []
+    assert [d.data for d in docs] == [{"a": 1}, None, {"b": 2}]
+    assert docs[2].location == Location("m.yaml", 4, 1)
+
+
+def test_duplicate_key_names_both_lines() -> None:
+    _, problems = _load("x:\n  a: 1\n  a: 2\n")
+    assert [str(p) for p in problems] == [
+        "m.yaml:3:3: x.a: duplicate key 'a' (first defined at line 2)"
+    ]
+
+
+def test_merge_keys_keep_explicit_values() -> None:
+    docs, problems = _load("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n")
+    assert problems == []
+    assert docs[0].data["m"] == {"x": 1, "y": 3}
+    assert docs[0].key_at(("m", "y")) == Location("m.yaml", 4, 3)
+
+
+def test_object_tags_are_refused() -> None:
+    docs, problems = _load("a: !!python/object/apply:os.system ['echo pwned']\n")
+    assert docs == []
+    assert [str(p) for p in problems] == [
+        "m.yaml:1:4: YAML tag '!!python/object/apply:os.system' is not allowed here"
+    ]
+
+
+def test_billion_laughs_is_refused_quickly() -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        name, prev = chr(97 + i), chr(96 + i)
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    started = time.process_time()
+    docs, problems = _load("\n".join(lines) + "\n")
+    assert docs == []
+    assert "alias bomb" in problems[0].message
+    # Not a timing assertion on speed, a guard against expanding 10**10 nodes: that
+    # would take hours, so any finite bound proves no expansion happened.
+    assert time.process_time() - started < 60
+
+
+def test_recursive_alias_is_refused() -> None:
+    _, problems = _load("a: &a [*a]\n")
+    assert problems[0].message == "recursive YAML alias: an anchor refers to itself"
+
+
+def test_syntax_error_and_tab_have_positions() -> None:
+    _, problems = _load("a: [1\nb: 2\n")
+    assert problems[0].location.line == 2
+    _, problems = _load("a:\n\tb: 1\n")
+    assert str(problems[0]) == (
+        "m.yaml:2:1: YAML syntax error: a tab character; YAML indentation must use spaces"
+    )
+
+
+def test_non_utf8_manifest_is_a_problem(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_bytes("a: 1\nb: 'Борис'\n".encode("cp1251"))
+    docs, problems = load_file(path, "m.yaml")
+    assert docs == []
+    assert str(problems[0]) == "m.yaml:2:5: file is not valid UTF-8"
+
+
+def test_format_field_and_display_path(tmp_path: Path) -> None:
+    assert format_field(("spec", "columns", 0, "filter")) == "spec.columns[0].filter"
+    assert display_path(tmp_path / "a" / "b.yaml", tmp_path) == "a/b.yaml"
+    assert display_path(Path("/elsewhere/x.yaml"), tmp_path) == "/elsewhere/x.yaml"
