@@ -27,7 +27,15 @@ from dialogops.client import DialogClient
 from dialogops.errors import ApiError, StateError, UsageError
 from dialogops.manifests import load_project
 from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox, sandbox_state_path
-from dialogops.specs import Campaign, Config, Period, Project, Report, ReportColumn
+from dialogops.specs import (
+    Campaign,
+    Config,
+    Period,
+    Project,
+    Report,
+    ReportColumn,
+    ReportOutput,
+)
 from dialogops.state import LocalBackend, State, backend_for
 
 OutputFormat = Literal["table", "csv", "json", "jsonl", "markdown"]
@@ -320,7 +328,7 @@ def write_csv(result: ReportResult, stream: TextIO, *, excel: bool = False) -> N
 def write_json(result: ReportResult, stream: TextIO) -> None:
     """One document: `columns`, `rows` (as the server sent them) and `summary`."""
     document = {
-        "report_format_version": 1,
+        "format_version": 1,
         "columns": [
             {"field": c.field, "display_name": c.display_name, "type": c.type}
             for c in result.columns
@@ -384,15 +392,19 @@ def atomic_writer(path: Path, *, newline: str | None = None) -> Iterator[TextIO]
         raise
 
 
-def pick_format(
-    option: OutputFormat | None, manifest: OutputFormat, path: Path | None
-) -> OutputFormat:
-    """`--format`, else the manifest's format; a file with no explicit format goes by suffix."""
-    if option is not None:
-        return option
-    if manifest == "table" and path is not None:
-        return SUFFIX_FORMATS.get(path.suffix.lower(), "table")
-    return manifest
+def pick_output(
+    option: OutputFormat | None, out: Path | None, manifest: ReportOutput
+) -> tuple[OutputFormat, Path | None]:
+    """Where and how to write: the options override the manifest's `output`.
+
+    The manifest's path belongs to the manifest's format, so `--format` with another
+    format and no `--out` writes to stdout; `--out` alone takes its format from its suffix.
+    """
+    if out is not None:
+        return option or SUFFIX_FORMATS.get(out.suffix.lower(), manifest.format), out
+    if option is None or option == manifest.format:
+        return manifest.format, manifest.path
+    return option, None
 
 
 def check_excel(fmt: OutputFormat, excel: bool) -> None:
@@ -454,8 +466,7 @@ def run_report(
     Nothing is written before the whole response has been checked, and a file is
     replaced only once every row has been written to its temporary twin.
     """
-    path = out if out is not None else report.output.path
-    chosen = pick_format(fmt, report.output.format, path)
+    chosen, path = pick_output(fmt, out, report.output)
     check_excel(chosen, excel)
     result = parse_response(client.report(request.project_id, request.body), report.columns)
     if path is None:
@@ -505,7 +516,8 @@ def open_client(config: Config, sandbox: bool) -> Iterator[DialogClient]:
     """The API client; with --sandbox, a sandbox server running in this process."""
     with contextlib.ExitStack() as stack:
         if sandbox:
-            server = stack.enter_context(running_sandbox(config.root))
+            # The sandbox places its synthetic calls on the project's wall clock.
+            server = stack.enter_context(running_sandbox(config.root, timezone=config.timezone))
             client = DialogClient(server.url, token=SANDBOX_TOKEN, timeout=config.timeout_seconds)
         else:
             client = DialogClient.from_environment(config)

@@ -365,22 +365,29 @@ def test_cells_keep_nested_values_as_json_and_booleans_lowercase() -> None:
     assert rpt.cell(None) == ""
 
 
+CSV_OUT = ReportOutput(format="csv", path=Path("/p/reports/r.csv"))
+
+
 @pytest.mark.parametrize(
-    ("option", "manifest", "path", "chosen"),
+    ("option", "out", "manifest", "chosen"),
     [
-        (None, "table", None, "table"),
-        (None, "table", Path("out/r.CSV"), "csv"),
-        (None, "table", Path("r.jsonl"), "jsonl"),
-        (None, "table", Path("r.md"), "markdown"),
-        (None, "table", Path("r.txt"), "table"),
-        (None, "json", Path("r.csv"), "json"),
-        ("markdown", "csv", Path("r.csv"), "markdown"),
+        (None, None, ReportOutput(), ("table", None)),
+        (None, None, CSV_OUT, ("csv", CSV_OUT.path)),
+        ("csv", None, CSV_OUT, ("csv", CSV_OUT.path)),
+        ("table", None, CSV_OUT, ("table", None)),
+        ("json", None, CSV_OUT, ("json", None)),
+        (None, Path("r.JSONL"), CSV_OUT, ("jsonl", Path("r.JSONL"))),
+        (None, Path("r.md"), ReportOutput(), ("markdown", Path("r.md"))),
+        (None, Path("r.txt"), ReportOutput(), ("table", Path("r.txt"))),
+        (None, Path("r.txt"), CSV_OUT, ("csv", Path("r.txt"))),
+        ("markdown", Path("r.csv"), CSV_OUT, ("markdown", Path("r.csv"))),
     ],
 )
-def test_format_choice(
-    option: rpt.OutputFormat | None, manifest: rpt.OutputFormat, path: Path | None, chosen: str
+def test_options_override_the_manifest_output(
+    option: rpt.OutputFormat | None, out: Path | None, manifest: ReportOutput,
+    chosen: tuple[str, Path | None],
 ) -> None:
-    assert rpt.pick_format(option, manifest, path) == chosen
+    assert rpt.pick_output(option, out, manifest) == chosen
 
 
 def test_excel_with_another_format_is_refused() -> None:
