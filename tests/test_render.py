@@ -1,0 +1,334 @@
+"""Rendering campaigns: the exact documented create body, the streamed fingerprint,
+counts (dedupe, exclude, skip), every problem at its file:line, and bounded memory."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_dialogops
+
+from dialogops.config import load_config
+from dialogops.errors import Location, RenderError
+from dialogops.manifests import load_project
+from dialogops.render import (
+    MAX_PROBLEMS,
+    RenderStats,
+    canonical_json,
+    create_body,
+    fingerprint,
+    render_campaign,
+)
+from dialogops.specs import (
+    Campaign,
+    CsvSource,
+    Exclude,
+    InlineSource,
+    JsonlSource,
+    PhoneSource,
+    PhonesSpec,
+    Schedule,
+)
+
+TEMPLATES = {
+    "name": "{{ row.last_name }} {{ row.first_name }}",
+    "time": "{{ row.slot | default('10:00') }}",
+    "phone": "{{ row.contract | int }}",
+}
+WHERE = Location("campaigns/nps.yaml", 1, 1)
+
+
+@pytest.fixture(autouse=True)
+def _inside_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def campaign(source: PhoneSource, add_data: dict[str, Any] | None = None, **phones: Any
+             ) -> Campaign:
+    add_data = TEMPLATES if add_data is None else add_data
+    return Campaign(
+        name="nps", location=WHERE, project_id=1, title="Обзвон клиентов",
+        description="Обзвон клиентов для опроса удовлетворенности", start_block_id=10,
+        phone_id=5, schedule=Schedule(dt.date(2099, 1, 1), dt.time(9), dt.time(17), 1, 5),
+        phones=PhonesSpec(source, **phones), add_data=add_data,
+        add_data_locations={k: Location("campaigns/nps.yaml", 30 + i, 11)
+                            for i, k in enumerate(add_data)},
+    )
+
+
+def csv_source(tmp_path: Path, lines: list[str], name: str = "phones.csv") -> CsvSource:
+    path = tmp_path / name
+    path.write_text("phone;last_name;first_name;slot;contract\n" + "\n".join(lines) + "\n",
+                    encoding="utf-8")
+    return CsvSource(path, WHERE)
+
+
+def typed(value: Any) -> Any:
+    """A value with every leaf tagged by its type, so 1 != 1.0 != "1" != True."""
+    if isinstance(value, dict):
+        return {k: typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    return (type(value).__name__, value)
+
+
+DOCUMENTED = {
+    "campaign": {
+        "project_id": 1,
+        "name": "Обзвон клиентов",
+        "description": "Обзвон клиентов для опроса удовлетворенности",
+        "start_block_id": 10,
+        "schedule": {
+            "date": "2099-01-01",
+            "start_time": "09:00",
+            "end_time": "17:00",
+            "periods": {"id": 1, "title": "Однократно"},
+            "attempts": {"id": 1, "title": "1"},
+            "interval": "5",
+        },
+        "state": "Создано",
+        "phone_id": 5,
+    },
+    "phones": [
+        {"phone": "+79999999999",
+         "add_data": {"name": "Иванов Иван", "time": "10:00", "phone": 123456}},
+    ],
+}
+
+EXAMPLE_MANIFEST = """\
+apiVersion: dialogops/v1
+kind: Campaign
+metadata:
+  name: nps-example
+spec:
+  project_id: 1
+  title: Обзвон клиентов
+  description: Обзвон клиентов для опроса удовлетворенности
+  start_block_id: 10
+  phone_id: 5
+  schedule:
+    date: 2099-01-01
+    start_time: 09:00
+    end_time: "17:00"
+    interval_minutes: 5
+  phones:
+    csv:
+      path: data/nps.csv
+  add_data:
+    name: "{{ row.last_name }} {{ row.first_name }}"
+    time: "{{ row.slot | default('10:00') }}"
+    phone: "{{ row.contract | int }}"
+"""
+
+
+def test_documented_example_from_a_manifest_is_exact(tmp_path: Path) -> None:
+    (tmp_path / "campaigns" / "data").mkdir(parents=True)
+    (tmp_path / "campaigns" / "nps.yaml").write_text(EXAMPLE_MANIFEST, encoding="utf-8")
+    (tmp_path / "campaigns" / "data" / "nps.csv").write_text(
+        "phone;last_name;first_name;contract\n8 (999) 999-99-99;Иванов;Иван;123456\n",
+        encoding="utf-8")
+    project = load_project([tmp_path / "campaigns"], load_config(None, tmp_path))
+    [example] = project.campaigns
+    body = create_body(example, {})
+    assert typed(body) == typed(DOCUMENTED)
+    assert list(body["campaign"]) == list(DOCUMENTED["campaign"])  # the documented order
+    assert render_campaign(example, {}).fingerprint == fingerprint(DOCUMENTED)
+
+
+def test_canonical_json_and_fingerprint() -> None:
+    assert canonical_json({"b": 1, "a": ["ё", 2.5, None, True]}) == (
+        '{"a":["ё",2.5,null,true],"b":1}'.encode())
+    digest = hashlib.sha256(b'{"a":"\xd1\x91"}').hexdigest()
+    assert fingerprint({"a": "ё"}) == "sha256:" + digest
+    with pytest.raises(ValueError):
+        canonical_json({"x": float("nan")})
+
+
+SOURCES = {
+    "csv": lambda tmp: csv_source(tmp, [
+        "+7 999 123-45-67;Иванов;Иван;11:00;1", "89991234567;Дубль;Д;;2",
+        "9997654321;Петров;Пётр;;0003", "79990000001;Сидоров;Семён;12:00;4"]),
+    "jsonl": lambda tmp: _jsonl(tmp),
+    "inline": lambda tmp: InlineSource(
+        ("+79991234567", {"phone": "89997654321", "last_name": "Ли", "first_name": "Ан",
+                          "contract": "5"}),
+        (Location("campaigns/nps.yaml", 20, 9), Location("campaigns/nps.yaml", 21, 9))),
+}
+
+
+def _jsonl(tmp: Path) -> JsonlSource:
+    path = tmp / "p.jsonl"
+    rows = [{"phone": 79991234567, "last_name": "Ли", "first_name": "Ян", "contract": 7,
+             "slot": None},
+            {"phone": "+7 999 765 43 21", "last_name": "Ким", "first_name": "Юн", "contract": "8"}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
+                    encoding="utf-8")
+    return JsonlSource(path, WHERE)
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCES))
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_streamed_fingerprint_equals_the_fingerprint_of_the_body(
+    tmp_path: Path, kind: str, dedupe: bool
+) -> None:
+    add_data = {**TEMPLATES, "literal": 5} if kind != "inline" else {"who": "{{ row.phone }}"}
+    subject = campaign(SOURCES[kind](tmp_path), add_data, dedupe=dedupe)
+    body = create_body(subject, {})
+    rendered = render_campaign(subject, {})
+    assert rendered.fingerprint == fingerprint(body)
+    assert rendered.fingerprint.startswith("sha256:") and len(rendered.fingerprint) == 71
+    assert rendered.stats.phones == len(body["phones"])
+    assert rendered.sample_phones == tuple(p["phone"] for p in body["phones"])[:5]
+    assert rendered.add_data_keys == tuple(add_data)
+
+
+def test_csv_body_values_and_counts(tmp_path: Path) -> None:
+    subject = campaign(SOURCES["csv"](tmp_path))
+    body = create_body(subject, {})
+    assert body["phones"] == [
+        {"phone": "+79991234567", "add_data": {"name": "Иванов Иван", "time": "11:00",
+                                               "phone": 1}},
+        {"phone": "+79997654321", "add_data": {"name": "Петров Пётр", "time": "", "phone": 3}},
+        {"phone": "+79990000001", "add_data": {"name": "Сидоров Семён", "time": "12:00",
+                                               "phone": 4}},
+    ]
+    assert render_campaign(subject, {}).stats == RenderStats(
+        rows=4, phones=3, duplicates=1, excluded=0, skipped=0)
+
+
+def test_fingerprint_changes_with_any_sent_value(tmp_path: Path) -> None:
+    subject = campaign(SOURCES["csv"](tmp_path))
+    base = render_campaign(subject, {}).fingerprint
+    later = dataclasses.replace(subject, schedule=dataclasses.replace(subject.schedule,
+                                                                      attempts=2))
+    relabelled = dataclasses.replace(subject, labels={"team": "care"})
+    assert render_campaign(later, {}).fingerprint != base
+    assert render_campaign(relabelled, {}).fingerprint == base  # labels are never sent
+
+
+def test_exclude_dedupe_and_skip_are_counted(tmp_path: Path) -> None:
+    source = csv_source(tmp_path, [
+        "+79991234567;a;b;;1", "89991234567;a;b;;1", "not a phone;a;b;;1", "9990000000;a;b;;1",
+        "12;a;b;;1", "+79995556677;a;b;;1", "8 999 555 66 77;a;b;;1"])
+    dnc = tmp_path / "dnc.txt"
+    dnc.write_text("+7 999 000-00-00\n", encoding="utf-8")
+    subject = campaign(source, exclude=(Exclude(dnc, WHERE),), on_invalid="skip")
+    rendered = render_campaign(subject, {})
+    assert rendered.stats == RenderStats(rows=7, phones=2, duplicates=2, excluded=1, skipped=2)
+    assert rendered.sample_phones == ("+79991234567", "+79995556677")
+    no_dedupe = render_campaign(dataclasses.replace(
+        subject, phones=dataclasses.replace(subject.phones, dedupe=False)), {})
+    assert no_dedupe.stats == RenderStats(rows=7, phones=4, duplicates=0, excluded=1, skipped=2)
+
+
+def test_vars_reach_templates(tmp_path: Path) -> None:
+    subject = campaign(InlineSource(("+79991234567",), (WHERE,)), {"op": "{{ vars.operator }}"})
+    assert create_body(subject, {"operator": "Анна"})["phones"][0]["add_data"] == {"op": "Анна"}
+    assert (render_campaign(subject, {"operator": "Анна"}).fingerprint
+            != render_campaign(subject, {"operator": "Олег"}).fingerprint)
+
+
+def test_every_problem_is_reported_at_its_line(tmp_path: Path) -> None:
+    source = csv_source(tmp_path, [
+        "+79991234567;a;b;;1", "12345;a;b;;1", "+79997654321;a;b;;x", "+7999;a;b;;1"])
+    subject = campaign(source, {**TEMPLATES, "bad": "{{ row.nope }}"})
+    with pytest.raises(RenderError) as info:
+        render_campaign(subject, {})
+    columns = "phone, last_name, first_name, slot, contract"
+    assert [str(p) for p in info.value.problems] == [
+        f"phones.csv:2:1: add_data.bad: no field 'nope' (available: {columns})",
+        "phones.csv:3:1: phone: '12345' is not a valid phone number (too short)",
+        f"phones.csv:4:1: add_data.bad: no field 'nope' (available: {columns})",
+        "phones.csv:5:1: phone: '+7999' is not a valid phone number (too short)",
+    ]
+    with pytest.raises(RenderError):
+        create_body(subject, {})
+
+
+def test_skip_does_not_hide_template_errors(tmp_path: Path) -> None:
+    source = csv_source(tmp_path, ["bad;a;b;;1", "+79991234567;a;b;;1"])
+    subject = campaign(source, {"x": "{{ row.__class__ }}"}, on_invalid="skip")
+    with pytest.raises(RenderError) as info:
+        render_campaign(subject, {})
+    [problem] = info.value.problems
+    assert str(problem).startswith("phones.csv:3:1: add_data.x: not allowed in the template "
+                                   "sandbox: access to attribute '__class__' of 'dict'")
+
+
+def test_missing_phone_field_in_jsonl_and_inline(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"name": "x"}\n', encoding="utf-8")
+    inline = InlineSource(({"name": "y"},), (Location("campaigns/nps.yaml", 9, 9),))
+    for source, where in ((JsonlSource(path, WHERE), "p.jsonl:1:1"),
+                          (inline, "campaigns/nps.yaml:9:9")):
+        with pytest.raises(RenderError) as info:
+            render_campaign(campaign(source, {}), {})
+        assert str(info.value) == f"{where}: phone: the row has no 'phone' field"
+
+
+def test_problems_are_capped_with_a_count_of_the_rest(tmp_path: Path) -> None:
+    source = csv_source(tmp_path, [f"{i};a;b;;1" for i in range(MAX_PROBLEMS + 30)])
+    with pytest.raises(RenderError) as info:
+        render_campaign(campaign(source), {})
+    problems = [str(p) for p in info.value.problems]
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert problems[0].startswith("phones.csv:2:1: phone: '0' is not a valid phone number")
+    assert problems[-1] == (f"phones.csv:{MAX_PROBLEMS + 31}:1: ... and 30 more rendering "
+                            f"problems (the first {MAX_PROBLEMS} are shown)")
+
+
+def test_template_compile_errors_come_first(tmp_path: Path) -> None:
+    subject = campaign(SOURCES["csv"](tmp_path), {"a": "{{ row.a", "b": "{% for %}"})
+    with pytest.raises(RenderError) as info:
+        render_campaign(subject, {})
+    assert [p.location.line for p in info.value.problems] == [30, 31]
+
+
+def test_render_streams_without_holding_the_phones(tmp_path: Path) -> None:
+    rows = 25_000
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("phone;last_name;first_name;slot;contract\n")
+        for i in range(rows):
+            handle.write(f"+7999{i:07d};Иванов;Иван;10:00;{i}\n")
+    subject = campaign(CsvSource(path, WHERE), dedupe=False)
+    tracemalloc.start()
+    try:
+        result = render_campaign(subject, {})
+        _, streamed_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        body = create_body(subject, {})
+        _, body_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.stats.phones == rows == len(body["phones"])
+    # The body of 25,000 phones takes over 12 MB; the stream holds one batch.
+    assert body_peak > 12 * 2**20
+    assert streamed_peak < 5 * 2**20
+
+
+def test_plan_reports_rendering_problems_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "campaigns" / "data").mkdir(parents=True)
+    (tmp_path / "campaigns" / "nps.yaml").write_text(EXAMPLE_MANIFEST, encoding="utf-8")
+    (tmp_path / "campaigns" / "data" / "nps.csv").write_text(
+        "phone;last_name;first_name;contract\n"
+        "+79991234567;Иванов;Иван;1\n"
+        "555;Петров;Пётр;2\n"
+        "+79997654321;Сидоров;Сидор;3\n", encoding="utf-8")
+    (tmp_path / "campaigns" / "nps.yaml").write_text(
+        EXAMPLE_MANIFEST.replace("{{ row.first_name }}", "{{ row.first }}"), encoding="utf-8")
+    result = run_dialogops(["plan"], tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    columns = "phone, last_name, first_name, contract"
+    csv_name = "campaigns/data/nps.csv"
+    assert f"{csv_name}:2:1: add_data.name: no field 'first' (available: {columns})" in (
+        result.stderr)
+    assert f"{csv_name}:3:1: phone: '555' is not a valid phone number" in result.stderr
+    assert f"{csv_name}:4:1: add_data.name: no field 'first'" in result.stderr
