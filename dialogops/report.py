@@ -180,21 +180,15 @@ def build_request(report: Report, project: Project, state: State) -> ReportReque
     else:
         raise UsageError(f"report {report.name!r} names neither campaign nor outgoing_campaign_id")
 
-    def from_campaign(field: str, value: int | None) -> int:
-        if value is not None:
-            return value
-        if campaign is None:
-            raise UsageError(missing_from_campaign(report, f"spec.{field}"))
-        resolved: int = getattr(campaign, field)
-        return resolved
-
-    project_id = from_campaign("project_id", report.project_id)
-    start_block_id = from_campaign("start_block_id", report.start_block_id)
-    period = report.period
-    if period is None:
-        if campaign is None:
-            raise UsageError(missing_from_campaign(report, "spec.period"))
-        period = whole_day(campaign.schedule.date, project.config.timezone)
+    project_id, start_block_id, period = report.project_id, report.start_block_id, report.period
+    if campaign is not None:
+        project_id = campaign.project_id if project_id is None else project_id
+        start_block_id = campaign.start_block_id if start_block_id is None else start_block_id
+        if period is None:
+            period = whole_day(campaign.schedule.date, project.config.timezone)
+    if project_id is None or start_block_id is None or period is None:
+        given = {"project_id": project_id, "start_block_id": start_block_id, "period": period}
+        raise UsageError(missing_from_campaign(report, [f for f, v in given.items() if v is None]))
     body = {
         "analytics_filter": {
             "scenario_id": report.scenario_id,
@@ -208,15 +202,16 @@ def build_request(report: Report, project: Project, state: State) -> ReportReque
     return ReportRequest(name=report.name, project_id=project_id, body=body)
 
 
-def missing_from_campaign(report: Report, field: str) -> str:
+def missing_from_campaign(report: Report, fields: Sequence[str]) -> str:
+    names = " and ".join(f"spec.{f}" for f in fields)
     if report.campaign is None:
         return (
-            f"report {report.name!r} ({report.location}): {field} is required with "
-            f"outgoing_campaign_id (there is no campaign manifest to take it from)"
+            f"report {report.name!r} ({report.location}): {names} must be given with "
+            f"outgoing_campaign_id (there is no campaign manifest to take them from)"
         )
     return (
-        f"report {report.name!r} ({report.location}): {field} is not set and campaign "
-        f"{report.campaign!r} has no manifest to take it from"
+        f"report {report.name!r} ({report.location}): {names} not given and campaign "
+        f"{report.campaign!r} has no manifest to take them from"
     )
 
 

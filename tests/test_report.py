@@ -231,22 +231,25 @@ def test_campaign_without_known_id_names_import_and_state_rm(
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"start_block_id": 10}, "spec.project_id"),
-        ({"project_id": 1}, "spec.start_block_id"),
+        ({"start_block_id": 10}, "spec.project_id and spec.period"),
+        ({"project_id": 1}, "spec.start_block_id and spec.period"),
         ({"project_id": 1, "start_block_id": 10}, "spec.period"),
+        ({}, "spec.project_id and spec.start_block_id and spec.period"),
     ],
 )
 def test_outgoing_campaign_id_needs_what_no_campaign_can_supply(
     tmp_path: Path, changes: dict[str, Any], field: str
 ) -> None:
     report = make_report(campaign=None, outgoing_campaign_id=12345, **changes)
-    with pytest.raises(UsageError, match=rf"{field} is required with outgoing_campaign_id"):
+    with pytest.raises(UsageError, match=rf"\): {field} must be given with outgoing_campaign_id"):
         rpt.build_request(report, make_project(tmp_path), make_state())
 
 
 def test_campaign_without_manifest_cannot_supply_defaults(tmp_path: Path) -> None:
     state = make_state(nps=("created", 5))
-    with pytest.raises(UsageError, match=r"campaign 'nps' has no manifest"):
+    expected = (r"spec.project_id and spec.start_block_id and spec.period not given and "
+                r"campaign 'nps' has no manifest")
+    with pytest.raises(UsageError, match=expected):
         rpt.build_request(make_report(), make_project(tmp_path), state)
 
 
