@@ -467,9 +467,13 @@ def run_report(
     if path is None:
         write_report(result, chosen, stdout, title=report.name, excel=excel, no_color=no_color)
     else:
-        # csv writes its own \r\n line ends; the other formats use \n on every platform.
-        with atomic_writer(path, newline="" if chosen == "csv" else "\n") as handle:
-            write_report(result, chosen, handle, title=report.name, excel=excel, no_color=True)
+        try:
+            # csv writes its own \r\n line ends; the other formats use \n on every platform.
+            with atomic_writer(path, newline="" if chosen == "csv" else "\n") as handle:
+                write_report(result, chosen, handle, title=report.name, excel=excel,
+                             no_color=True)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return ReportOutcome(name=report.name, format=chosen, path=path, summary=result.summary)
 
 

@@ -469,3 +469,11 @@ def test_excel_is_refused_before_the_request_is_sent(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not json"):
         run(tmp_path, None, client=client, fmt="json", excel=True, stdout=io.StringIO())
     assert client.calls == []
+
+
+def test_an_unwritable_output_is_a_user_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+    out = tmp_path / "file" / "r.csv"
+    with pytest.raises(UsageError, match=rf"cannot write {out}: "):
+        run(tmp_path, RESPONSE, out, stdout=io.StringIO())
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
