@@ -36,7 +36,7 @@ SANDBOX_PASSWORD = "sandbox-password"
 DEFAULT_TIMEZONE = "Europe/Moscow"
 
 _REPORT_PATH = re.compile(r"/api/analytics/(\d+)/report")
-_MAX_BODY = 64 * 1024 * 1024
+_MAX_BODY = 256 * 1024 * 1024  # about two million phones
 _log = logging.getLogger("dialogops.sandbox")
 
 
