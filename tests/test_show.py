@@ -1,0 +1,161 @@
+"""The text, JSON and Markdown views of a plan: content, masking and the size limit."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from test_planner import PHONES, all_statuses, make_campaign, make_project
+
+from dialogops import show
+from dialogops.planner import Plan, build_plan
+from dialogops.state import State
+
+
+def assert_no_raw_phones(output: str) -> None:
+    for phone in PHONES:
+        assert phone not in output
+        assert phone[1:] not in output
+
+
+def plan_of_all_statuses() -> Plan:
+    project, state = all_statuses()
+    return build_plan(project, state)
+
+
+def test_text_shows_each_campaign_with_masked_phones_and_the_summary() -> None:
+    campaign = make_campaign(
+        "nps", [*PHONES, PHONES[0]], add_data={"name": "{{ row.phone }}", "kind": "survey"}
+    )
+    output = show.text(build_plan(make_project(campaign), State()))
+    assert output.splitlines() == [
+        "+ nps  create  4 phones",
+        "    title: Обзвон nps",
+        "    schedule: 2099-12-01 09:00-17:00, 3 attempts, interval 5 min",
+        "    add_data: name, kind",
+        "    rows: 5; dropped: 1 duplicate, 0 excluded, 0 skipped",
+        "    phones: +7999***4567, +7999***4568, +7999***4569, ...",
+        "",
+        "Plan: 1 to create, 0 unchanged, 0 changed, 0 unknown, 0 orphaned; "
+        "4 phones would be called.",
+    ]
+
+
+def test_text_marks_every_status_and_says_how_to_resolve() -> None:
+    output = show.text(plan_of_all_statuses())
+    headlines = [line for line in output.splitlines() if line and not line.startswith(" ")]
+    assert headlines[:6] == [
+        "! edited  changed  4 phones (state: id 100, 4 phones)",
+        "- gone  orphaned  (state: id 5, 4 phones)",
+        "? lost  unknown  4 phones (state: status unknown, 4 phones)",
+        "+ new  create  4 phones",
+        "? pending  unknown  4 phones (state: status pending, 4 phones)",
+        "= same  unchanged  4 phones",
+    ]
+    assert "to create a new one instead run: dialogops apply --replace edited" in output
+    assert "then run dialogops import lost ID or dialogops state rm lost" in output
+    assert "warning: in state but no manifest; apply leaves it alone; " \
+           "dialogops state rm gone forgets it" in output
+    assert_no_raw_phones(output)
+
+
+def test_replace_is_shown_with_the_id_it_replaces() -> None:
+    project, state = all_statuses()
+    output = show.text(build_plan(project, state, replace=["edited"]))
+    assert "-/+ edited  replace  4 phones (replaces: id 100, 4 phones)" in output
+    assert output.rstrip().endswith("2 to create, 1 unchanged, 0 changed, 2 unknown, "
+                                    "1 orphaned; 8 phones would be called.")
+
+
+def test_styled_text_colours_marks_by_status() -> None:
+    styled = show.styled(plan_of_all_statuses())
+    styles = {styled.plain[s.start:s.end]: str(s.style) for s in styled.spans}
+    assert styles["+ new"] == "green"
+    assert styles["! edited"] == "bold red"
+    assert styles["- gone"] == "yellow"
+
+
+def test_json_is_versioned_and_holds_only_masked_phones() -> None:
+    raw = show.as_json(plan_of_all_statuses())
+    doc = json.loads(raw)
+    assert doc["format_version"] == 1
+    assert doc["state"] == {"lineage": "lineage-1", "serial": 7}
+    assert doc["options"] == {"targets": [], "replace": [], "vars": []}
+    assert doc["summary"] == {
+        "create": 1, "replace": 0, "unchanged": 1, "changed": 1, "unknown": 2, "orphaned": 1,
+        "to_create": 1, "phones_to_call": 4, "has_changes": True, "blocked": True,
+    }
+    by_name = {c["name"]: c for c in doc["campaigns"]}
+    new = by_name["new"]
+    assert (new["status"], new["mark"], new["will_create"]) == ("create", "+", True)
+    assert new["render"]["sample_phones"] == ["+7999***4567", "+7999***4568", "+7999***4569"]
+    assert new["render"]["fingerprint"].startswith("sha256:")
+    assert new["campaign"]["schedule"] == {
+        "date": "2099-12-01", "start_time": "09:00", "end_time": "17:00",
+        "attempts": 3, "interval_minutes": 5,
+    }
+    assert new["state"] is None
+    assert by_name["edited"]["resolution"] == "dialogops apply --replace edited"
+    assert by_name["edited"]["state"]["id"] == 100
+    assert by_name["gone"]["campaign"] is None and by_name["gone"]["render"] is None
+    assert_no_raw_phones(raw)
+
+
+def test_markdown_puts_the_summary_and_table_first_and_folds_details() -> None:
+    output = show.markdown(plan_of_all_statuses())
+    lines = output.splitlines()
+    assert lines[0] == "### dialogops plan"
+    assert lines[2].startswith("**Plan: 1 to create, 1 unchanged, 1 changed, 2 unknown")
+    table = [line for line in lines if line.startswith("| `")]
+    assert len(table) == 6
+    assert "| `!` | `edited` | **changed**: `dialogops apply --replace edited` | 4 |" in output
+    assert output.index("| `+` | `new`") < output.index("<details>")
+    assert output.count("<details>") == output.count("</details>") == 5  # unchanged folded out
+    assert "+7999\\*\\*\\*4567" in output
+    assert_no_raw_phones(output)
+
+
+def test_markdown_escapes_user_text() -> None:
+    campaign = make_campaign("odd", title="a | b <script>", add_data={"*key*": "x"})
+    output = show.markdown(build_plan(make_project(campaign), State()))
+    assert "title: a \\| b &lt;script&gt;" in output
+    assert "- add_data: \\*key\\*\n" in output
+    assert "<script>" not in output
+
+
+def test_a_200_campaign_markdown_plan_is_cut_in_the_middle_under_the_limit() -> None:
+    campaigns = [make_campaign(f"campaign-{i:03d}", title="T" * 300) for i in range(200)]
+    plan = build_plan(make_project(*campaigns), State())
+    output = show.markdown(plan)
+    assert len(output) <= show.MARKDOWN_LIMIT
+    assert output.count("| `+` | `campaign-") == 200  # the table is whole
+    note = re.search(r"details of (\d+) campaigns left out here", output)
+    assert note is not None
+    kept = output.count("<details>")
+    assert kept + int(note.group(1)) == 200
+    assert "<summary>+ campaign-000:" in output and "<summary>+ campaign-199:" in output
+    assert output.index("<summary>+ campaign-000:") < note.start() < output.index(
+        "<summary>+ campaign-199:"
+    )
+
+
+def test_when_even_the_table_is_too_long_rows_are_cut_from_the_middle() -> None:
+    plan = build_plan(make_project(*(make_campaign(f"c-{i:03d}") for i in range(100))), State())
+    output = show.markdown(plan, limit=5_000)
+    assert len(output) <= 5_000
+    left_out = re.search(r"\*(\d+) campaigns left out of this table\*", output)
+    assert left_out is not None
+    assert output.count("| `+` | `c-") + int(left_out.group(1)) == 100
+    assert "| `c-000` |" in output and "| `c-099` |" in output
+    assert "<details>" not in output
+    assert "details of all 100 campaigns left out" in output
+
+
+def test_an_empty_plan_says_so() -> None:
+    plan = build_plan(make_project(), State())
+    assert show.text(plan) == (
+        "Plan: 0 to create, 0 unchanged, 0 changed, 0 unknown, 0 orphaned; "
+        "0 phones would be called.\n"
+    )
+    assert show.markdown(plan).endswith("No campaigns.\n")
+    assert json.loads(show.as_json(plan))["campaigns"] == []
