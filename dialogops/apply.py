@@ -1,0 +1,405 @@
+"""Executing a Plan: per create, write `pending`, POST once, then `created`, removed or `unknown`.
+
+A create whose outcome is not proven either way is left `unknown` and never resent: a campaign
+created twice means customers called twice. `run_apply` is the whole `dialogops apply` command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from dialogops import show
+from dialogops.client import ApiRejected, ApiRetryLater, ApiUnauthorized, DialogClient
+from dialogops.errors import DialogOpsError, StateError, UsageError
+from dialogops.manifests import load_project
+from dialogops.planner import Action, Plan, build_plan
+from dialogops.render import create_body, fingerprint
+from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox, sandbox_state_path
+from dialogops.savedplan import check_fresh, read_saved_plan
+from dialogops.specs import Config
+from dialogops.state import (
+    LocalBackend,
+    Replaced,
+    State,
+    StateEntry,
+    StateLock,
+    backend_for,
+    utc_now,
+)
+
+Result = Literal["created", "failed", "unknown", "skipped"]
+
+# A server asking us to wait longer than this is treated as down for this run.
+MAX_RETRY_WAIT = 60.0
+MAX_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one campaign in this run."""
+
+    name: str
+    result: Result
+    campaign_id: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Every outcome of one run, in plan order."""
+
+    outcomes: tuple[Outcome, ...]
+    interrupted: bool = False
+
+    def having(self, result: Result) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.result == result)
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 0 if all(o.result == "created" for o in self.outcomes) else 1
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to honour `429`/`503` with Retry-After before giving up."""
+
+    max_retries: int = MAX_RETRIES
+    max_wait: float = MAX_RETRY_WAIT
+
+
+class Executor:
+    """Runs the creates of a plan on a thread pool; state writes go one at a time.
+
+    `stop` is set by a `401`, a manifest changed under us, or Ctrl-C: creates already
+    sent finish, nothing new starts.
+    """
+
+    def __init__(
+        self,
+        lock: StateLock,
+        client: DialogClient,
+        vars: Mapping[str, str],
+        *,
+        parallelism: int = 4,
+        retry: RetryPolicy = RetryPolicy(),
+        on_outcome: Callable[[Outcome], None] = lambda _outcome: None,
+    ) -> None:
+        self._lock = lock
+        self._client = client
+        self._vars = dict(vars)
+        self._parallelism = max(1, parallelism)
+        self._retry = retry
+        self._on_outcome = on_outcome
+        self._stop_guard = threading.Lock()
+        self.stop = threading.Event()
+        self._stop_reason = ""
+
+    def halt(self, reason: str) -> None:
+        """Start no further creates; those already sent finish."""
+        with self._stop_guard:
+            if not self._stop_reason:
+                self._stop_reason = reason
+        self.stop.set()
+
+    def run(self, actions: Sequence[Action]) -> tuple[Outcome, ...]:
+        """Create every action's campaign at most once; return the outcomes in plan order."""
+        with ThreadPoolExecutor(self._parallelism, thread_name_prefix="dialogops-apply") as pool:
+            futures = [pool.submit(self._create_reported, action) for action in actions]
+            waiting = set(futures)
+            while waiting:
+                # A timeout keeps the main thread responsive to Ctrl-C.
+                _done, waiting = wait(waiting, timeout=0.2)
+        return tuple(f.result() for f in futures)
+
+    def _create_reported(self, action: Action) -> Outcome:
+        try:
+            outcome = self._create(action)
+        except Exception as exc:  # a bug must not hide what happened to the others
+            self.halt("an unexpected error")
+            outcome = Outcome(action.name, "unknown", message=f"unexpected error: {exc!r}; "
+                              + _resolve_hint(action.name))
+        self._on_outcome(outcome)
+        return outcome
+
+    def _create(self, action: Action) -> Outcome:
+        name = action.name
+        if self.stop.is_set():
+            return Outcome(name, "skipped", message=f"not started: {self._stop_reason}")
+        if action.campaign is None or action.rendered is None:
+            raise ValueError(f"{name}: a {action.status} action has nothing to create")
+        try:
+            body = create_body(action.campaign, self._vars)
+        except DialogOpsError as exc:
+            self.halt(f"{name} could not be rendered")
+            return Outcome(name, "failed", message=f"could not be rendered, nothing sent: {exc}")
+        if fingerprint(body) != action.rendered.fingerprint:
+            self.halt(f"the manifest of {name} changed during apply")
+            return Outcome(name, "failed", message=(
+                "its manifest or data files changed since the plan was made; nothing sent "
+                "(run apply again to see the new plan)"))
+        pending = self._pending_entry(action, fingerprint(body), len(body["phones"]))
+        try:
+            self._save(lambda state: state.put(pending))
+        except Exception as exc:
+            self.halt("the state could not be written")
+            return Outcome(name, "failed",
+                           message=f"state could not be written, nothing sent: {exc}")
+        return self._post(action, body, pending)
+
+    def _pending_entry(self, action: Action, fp: str, phones: int) -> StateEntry:
+        history: tuple[Replaced, ...] = ()
+        old = action.entry
+        if action.status == "replace" and old is not None and old.id is not None:
+            # Recorded before the POST so a crash cannot lose the old campaign's ID.
+            history = (*old.history,
+                       Replaced(id=old.id, fingerprint=old.fingerprint,
+                                created_at=old.created_at or "", replaced_at=utc_now()))
+        elif old is not None:
+            history = old.history
+        return StateEntry(name=action.name, status="pending", fingerprint=fp, phones=phones,
+                          started_at=utc_now(), history=history)
+
+    def _post(self, action: Action, body: Mapping[str, Any], pending: StateEntry) -> Outcome:
+        name = action.name
+        retries = 0
+        while True:
+            try:
+                campaign_id = self._client.create_campaign(dict(body))
+            except ApiUnauthorized as exc:
+                self.halt("the API refused the credentials")
+                return self._forget(action, f"{exc}; no further creates were started")
+            except ApiRejected as exc:
+                return self._forget(action, str(exc))
+            except ApiRetryLater as exc:
+                retries += 1
+                if retries > self._retry.max_retries:
+                    return self._forget(action, f"{exc}; gave up after {self._retry.max_retries} "
+                                        "retries (nothing was created)")
+                if self.stop.wait(min(max(exc.retry_after, 0.0), self._retry.max_wait)):
+                    return self._forget(action, f"not retried: {self._stop_reason}", "skipped")
+                continue
+            except Exception as exc:  # ambiguous: it may have been created, so never resend
+                return self._unknown(action, pending, str(exc))
+            break
+        created = dataclasses.replace(pending, status="created", id=campaign_id,
+                                      created_at=utc_now())
+        try:
+            self._save(lambda state: state.put(created))
+        except Exception as exc:
+            self.halt("the state could not be written")
+            return Outcome(name, "unknown", campaign_id, (
+                f"created with ID {campaign_id}, but the state could not be written ({exc}); "
+                f"run `dialogops import {name} {campaign_id}`"))
+        return Outcome(name, "created", campaign_id)
+
+    def _forget(self, action: Action, message: str, result: Result = "failed") -> Outcome:
+        """Nothing was created: drop the pending entry, or put back the one being replaced."""
+        old = action.entry if action.status == "replace" else None
+        try:
+            if old is not None:
+                self._save(lambda state: state.put(old))
+            else:
+                self._save(lambda state: state.remove(action.name))
+        except Exception as exc:
+            self.halt("the state could not be written")
+            message = (f"{message}; the pending entry could not be removed ({exc}): "
+                       f"nothing was created, run `dialogops state rm {action.name}`")
+        return Outcome(action.name, result, message=message)
+
+    def _unknown(self, action: Action, pending: StateEntry, reason: str) -> Outcome:
+        # If this write fails the entry stays `pending`, which plan shows as unknown too.
+        with contextlib.suppress(Exception):
+            self._save(lambda state: state.put(dataclasses.replace(pending, status="unknown")))
+        return Outcome(action.name, "unknown", message=(
+            f"{reason}; it may or may not have been created and was NOT resent. "
+            + _resolve_hint(action.name, action.campaign.title if action.campaign else None)))
+
+    def _save(self, change: Callable[[State], State]) -> None:
+        self._lock.update(change)
+
+
+def _resolve_hint(name: str, title: str | None = None) -> str:
+    where = f"a campaign named {title!r}" if title else "the campaign"
+    return (f"Look for {where} in the Dialog UI, then run `dialogops import {name} ID` "
+            f"if it exists or `dialogops state rm {name}` if it does not.")
+
+
+@contextlib.contextmanager
+def interrupts(executor: Executor, console: Console) -> Iterator[threading.Event]:
+    """First Ctrl-C: start nothing new and drain; second: exit 130 at once.
+
+    Yields an event that is set once Ctrl-C was pressed. Outside the main thread (where
+    signal handlers cannot be installed) Ctrl-C keeps its default behaviour.
+    """
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+        if pressed.is_set():
+            console.print("Interrupted again: exiting now; creates in flight stay pending "
+                          "(plan shows them as unknown).")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        pressed.set()
+        executor.halt("apply was interrupted")
+        console.print("Interrupted: letting the creates already sent finish, then saving "
+                      "state. Press Ctrl-C again to exit at once.")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """Everything `dialogops apply` was asked to do."""
+
+    config: Config
+    paths: tuple[Path, ...] = ()
+    vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    plan_file: Path | None = None
+    auto_approve: bool = False
+    parallelism: int = 4
+    lock_timeout: float = 0.0
+    sandbox: bool = False
+    command: str = "dialogops apply"
+
+
+def refuse_blockers(plan: Plan) -> None:
+    """Refuse to start while a targeted campaign is changed (without --replace) or unknown."""
+    if not plan.blockers:
+        return
+    lines = [f"  {a.name}: {a.status}; {a.resolution}" for a in plan.blockers]
+    raise StateError(
+        "apply refused: resolve these campaigns first, or leave them out with --target:\n"
+        + "\n".join(lines))
+
+
+def run_apply(request: ApplyRequest, console: Console,
+              ask: Callable[[str], str] | None) -> int:
+    """The `dialogops apply` command; `ask` reads an answer from a terminal (None: no terminal)."""
+    config = request.config
+    saved = read_saved_plan(request.plan_file) if request.plan_file is not None else None
+    targets, replace = request.targets, request.replace
+    if saved is not None:
+        targets = targets or saved.targets
+        replace = replace or saved.replace
+    project = load_project(list(request.paths) or list(config.manifests), config)
+    if request.sandbox:
+        sandbox_state = sandbox_state_path(config.root)
+        sandbox_state.parent.mkdir(parents=True, exist_ok=True)
+        backend = LocalBackend(sandbox_state)
+    else:
+        backend = backend_for(config)
+    with backend.lock(request.command, request.lock_timeout) as lock:
+        state = lock.read()
+        plan = build_plan(project, state, targets=targets, replace=replace, vars=request.vars)
+        if saved is not None:
+            check_fresh(saved, plan)
+        console.print(show.text(plan))
+        refuse_blockers(plan)
+        if not plan.creates:
+            console.print("Nothing to create.")
+            return 0
+        if saved is None and not request.auto_approve:
+            _confirm(len(plan.creates), ask)
+        with _client(request) as client:
+            return _execute(plan, lock, client, request, console)
+
+
+def _confirm(count: int, ask: Callable[[str], str] | None) -> None:
+    if ask is None:
+        raise UsageError("apply needs confirmation: there is no terminal to ask on; "
+                         "review `dialogops plan` and pass --auto-approve")
+    noun = "campaign" if count == 1 else "campaigns"
+    answer = ask(f"Create {count} {noun}? Only 'yes' is accepted: ")
+    if answer.strip() != "yes":
+        raise UsageError("apply cancelled: nothing was created")
+
+
+@contextlib.contextmanager
+def _client(request: ApplyRequest) -> Iterator[DialogClient]:
+    """The API client; with --sandbox, a sandbox server running in this process."""
+    config = request.config
+    with contextlib.ExitStack() as stack:
+        if request.sandbox:
+            server = stack.enter_context(running_sandbox(config.root))
+            client = DialogClient(server.url, token=SANDBOX_TOKEN, timeout=config.timeout_seconds)
+        else:
+            client = DialogClient.from_environment(config)
+        stack.callback(client.close)
+        yield client
+
+
+def _execute(plan: Plan, lock: StateLock, client: DialogClient,
+             request: ApplyRequest, console: Console) -> int:
+    progress = Progress(TextColumn("creating"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=True,
+                        disable=not console.is_terminal)
+    task = progress.add_task("create", total=len(plan.creates))
+
+    def report(outcome: Outcome) -> None:
+        progress.console.print(_outcome_line(outcome), highlight=False)
+        progress.advance(task)
+
+    executor = Executor(lock, client, request.vars, parallelism=request.parallelism,
+                        on_outcome=report)
+    with interrupts(executor, console) as pressed, progress:
+        outcomes = executor.run(plan.creates)
+    summary = Summary(outcomes, interrupted=pressed.is_set())
+    console.print(_summary_text(summary), highlight=False)
+    return summary.exit_code
+
+
+_MARKS: dict[Result, str] = {
+    "created": "[green]+ created[/]",
+    "failed": "[red]x failed[/]",
+    "unknown": "[yellow]? unknown[/]",
+    "skipped": "[dim]- skipped[/]",
+}
+
+
+def _outcome_line(outcome: Outcome) -> str:
+    text = f"{_MARKS[outcome.result]} {escape(outcome.name)}"
+    if outcome.campaign_id is not None:
+        text += f" (id {outcome.campaign_id})"
+    if outcome.message:
+        text += f": {escape(outcome.message)}"
+    return text
+
+
+def _summary_text(summary: Summary) -> str:
+    created = summary.having("created")
+    parts = [f"{len(created)} created"]
+    for result in ("failed", "unknown", "skipped"):
+        count = len(summary.having(result))
+        if count:
+            parts.append(f"{count} {result}")
+    lines = [("Apply interrupted: " if summary.interrupted else "Apply complete: ")
+             + ", ".join(parts) + "."]
+    lines += [f"  {escape(o.name)}: id {o.campaign_id}" for o in created]
+    return "\n".join(lines)

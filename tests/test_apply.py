@@ -1,0 +1,311 @@
+"""The apply executor against the in-process sandbox over real HTTP: every outcome's state."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dialogops.apply import Executor, Outcome, RetryPolicy, Summary, refuse_blockers
+from dialogops.client import DialogClient
+from dialogops.config import load_config
+from dialogops.errors import StateError
+from dialogops.manifests import load_project
+from dialogops.planner import Plan, build_plan
+from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+from dialogops.state import LocalBackend, StateLock
+
+DATE = "2099-12-01"
+
+
+def manifest(name: str, phones: list[str], *, title: str | None = None) -> str:
+    """A Campaign manifest with inline phones; its add_data reads each row's `who`."""
+    rows = "\n".join(f"      - {{phone: '{p}', who: Гость {i}}}" for i, p in enumerate(phones))
+    return textwrap.dedent(f"""\
+        apiVersion: dialogops/v1
+        kind: Campaign
+        metadata:
+          name: {name}
+        spec:
+          project_id: 1
+          title: {title or name}
+          description: Опрос удовлетворенности
+          start_block_id: 10
+          phone_id: 5
+          schedule:
+            date: {DATE}
+            start_time: "09:00"
+            end_time: "17:00"
+            attempts: 3
+            interval_minutes: 5
+          phones:
+            inline:
+        ROWS
+          add_data:
+            name: "{{{{ row.who }}}}"
+            slot: "10:00"
+        """).replace("ROWS", rows)
+
+
+def expected_body(title: str, phones: list[str]) -> dict[str, Any]:
+    """The documented create body `manifest()` must produce, byte for byte as JSON."""
+    return {
+        "campaign": {
+            "project_id": 1,
+            "name": title,
+            "description": "Опрос удовлетворенности",
+            "start_block_id": 10,
+            "schedule": {
+                "date": DATE,
+                "start_time": "09:00",
+                "end_time": "17:00",
+                "periods": {"id": 1, "title": "Однократно"},
+                "attempts": {"id": 3, "title": "3"},
+                "interval": "5",
+            },
+            "state": "Создано",
+            "phone_id": 5,
+        },
+        "phones": [{"phone": p, "add_data": {"name": f"Гость {i}", "slot": "10:00"}}
+                   for i, p in enumerate(phones)],
+    }
+
+
+def phone(i: int) -> str:
+    return f"+7999{i:07d}"
+
+
+def write_project(root: Path, names: list[str], *, api_url: str = "http://127.0.0.1:9/api",
+                  timeout: float = 5) -> Path:
+    """A project at `root` with one campaign per name (two phones each)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dialogops.yaml").write_text(textwrap.dedent(f"""\
+        api:
+          url: {api_url}
+          timeout_seconds: {timeout}
+        manifests: [campaigns/]
+        """), encoding="utf-8")
+    folder = root / "campaigns"
+    folder.mkdir(exist_ok=True)
+    for n, name in enumerate(names):
+        (folder / f"{name}.yaml").write_text(manifest(name, [phone(2 * n), phone(2 * n + 1)]),
+                                             encoding="utf-8")
+    return root
+
+
+def read_state(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / "dialogops.state.json").read_text("utf-8"))
+    return data
+
+
+class Harness:
+    """A project, its state lock and a client to the sandbox: runs plan + executor."""
+
+    def __init__(self, root: Path, sandbox: SandboxServer) -> None:
+        self.root = root
+        self.sandbox = sandbox
+        self.backend = LocalBackend(root / "dialogops.state.json")
+
+    def plan(self, lock: StateLock, **options: Any) -> Plan:
+        config = load_config(None, self.root)
+        project = load_project([], config)
+        return build_plan(project, lock.read(), **options)
+
+    def apply(self, *, parallelism: int = 4, retry: RetryPolicy | None = None,
+              halt_first: str = "", **options: Any) -> tuple[Summary, list[Outcome]]:
+        seen: list[Outcome] = []
+        with self.backend.lock("test apply") as lock, \
+                DialogClient(self.sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client:
+            plan = self.plan(lock, **options)
+            refuse_blockers(plan)
+            executor = Executor(lock, client, {}, parallelism=parallelism,
+                                retry=retry or RetryPolicy(max_wait=1.0), on_outcome=seen.append)
+            if halt_first:
+                executor.halt(halt_first)
+            return Summary(executor.run(plan.creates)), seen
+
+
+@pytest.fixture
+def harness(tmp_path: Path, sandbox: SandboxServer) -> Harness:
+    return Harness(write_project(tmp_path / "project", ["alpha", "beta", "gamma"]), sandbox)
+
+
+def test_creates_each_campaign_once_and_records_the_returned_ids(harness: Harness) -> None:
+    summary, seen = harness.apply()
+
+    stored = {c.name: c for c in harness.sandbox.campaigns()}
+    assert summary.exit_code == 0
+    assert sorted(o.name for o in seen) == ["alpha", "beta", "gamma"]
+    assert stored["beta"].body == expected_body("beta", [phone(2), phone(3)])
+    entries = read_state(harness.root)["campaigns"]
+    assert {name: e["id"] for name, e in entries.items()} == {n: c.id for n, c in stored.items()}
+    assert {e["status"] for e in entries.values()} == {"created"}
+    assert all(e["phones"] == 2 and e["created_at"].startswith("20") for e in entries.values())
+
+
+def test_a_second_apply_sends_nothing(harness: Harness) -> None:
+    harness.apply()
+    before = len(harness.sandbox.requests)
+
+    summary, seen = harness.apply()
+
+    assert (summary.outcomes, seen) == ((), [])
+    assert len(harness.sandbox.requests) == before
+    with harness.backend.lock("check") as lock:
+        assert {a.status for a in harness.plan(lock).actions} == {"unchanged"}
+
+
+def test_a_rejected_create_removes_its_pending_entry_and_shows_the_server_message(
+    harness: Harness,
+) -> None:
+    harness.sandbox.faults.update(status=422, status_count=1)
+
+    summary, _ = harness.apply(parallelism=1)
+
+    failed = summary.having("failed")
+    assert [o.name for o in failed] == ["alpha"]
+    assert "HTTP 422" in failed[0].message and "injected 422" in failed[0].message
+    assert set(read_state(harness.root)["campaigns"]) == {"beta", "gamma"}
+    assert harness.sandbox.creates_by_name() == {"beta": 1, "gamma": 1}
+    assert summary.exit_code == 1
+
+
+def test_unauthorized_stops_every_further_create(harness: Harness) -> None:
+    harness.sandbox.faults.update(status=401, status_count=1)
+
+    summary, _ = harness.apply(parallelism=1)
+
+    assert [(o.name, o.result) for o in summary.outcomes] == [
+        ("alpha", "failed"), ("beta", "skipped"), ("gamma", "skipped")]
+    assert "no further creates" in summary.outcomes[0].message
+    assert "refused the credentials" in summary.outcomes[1].message
+    assert read_state(harness.root)["campaigns"] == {}
+    creates = [r for r in harness.sandbox.requests if r.path == "/api/campaigns"]
+    assert len(creates) == 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_later_is_honoured_and_creates_once(harness: Harness, status: int) -> None:
+    harness.sandbox.faults.update(status=status, status_count=2, retry_after=0.1)
+
+    summary, _ = harness.apply(parallelism=1)
+
+    assert summary.exit_code == 0
+    assert harness.sandbox.creates_by_name() == {"alpha": 1, "beta": 1, "gamma": 1}
+    creates = [r for r in harness.sandbox.requests if r.path == "/api/campaigns"]
+    assert len(creates) == 5  # two refused attempts of alpha, then one each
+
+
+def test_retry_later_gives_up_after_the_bound_and_nothing_is_left_pending(
+    harness: Harness,
+) -> None:
+    harness.sandbox.faults.update(status=429, status_count=100, retry_after=0)
+
+    summary, _ = harness.apply(parallelism=1, retry=RetryPolicy(max_retries=2, max_wait=0))
+
+    assert {o.result for o in summary.outcomes} == {"failed"}
+    assert "gave up after 2 retries (nothing was created)" in summary.outcomes[0].message
+    assert read_state(harness.root)["campaigns"] == {}
+    assert len([r for r in harness.sandbox.requests if r.path == "/api/campaigns"]) == 9
+
+
+@pytest.mark.parametrize("fault", [
+    {"status": 500, "status_count": 1},
+    {"drop": "after_store", "drop_count": 1},
+    {"drop": "before_store", "drop_count": 1},
+    {"malformed_count": 1},
+])
+def test_an_ambiguous_outcome_is_unknown_and_never_resent(
+    harness: Harness, fault: dict[str, Any],
+) -> None:
+    harness.sandbox.faults.update(**fault)
+
+    summary, _ = harness.apply(parallelism=1)
+
+    unknown = summary.having("unknown")
+    assert [o.name for o in unknown] == ["alpha"]
+    assert "was NOT resent" in unknown[0].message
+    assert "dialogops import alpha ID" in unknown[0].message
+    entry = read_state(harness.root)["campaigns"]["alpha"]
+    assert entry["status"] == "unknown" and "id" not in entry and entry["started_at"]
+    assert harness.sandbox.creates_by_name().get("alpha", 0) <= 1
+
+    with pytest.raises(StateError, match="alpha: unknown; dialogops import alpha ID"):
+        harness.apply()
+    assert harness.sandbox.creates_by_name().get("alpha", 0) <= 1
+    creates = [r for r in harness.sandbox.requests if r.path == "/api/campaigns"]
+    assert [r.body["campaign"]["name"] for r in creates].count("alpha") == 1
+
+
+def test_replace_keeps_the_old_id_in_history(harness: Harness) -> None:
+    harness.apply()
+    old = read_state(harness.root)["campaigns"]["beta"]
+    (harness.root / "campaigns" / "beta.yaml").write_text(
+        manifest("beta", [phone(50)]), encoding="utf-8")
+
+    summary, _ = harness.apply(replace=["beta"])
+
+    entry = read_state(harness.root)["campaigns"]["beta"]
+    assert summary.exit_code == 0
+    assert entry["id"] != old["id"] and entry["phones"] == 1
+    assert entry["history"] == [{"id": old["id"], "fingerprint": old["fingerprint"],
+                                 "created_at": old["created_at"],
+                                 "replaced_at": entry["history"][0]["replaced_at"]}]
+    assert harness.sandbox.creates_by_name()["beta"] == 2
+
+
+def test_a_rejected_replace_puts_the_old_entry_back(harness: Harness) -> None:
+    harness.apply()
+    old = read_state(harness.root)["campaigns"]["beta"]
+    (harness.root / "campaigns" / "beta.yaml").write_text(
+        manifest("beta", [phone(50)]), encoding="utf-8")
+    harness.sandbox.faults.update(status=400, status_count=1)
+
+    summary, _ = harness.apply(replace=["beta"])
+
+    assert [o.result for o in summary.outcomes] == ["failed"]
+    assert read_state(harness.root)["campaigns"]["beta"] == old
+
+
+def test_a_changed_campaign_blocks_apply_naming_the_fix(harness: Harness) -> None:
+    harness.apply()
+    (harness.root / "campaigns" / "beta.yaml").write_text(
+        manifest("beta", [phone(50)]), encoding="utf-8")
+
+    with pytest.raises(StateError, match="beta: changed; dialogops apply --replace beta"):
+        harness.apply()
+
+
+def test_a_manifest_changed_during_apply_sends_nothing_for_it_and_starts_nothing_new(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "project", ["alpha", "beta"])
+    (root / "campaigns" / "phones.csv").write_text("phone\n+79990000001\n", encoding="utf-8")
+    text = (root / "campaigns" / "alpha.yaml").read_text("utf-8")
+    before, after = text.split("    inline:\n", 1)
+    after = after.split("  add_data:", 1)[1]
+    (root / "campaigns" / "alpha.yaml").write_text(
+        before + "    csv: {path: phones.csv}\n  add_data:" + after.replace("row.who", "'x'"),
+        encoding="utf-8")
+    backend = LocalBackend(root / "dialogops.state.json")
+    with backend.lock("test") as lock, \
+            DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client:
+        plan = build_plan(load_project([], load_config(None, root)), lock.read())
+        (root / "campaigns" / "phones.csv").write_text("phone\n+79990000002\n", encoding="utf-8")
+        outcomes = Executor(lock, client, {}, parallelism=1).run(plan.creates)
+
+    assert [(o.name, o.result) for o in outcomes] == [("alpha", "failed"), ("beta", "skipped")]
+    assert "changed since the plan was made" in outcomes[0].message
+    assert sandbox.requests == []
+    assert LocalBackend(root / "dialogops.state.json").read().campaigns == {}
+
+
+def test_a_halted_executor_starts_nothing(harness: Harness) -> None:
+    summary, _ = harness.apply(halt_first="apply was interrupted")
+
+    assert {o.result for o in summary.outcomes} == {"skipped"}
+    assert harness.sandbox.requests == []
+    assert summary.exit_code == 1

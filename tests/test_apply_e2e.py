@@ -1,0 +1,247 @@
+"""`dialogops apply` run as a user runs it, in a subprocess, against the sandbox over HTTP.
+
+The sandbox lives in the pytest process so each test can inject a fault and count exactly
+what the server received; the command finds it through DIALOG_API_URL / DIALOG_TOKEN.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_dialogops
+from test_apply import read_state, write_project
+
+from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def example_project(tmp_path: Path) -> Path:
+    """A copy of the example project shipped in the repository (dialogops.yaml, campaigns/)."""
+    root = tmp_path / "example"
+    root.mkdir()
+    shutil.copy(REPO / "dialogops.yaml", root / "dialogops.yaml")
+    shutil.copytree(REPO / "campaigns", root / "campaigns")
+    return root
+
+
+def api_env(sandbox: SandboxServer) -> dict[str, str]:
+    return {"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": SANDBOX_TOKEN}
+
+
+def creates(sandbox: SandboxServer) -> list[str]:
+    """The campaign names of every create request the server received, in order."""
+    return [r.body["campaign"]["name"] for r in sandbox.requests if r.path == "/api/campaigns"]
+
+
+def apply(root: Path, sandbox: SandboxServer, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_dialogops(["apply", "--auto-approve", *args], root, env=api_env(sandbox))
+
+
+EXAMPLE_BODY: dict[str, Any] = {
+    "campaign": {
+        "project_id": 1,
+        "name": "Обзвон клиентов",
+        "description": "Опрос удовлетворенности",
+        "start_block_id": 10,
+        "schedule": {
+            "date": "2099-12-01",
+            "start_time": "09:00",
+            "end_time": "17:00",
+            "periods": {"id": 1, "title": "Однократно"},
+            "attempts": {"id": 3, "title": "3"},
+            "interval": "5",
+        },
+        "state": "Создано",
+        "phone_id": 5,
+    },
+    "phones": [
+        {"phone": "+79991234567", "add_data": {
+            "name": "Иванов Иван", "time": "10:00", "contract": 1001, "source": "nps-survey"}},
+        # Her slot cell is empty: `default` fills only a missing column (docs/rendering.md).
+        {"phone": "+79991234568", "add_data": {
+            "name": "Петрова Анна", "time": "", "contract": 1002, "source": "nps-survey"}},
+        {"phone": "+79991234569", "add_data": {
+            "name": "Сидоров Пётр", "time": "11:30", "contract": 1003, "source": "nps-survey"}},
+    ],
+}
+
+
+def test_apply_the_example_project_then_nothing_more(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = example_project(tmp_path)
+
+    first = apply(root, sandbox)
+
+    assert first.returncode == 0, first.stderr
+    [stored] = sandbox.campaigns()
+    assert stored.body == EXAMPLE_BODY
+    assert f"+ created nps-2099-12 (id {stored.id})" in first.stdout
+    assert f"nps-2099-12: id {stored.id}" in first.stdout
+    entry = read_state(root)["campaigns"]["nps-2099-12"]
+    assert (entry["status"], entry["id"], entry["phones"]) == ("created", stored.id, 3)
+    assert stat.S_IMODE((root / "dialogops.state.json").stat().st_mode) == 0o600
+    assert not (root / "dialogops.state.json.lock").exists()
+
+    # Nothing left to do needs no credentials and sends nothing.
+    second = run_dialogops(["apply", "--auto-approve"], root)
+    assert second.returncode == 0, second.stderr
+    assert "Nothing to create." in second.stdout
+    assert creates(sandbox) == ["Обзвон клиентов"]
+    plan = run_dialogops(["plan", "--detailed-exitcode", "--format", "json"], root)
+    assert plan.returncode == 0, plan.stderr
+    assert [c["status"] for c in json.loads(plan.stdout)["campaigns"]] == ["unchanged"]
+
+
+def test_without_a_terminal_apply_refuses_unless_auto_approved(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = example_project(tmp_path)
+
+    result = run_dialogops(["apply"], root, env=api_env(sandbox), input="yes\n")
+
+    assert result.returncode == 1
+    assert "error: apply needs confirmation: there is no terminal" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sandbox.requests == []
+    assert not (root / "dialogops.state.json").exists()
+
+
+def test_sandbox_flag_keeps_its_own_state_and_never_touches_the_real_one(tmp_path: Path) -> None:
+    root = example_project(tmp_path)
+
+    first = run_dialogops(["apply", "--sandbox", "--auto-approve"], root)
+    second = run_dialogops(["apply", "--sandbox", "--auto-approve"], root)
+
+    assert first.returncode == 0, first.stderr
+    assert "+ created nps-2099-12 (id " in first.stdout
+    assert second.returncode == 0 and "Nothing to create." in second.stdout
+    sandbox_state = json.loads((root / ".dialogops" / "sandbox.state.json").read_text("utf-8"))
+    assert sandbox_state["campaigns"]["nps-2099-12"]["status"] == "created"
+    assert not (root / "dialogops.state.json").exists()
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_rejected_create_is_forgotten_and_the_message_shown(
+    tmp_path: Path, sandbox: SandboxServer, status: int,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    sandbox.faults.update(status=status, status_count=1)
+
+    result = apply(root, sandbox)
+
+    assert result.returncode == 1
+    assert f"x failed alpha: creating the campaign: HTTP {status}: sandbox fault: injected" \
+        in result.stdout
+    assert "0 created, 1 failed" in result.stdout
+    assert read_state(root)["campaigns"] == {}
+    again = apply(root, sandbox)
+    assert again.returncode == 0 and sandbox.creates_by_name() == {"alpha": 1}
+
+
+def test_unauthorized_stops_all_further_creates(tmp_path: Path, sandbox: SandboxServer) -> None:
+    root = write_project(tmp_path / "p", ["alpha", "beta", "gamma"])
+
+    result = run_dialogops(["apply", "--auto-approve", "--parallelism", "1"], root,
+                           env={"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": "wrong-token"})
+
+    assert result.returncode == 1
+    assert "x failed alpha: creating the campaign: HTTP 401" in result.stdout
+    assert "- skipped beta: not started: the API refused the credentials" in result.stdout
+    assert "0 created, 1 failed, 2 skipped" in result.stdout
+    assert creates(sandbox) == ["alpha"]
+    assert read_state(root)["campaigns"] == {}
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_later_is_retried_and_created_once(
+    tmp_path: Path, sandbox: SandboxServer, status: int,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    sandbox.faults.update(status=status, status_count=2, retry_after=0.2)
+
+    result = apply(root, sandbox)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert creates(sandbox) == ["alpha"] * 3
+    assert sandbox.creates_by_name() == {"alpha": 1}
+    assert read_state(root)["campaigns"]["alpha"]["status"] == "created"
+
+
+AMBIGUOUS = {
+    "500": {"status": 500, "status_count": 1},
+    "timeout-after-store": {"timeout_after_store": 3.0},
+    "dropped-after-store": {"drop": "after_store", "drop_count": 1},
+    "malformed-200": {"malformed_count": 1},
+}
+
+
+@pytest.mark.parametrize("fault", AMBIGUOUS.values(), ids=AMBIGUOUS.keys())
+def test_an_ambiguous_outcome_is_unknown_never_resent_and_blocks_until_resolved(
+    tmp_path: Path, sandbox: SandboxServer, fault: dict[str, Any],
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"], timeout=1)
+    sandbox.faults.update(**fault)
+
+    result = apply(root, sandbox)
+
+    assert result.returncode == 1
+    assert "? unknown alpha: " in result.stdout
+    assert "was NOT resent" in result.stdout
+    assert "dialogops import alpha ID" in result.stdout and "dialogops state rm alpha" \
+        in result.stdout
+    assert read_state(root)["campaigns"]["alpha"]["status"] == "unknown"
+    sandbox.faults.update(status=None, timeout_after_store=0.0)
+
+    plan = run_dialogops(["plan"], root)
+    assert plan.returncode == 1
+    assert "dialogops import alpha ID" in plan.stdout + plan.stderr
+    assert "dialogops state rm alpha" in plan.stdout + plan.stderr
+    again = apply(root, sandbox)
+    assert again.returncode == 1
+    assert "apply refused" in again.stderr and "alpha: unknown" in again.stderr
+    assert creates(sandbox) == ["alpha"]
+
+    # The user looks in the UI: it exists (or not), and says so.
+    stored = {c.name: c.id for c in sandbox.campaigns()}
+    if "alpha" in stored:
+        resolved = run_dialogops(["import", "alpha", str(stored["alpha"])], root)
+    else:
+        resolved = run_dialogops(["state", "rm", "alpha"], root)
+    assert resolved.returncode == 0, resolved.stderr
+    final = apply(root, sandbox)
+    assert final.returncode == 0, final.stderr
+    assert sandbox.creates_by_name() == {"alpha": 1}
+
+
+def test_no_credentials_when_something_must_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+
+    result = run_dialogops(["apply", "--auto-approve"], root)
+
+    assert result.returncode == 1
+    assert "error: no Dialog API credentials: set DIALOG_TOKEN" in result.stderr
+    assert not (root / "dialogops.state.json").exists()
+
+
+def test_a_saved_plan_is_applied_and_a_stale_one_refused(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha", "beta"])
+    saved = run_dialogops(["plan", "--out", "alpha.plan", "--target", "alpha"], root)
+    assert saved.returncode == 0, saved.stderr
+
+    applied = run_dialogops(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
+    stale = run_dialogops(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
+
+    assert applied.returncode == 0, applied.stderr
+    assert creates(sandbox) == ["alpha"]
+    assert stale.returncode == 1 and "stale plan" in stale.stderr
+    assert creates(sandbox) == ["alpha"]
