@@ -264,6 +264,7 @@ def interrupts(executor: Executor, console: Console) -> Iterator[threading.Event
         executor.halt("apply was interrupted")
         console.print("Interrupted: letting the creates already sent finish, then saving "
                       "state. Press Ctrl-C again to exit at once.")
+        console.file.flush()
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:

@@ -7,9 +7,14 @@ what the server received; the command finds it through DIALOG_API_URL / DIALOG_T
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import stat
 import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +250,93 @@ def test_a_saved_plan_is_applied_and_a_stale_one_refused(
     assert creates(sandbox) == ["alpha"]
     assert stale.returncode == 1 and "stale plan" in stale.stderr
     assert creates(sandbox) == ["alpha"]
+
+
+def popen_apply(root: Path, sandbox: SandboxServer, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
+    env.update(api_env(sandbox), NO_COLOR="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "dialogops", "apply", "--auto-approve", *args],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_a_second_apply_waits_for_the_lock_then_fails_naming_the_holder(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha", "beta"])
+    sandbox.faults.update(latency=3.0)
+    first = popen_apply(root, sandbox, "--target", "alpha")
+    wait_for(lambda: len(creates(sandbox)) == 1, "the first apply's create")
+
+    second = run_dialogops(["apply", "--auto-approve", "--target", "beta", "--lock-timeout",
+                            "0.5"], root, env=api_env(sandbox))
+    third = popen_apply(root, sandbox, "--target", "beta", "--lock-timeout", "60")
+    sandbox.faults.update(latency=0.0)
+    first_out, first_err = first.communicate(timeout=60)
+    third_out, third_err = third.communicate(timeout=60)
+
+    assert second.returncode == 1
+    assert f"error: state is locked by pid {first.pid} (" in second.stderr
+    assert "`dialogops apply --auto-approve --target alpha`" in second.stderr
+    assert "(waited 0.5s)" in second.stderr
+    assert first.returncode == 0, first_out + first_err
+    assert third.returncode == 0, third_out + third_err
+    assert sandbox.creates_by_name() == {"alpha": 1, "beta": 1}
+    entries = read_state(root)["campaigns"]
+    assert {n: e["status"] for n, e in entries.items()} == {"alpha": "created", "beta": "created"}
+    assert read_state(root)["serial"] == 4  # pending + created, twice: no write lost
+
+
+def test_first_ctrl_c_drains_creates_in_flight_and_saves(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["a1", "a2", "a3", "a4", "a5", "a6"])
+    sandbox.faults.update(latency=1.0)
+    proc = popen_apply(root, sandbox, "--parallelism", "2")
+    wait_for(lambda: len(creates(sandbox)) == 2, "two creates in flight")
+
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+
+    assert proc.returncode == 130, out + err
+    assert "Interrupted: letting the creates already sent finish" in out
+    assert "Apply interrupted: 2 created, 4 skipped." in out
+    assert creates(sandbox) == ["a1", "a2"]
+    entries = read_state(root)["campaigns"]
+    assert {n: e["status"] for n, e in entries.items()} == {"a1": "created", "a2": "created"}
+    assert not (root / "dialogops.state.json.lock").exists()
+
+
+def test_second_ctrl_c_exits_at_once_leaving_creates_in_flight_unknown(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["a1", "a2", "a3"])
+    sandbox.faults.update(latency=5.0)
+    proc = popen_apply(root, sandbox, "--parallelism", "2")
+    wait_for(lambda: len(creates(sandbox)) == 2, "two creates in flight")
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.stdout is not None
+    seen = ""
+    while "Press Ctrl-C again" not in seen:  # the first signal was handled
+        line = proc.stdout.readline()
+        assert line, f"apply ended before handling the first Ctrl-C: {seen}"
+        seen += line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+
+    assert proc.returncode == 130, out + err
+    assert "Interrupted again: exiting now" in out
+    entries = read_state(root)["campaigns"]
+    assert {n: e["status"] for n, e in entries.items()} == {"a1": "pending", "a2": "pending"}
+    plan = run_dialogops(["plan"], root)
+    assert plan.returncode == 1
+    assert "dialogops import a1 ID" in plan.stdout + plan.stderr
