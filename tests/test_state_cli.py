@@ -305,3 +305,26 @@ def test_help_lists_every_state_command(project: Path) -> None:
         assert f"  {command} " in result.stdout
     assert run_dialogops(["import", "--help"], project).returncode == 0
 
+
+
+def test_commands_use_the_state_path_of_the_config(project: Path) -> None:
+    (project / "var").mkdir()
+    (project / "ops.yaml").write_text("manifests: [campaigns/]\nstate: {path: var/ops.json}\n")
+    result = run_dialogops(
+        ["import", "nps-2099-01", "9", "--var", "who=Ann", "--config", "ops.yaml"], project
+    )
+    assert result.returncode == 0, result.stderr
+    assert LocalBackend(project / "var" / "ops.json").read().get("nps-2099-01") is not None
+    assert not (project / "dialogops.state.json").exists()
+    listed = run_dialogops(["state", "list", "--config", "ops.yaml"], project)
+    assert "nps-2099-01" in listed.stdout
+
+
+def test_import_waits_for_the_lock_then_names_the_holder(project: Path) -> None:
+    with backend(project).lock("dialogops apply"):
+        result = run_dialogops(
+            ["import", "nps-2099-01", "9", "--var", "who=Ann", "--lock-timeout", "0.2"], project
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: state is locked by pid {os.getpid()} (")
+    assert not (project / "dialogops.state.json").exists()
