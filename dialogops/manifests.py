@@ -390,6 +390,9 @@ class _Checker:
     def _data_path(
         self, rel: str, base_dir: Path, where: FieldPath, located: _Located
     ) -> Path | None:
+        if "\x00" in rel:
+            self.problem(located.at(where), where, "a path cannot contain a NUL character")
+            return None
         try:
             path = resolve_inside(self.config.root, base_dir, rel)
         except DataFileError as exc:
@@ -451,7 +454,7 @@ class _Checker:
             project_id=spec.get("project_id"),
             start_block_id=spec.get("start_block_id"),
             period=self._period(spec.get("period"), located),
-            output=self._output(spec.get("output", {})),
+            output=self._output(spec.get("output", {}), located),
         )
         valid = len(self.problems) == before and keep
         if report.campaign is not None:
@@ -483,8 +486,12 @@ class _Checker:
             return None
         return Period(moments["start"], moments["end"])
 
-    def _output(self, raw: dict[str, Any]) -> ReportOutput:
+    def _output(self, raw: dict[str, Any], located: _Located) -> ReportOutput:
         path = raw.get("path")
+        if path is not None and "\x00" in path:
+            where: FieldPath = ("spec", "output", "path")
+            self.problem(located.at(where), where, "a path cannot contain a NUL character")
+            path = None
         return ReportOutput(
             format=raw.get("format", "table"),
             path=(self.config.root / path).resolve() if path is not None else None,
@@ -512,7 +519,10 @@ def _file_problem(source: CsvSource | JsonlSource, shown: str, limit: int | None
         codec = python_encoding(source.encoding)
     except DataFileError as exc:
         return f"encoding:{exc}"
-    bad_line = _undecodable_line(source.path, codec)
+    try:
+        bad_line = _undecodable_line(source.path, codec)
+    except OSError as exc:
+        return f"{shown} cannot be read: {exc.strerror}"
     if bad_line is not None:
         return (f"encoding:{shown} line {bad_line} is not valid {source.encoding} "
                 "(declare the file's real encoding, e.g. cp1251)")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from dialogops.errors import Location, Problem
@@ -103,11 +104,14 @@ def load_text(text: str, path: Path, display: str) -> tuple[list[Document], list
     documents: list[Document] = []
     problems: list[Problem] = []
     try:
-        for index, root in enumerate(_compose_all(text)):
-            doc, found = _build_document(root, index, path, display)
-            problems.extend(found)
-            if doc is not None:
-                documents.append(doc)
+        with warnings.catch_warnings():
+            # YAML 1.2 allows redefining an anchor; ruamel warns about it, we do not.
+            warnings.simplefilter("ignore", ReusedAnchorWarning)
+            for index, root in enumerate(_compose_all(text)):
+                doc, found = _build_document(root, index, path, display)
+                problems.extend(found)
+                if doc is not None:
+                    documents.append(doc)
     except MarkedYAMLError as exc:
         problems.append(_syntax_problem(exc, display))
     except YAMLError as exc:

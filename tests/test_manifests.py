@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -177,3 +178,23 @@ def test_check_project_keeps_valid_documents_next_to_invalid_ones(project: Path)
 def test_deep_merge_prefers_the_manifest() -> None:
     merged = deep_merge({"a": {"x": 1, "y": 2}, "l": [1]}, {"a": {"y": 3}, "l": [2]})
     assert merged == {"a": {"x": 1, "y": 3}, "l": [2]}
+
+
+def test_no_input_crashes_the_loader(project: Path) -> None:
+    """Seeded mutations of a valid manifest: each yields records or located problems."""
+    _write(project, "survey", "    csv: {path: data/p.csv}")
+    lines = (project / "campaigns" / "survey.yaml").read_text().splitlines()
+    values = ["", "~", "[]", "{}", "-1", "1.5", "'x'", "[1, {a: b}]", "09:00", "2099-02-30",
+              "!!binary aGk=", "*x", "&x 1", '"\\x00"', "{path: ../x}", "|\n  text", "no"]
+    rng = random.Random(7)
+    config = load_config(None, project)
+    for _ in range(300):
+        mutated = list(lines)
+        for _ in range(rng.randint(1, 3)):
+            index = rng.randrange(len(mutated))
+            key, colon, _ = mutated[index].partition(":")
+            mutated[index] = f"{key}: {rng.choice(values)}" if colon else "- a"
+        (project / "campaigns" / "survey.yaml").write_text("\n".join(mutated) + "\n")
+        loaded, problems = check_project([], config)
+        assert loaded.campaigns or problems
+        assert all(p.location.line >= 1 for p in problems)
