@@ -188,7 +188,8 @@ def check_fresh(saved: SavedPlan, plan: Plan) -> None:
     changes: list[str] = []
     if saved.lineage != plan.lineage:
         changes.append(
-            f"the state lineage is {plan.lineage!r}, the plan was made for {saved.lineage!r}"
+            f"the state lineage is {_lineage(plan.lineage)}, "
+            f"the plan was made for {_lineage(saved.lineage)}"
         )
     if saved.serial != plan.serial:
         changes.append(f"the state serial is {plan.serial}, the plan was made at {saved.serial}")
@@ -213,3 +214,7 @@ def check_fresh(saved: SavedPlan, plan: Plan) -> None:
             changes.append(f"campaign {name} is now {action.status}, the plan showed {old.status}")
     if changes:
         raise StateError("stale plan: " + "; ".join(changes) + "; run dialogops plan again")
+
+
+def _lineage(lineage: str) -> str:
+    return repr(lineage) if lineage else "none (no state yet)"

@@ -152,3 +152,12 @@ def test_a_status_change_with_the_same_fingerprint_makes_the_plan_stale(tmp_path
     now = dataclasses.replace(state, campaigns={**state.campaigns, "new": entry_for(campaign)})
     with pytest.raises(StateError, match="campaign new is now unchanged, the plan showed create"):
         check_fresh(saved, build_plan(project, now, targets=targets))
+
+
+def test_a_plan_made_before_the_first_state_write_is_stale_after_it(tmp_path: Path) -> None:
+    project, state = all_statuses()
+    path = tmp_path / "plan.json"
+    write_saved_plan(build_plan(project, State(), targets=["new"]), path)
+    with pytest.raises(StateError, match=r"^stale plan: the state lineage is 'lineage-1', the "
+                                         r"plan was made for none \(no state yet\)"):
+        check_fresh(read_saved_plan(path), build_plan(project, state, targets=["new"]))
