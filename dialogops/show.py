@@ -251,20 +251,20 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             limit - len(head) - len(_TABLE_HEAD) - _NOTE_RESERVE,
             lambda n: f"| | *{n} campaigns left out of this table* | | | | | | |\n",
         )
-        blocks_text = _omitted_note(len(blocks), "details of all")
+        blocks_text = _omitted_note(len(blocks), "details of all", limit)
     else:
         blocks_text = _cut_middle(
             blocks,
             budget,
-            lambda n: _omitted_note(n, "details of"),
+            lambda n: _omitted_note(n, "details of", limit),
         )
     return head + _TABLE_HEAD + table + "\n" + blocks_text
 
 
-def _omitted_note(count: int, what: str) -> str:
+def _omitted_note(count: int, what: str, limit: int) -> str:
     return (
         f"> **Note:** {what} {count} campaigns left out here to keep this comment under "
-        f"{MARKDOWN_LIMIT:,} characters; run `dialogops plan` to see the whole plan.\n\n"
+        f"{limit:,} characters; run `dialogops plan` to see the whole plan.\n\n"
     )
 
 
