@@ -17,7 +17,7 @@ from typing import Any
 from dialogops import phones, sources
 from dialogops.errors import Location, Problem, RenderError
 from dialogops.specs import Campaign
-from dialogops.templates import AddDataError, Vars, compile_add_data
+from dialogops.templates import AddDataError, AddDataRenderer, Vars, compile_add_data
 
 PERIODS = {"id": 1, "title": "Однократно"}
 INITIAL_STATE = "Создано"
@@ -112,10 +112,14 @@ def render_campaign(campaign: Campaign, vars: Mapping[str, str]) -> RenderedCamp
 
 
 class _Problems:
-    """Rendering problems of one campaign: the first MAX_PROBLEMS kept, the rest counted."""
+    """Rendering problems of one campaign: the first MAX_PROBLEMS rows' kept, the rest counted.
+
+    Problems found before the rows (templates, exclude files) are always kept in full.
+    """
 
     def __init__(self, campaign: Campaign) -> None:
         self.source = campaign.phones.source
+        self.upfront: list[Problem] = []
         self.kept: list[Problem] = []
         self.total = 0
         self.last: Location | None = None
@@ -127,9 +131,9 @@ class _Problems:
             self.kept.append(Problem(self.last, field, message))
 
     def raise_if_any(self) -> None:
-        if not self.total:
+        if not self.total and not self.upfront:
             return
-        problems = list(self.kept)
+        problems = self.upfront + self.kept
         if self.total > len(self.kept) and self.last is not None:
             # At the last problem's location, so it sorts after every problem shown.
             more = self.total - len(self.kept)
@@ -149,63 +153,78 @@ def _render_rows(
     Returns the stats, the first phones sent and the add_data keys.
     """
     spec = campaign.phones
-    renderer = compile_add_data(campaign)
-    excludes = sources.read_excludes(spec.exclude, spec.default_region)
+    problems = _Problems(campaign)
+    # Broken templates or exclude files do not stop the rows from being checked, so one
+    # run reports every problem.
+    renderer: AddDataRenderer | None = None
+    try:
+        renderer = compile_add_data(campaign)
+    except RenderError as exc:
+        problems.upfront.extend(exc.problems)
+    excludes: frozenset[str] = frozenset()
+    try:
+        excludes = sources.read_excludes(spec.exclude, spec.default_region)
+    except RenderError as exc:
+        problems.upfront.extend(exc.problems)
     region = spec.default_region
     skip_invalid = spec.on_invalid == "skip"
     column = spec.source.phone_column
-    render = renderer.render_prepared
+    render = renderer.render_prepared if renderer is not None else None
     values = Vars(vars)
     fast_e164 = phones.fast_e164
     seen: set[int] | None = set() if spec.dedupe else None
-    problems = _Problems(campaign)
     batch: list[dict[str, Any]] = []
     sample: list[str] = []
     rows = sent = duplicates = excluded = skipped = 0
 
-    for data, raw, position in sources.raw_rows(spec.source):
-        rows += 1
-        if raw is None:
-            problems.add(position, column, f"the row has no {column!r} field")
-            continue
-        e164 = fast_e164(raw, region)
-        if e164 is None:
+    try:
+        for data, raw, position in sources.raw_rows(spec.source):
+            rows += 1
+            if raw is None:
+                problems.add(position, column, f"the row has no {column!r} field")
+                continue
+            e164 = fast_e164(raw, region)
+            if e164 is None:
+                try:
+                    e164 = phones.normalize(raw, region)
+                except ValueError as exc:
+                    if skip_invalid:
+                        skipped += 1
+                    else:
+                        problems.add(position, column, str(exc))
+                    continue
+            if e164 in excludes:
+                excluded += 1
+                continue
+            if seen is not None:
+                # Integers take half the memory of the strings for a million numbers.
+                number = int(e164[1:])
+                if number in seen:
+                    duplicates += 1
+                    continue
+                seen.add(number)
+            if render is None:
+                continue
             try:
-                e164 = phones.normalize(raw, region)
-            except ValueError as exc:
-                if skip_invalid:
-                    skipped += 1
-                else:
-                    problems.add(position, column, str(exc))
+                add_data = render(data, values)
+            except AddDataError as exc:
+                for key, message in exc.failures:
+                    problems.add(position, f"add_data.{key}", message)
                 continue
-        if e164 in excludes:
-            excluded += 1
-            continue
-        if seen is not None:
-            # Integers take half the memory of the strings for a million numbers.
-            number = int(e164[1:])
-            if number in seen:
-                duplicates += 1
-                continue
-            seen.add(number)
-        try:
-            add_data = render(data, values)
-        except AddDataError as exc:
-            for key, message in exc.failures:
-                problems.add(position, f"add_data.{key}", message)
-            continue
-        sent += 1
-        if problems.total:
-            continue  # the body will not be used; keep checking the remaining rows
-        if len(sample) < SAMPLE_SIZE:
-            sample.append(e164)
-        batch.append({"add_data": add_data, "phone": e164})
-        if len(batch) >= _BATCH:
-            emit(batch)
-            batch = []
+            sent += 1
+            if problems.total or problems.upfront:
+                continue  # the body will not be used; keep checking the remaining rows
+            if len(sample) < SAMPLE_SIZE:
+                sample.append(e164)
+            batch.append({"add_data": add_data, "phone": e164})
+            if len(batch) >= _BATCH:
+                emit(batch)
+                batch = []
+    except RenderError as exc:  # the source cannot be read (from the start or part way)
+        problems.upfront.extend(exc.problems)
 
     problems.raise_if_any()
     if batch:
         emit(batch)
     stats = RenderStats(rows, sent, duplicates, excluded, skipped)
-    return stats, tuple(sample), renderer.keys
+    return stats, tuple(sample), renderer.keys if renderer is not None else ()

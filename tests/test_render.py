@@ -290,6 +290,25 @@ def test_template_compile_errors_come_first(tmp_path: Path) -> None:
     assert [p.location.line for p in info.value.problems] == [30, 31]
 
 
+def test_templates_excludes_and_rows_are_all_reported_in_one_run(tmp_path: Path) -> None:
+    source = csv_source(tmp_path, ["+79991234567;a;b;;1", "123;a;b;;1"])
+    dnc = tmp_path / "dnc.txt"
+    dnc.write_text("+7 999 000-00-00\nnope1\n", encoding="utf-8")
+    subject = campaign(source, {"a": "{{ row.a"}, exclude=(Exclude(dnc, WHERE),))
+    with pytest.raises(RenderError) as info:
+        render_campaign(subject, {})
+    assert [f"{p.location.path}:{p.location.line} {p.field}" for p in info.value.problems] == [
+        "campaigns/nps.yaml:30 add_data.a", "dnc.txt:2 exclude", "phones.csv:3 phone"]
+
+
+def test_an_unreadable_source_is_reported_with_template_problems(tmp_path: Path) -> None:
+    subject = campaign(CsvSource(tmp_path / "gone.csv", WHERE), {"a": "{% if %}"})
+    with pytest.raises(RenderError) as info:
+        render_campaign(subject, {})
+    assert [p.field or p.message for p in info.value.problems] == [
+        "file 'gone.csv' does not exist", "add_data.a"]
+
+
 def test_render_streams_without_holding_the_phones(tmp_path: Path) -> None:
     rows = 25_000
     path = tmp_path / "big.csv"
