@@ -84,6 +84,62 @@ class RetryPolicy:
     max_wait: float = MAX_RETRY_WAIT
 
 
+class _Change:
+    def __init__(self, change: Callable[[State], State]) -> None:
+        self.change = change
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class GroupWriter:
+    """Durable state writes from many threads, several changes per file write.
+
+    Every `write` returns only once its change is on disk, as with one write per change;
+    changes queued while a write is under way go to disk together in the next one, so
+    ten creates in flight cost a few fsyncs instead of ten.
+    """
+
+    def __init__(self, lock: StateLock) -> None:
+        self._lock = lock
+        self._cond = threading.Condition()
+        self._queue: list[_Change] = []
+        self._writing = False
+
+    def write(self, change: Callable[[State], State]) -> None:
+        mine = _Change(change)
+        with self._cond:
+            self._queue.append(mine)
+            while not mine.done:
+                if self._writing:
+                    self._cond.wait()
+                    continue
+                self._writing = True
+                batch, self._queue = self._queue, []
+                self._cond.release()
+                try:
+                    error = self._write_batch(batch)
+                finally:
+                    self._cond.acquire()
+                    for queued in batch:
+                        queued.done, queued.error = True, error
+                    self._writing = False
+                    self._cond.notify_all()
+        if mine.error is not None:
+            raise mine.error
+
+    def _write_batch(self, batch: Sequence[_Change]) -> BaseException | None:
+        def apply_all(state: State) -> State:
+            for queued in batch:
+                state = queued.change(state)
+            return state
+
+        try:
+            self._lock.update(apply_all)
+        except BaseException as exc:
+            return exc
+        return None
+
+
 class Executor:
     """Runs the creates of a plan on a thread pool; state writes go one at a time.
 
@@ -101,7 +157,7 @@ class Executor:
         retry: RetryPolicy = RetryPolicy(),
         on_outcome: Callable[[Outcome], None] = lambda _outcome: None,
     ) -> None:
-        self._lock = lock
+        self._writer = GroupWriter(lock)
         self._client = client
         self._vars = dict(vars)
         self._parallelism = max(1, parallelism)
@@ -232,7 +288,7 @@ class Executor:
             + _resolve_hint(action.name, action.campaign.title if action.campaign else None)))
 
     def _save(self, change: Callable[[State], State]) -> None:
-        self._lock.update(change)
+        self._writer.write(change)
 
 
 def _resolve_hint(name: str, title: str | None = None) -> str:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import json
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dialogops.apply import Executor, Outcome, RetryPolicy, Summary, refuse_blockers
+from dialogops.apply import (
+    Executor,
+    GroupWriter,
+    Outcome,
+    RetryPolicy,
+    Summary,
+    refuse_blockers,
+)
 from dialogops.client import DialogClient
 from dialogops.config import load_config
 from dialogops.errors import StateError
 from dialogops.manifests import load_project
 from dialogops.planner import Plan, build_plan
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
-from dialogops.state import LocalBackend, StateLock
+from dialogops.state import LocalBackend, State, StateEntry, StateLock
 
 DATE = "2099-12-01"
 
@@ -309,3 +317,36 @@ def test_a_halted_executor_starts_nothing(harness: Harness) -> None:
     assert {o.result for o in summary.outcomes} == {"skipped"}
     assert harness.sandbox.requests == []
     assert summary.exit_code == 1
+
+
+def test_group_writer_loses_no_change_from_concurrent_threads(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "dialogops.state.json")
+    names = [f"c{i:02d}" for i in range(24)]
+    with backend.lock("test") as lock:
+        writer = GroupWriter(lock)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda name: writer.write(lambda s: s.put(StateEntry(
+                name=name, status="pending", fingerprint="sha256:" + "0" * 64, phones=1))),
+                names))
+
+    state = backend.read()
+    assert sorted(state.campaigns) == names
+    assert 1 <= state.serial <= len(names)
+
+
+def test_group_writer_reports_a_failed_write_to_its_caller_and_keeps_working(
+    tmp_path: Path,
+) -> None:
+    backend = LocalBackend(tmp_path / "dialogops.state.json")
+
+    def broken(_state: State) -> State:
+        raise OSError("disk full")
+
+    with backend.lock("test") as lock:
+        writer = GroupWriter(lock)
+        with pytest.raises(OSError, match="disk full"):
+            writer.write(broken)
+        writer.write(lambda s: s.put(StateEntry(
+            name="ok", status="pending", fingerprint="sha256:" + "0" * 64, phones=1)))
+
+    assert list(backend.read().campaigns) == ["ok"]
