@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import signal
 import stat
@@ -340,3 +341,53 @@ def test_second_ctrl_c_exits_at_once_leaving_creates_in_flight_unknown(
     plan = run_dialogops(["plan"], root)
     assert plan.returncode == 1
     assert "dialogops import a1 ID" in plan.stdout + plan.stderr
+
+
+def run_on_terminal(root: Path, sandbox: SandboxServer, answer: str) -> tuple[int, str]:
+    """Run `dialogops apply` on a pseudo-terminal, answer its question; (exit code, screen)."""
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
+    env.update(api_env(sandbox), NO_COLOR="1", COLUMNS="120", LINES="40", TERM="xterm")
+    proc = subprocess.Popen([sys.executable, "-m", "dialogops", "apply"], cwd=root, env=env,
+                            stdin=secondary, stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    screen, answered = b"", False
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        screen += chunk
+        if not answered and b"Only 'yes' is accepted:" in screen:
+            os.write(primary, answer.encode() + b"\n")
+            answered = True
+    os.close(primary)
+    return proc.wait(timeout=60), screen.decode("utf-8", errors="replace")
+
+
+def test_on_a_terminal_apply_asks_and_shows_progress(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha", "beta"])
+    sandbox.faults.update(latency=0.3)
+
+    code, screen = run_on_terminal(root, sandbox, "yes")
+
+    assert code == 0, screen
+    assert "Create 2 campaigns? Only 'yes' is accepted:" in screen
+    assert "creating" in screen and "2/2" in screen  # the progress bar
+    assert "Apply complete: 2 created." in screen
+    assert "\x1b[32m" not in screen  # NO_COLOR is honoured
+    assert sandbox.creates_by_name() == {"alpha": 1, "beta": 1}
+
+
+def test_on_a_terminal_any_answer_but_yes_cancels(tmp_path: Path, sandbox: SandboxServer) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+
+    code, screen = run_on_terminal(root, sandbox, "y")
+
+    assert code == 1
+    assert "error: apply cancelled: nothing was created" in screen
+    assert sandbox.requests == []

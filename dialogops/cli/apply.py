@@ -45,7 +45,7 @@ def apply_command(
     if opts.verbose:
         logging.basicConfig(stream=sys.stderr, format="%(name)s: %(message)s")
         logging.getLogger("dialogops").setLevel(logging.DEBUG)
-    console = Console(no_color=opts.no_color, highlight=False, soft_wrap=True)
+    console = Console(no_color=opts.no_color or None, highlight=False, soft_wrap=True)
     request = ApplyRequest(
         config=opts.load_config(),
         paths=tuple(p.resolve() for p in paths),
