@@ -77,7 +77,9 @@ class ApiError(DialogOpsError):
     what the server said, already stripped of any credential.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, server_message: str = "") -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, server_message: str = ""
+    ) -> None:
         self.status = status
         self.server_message = server_message
         super().__init__(message)

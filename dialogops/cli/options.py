@@ -32,7 +32,9 @@ class CommonOptions:
         return config
 
 
-def _parse_vars(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+def _parse_vars(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
     parsed: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
@@ -61,14 +63,26 @@ def common_options(func: F) -> F:
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
     decorators = [
-        click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
-                     help="Project config file (default: dialogops.yaml found upwards)."),
-        click.option("--state", type=click.Path(path_type=Path, dir_okay=False),
-                     help="State file (default: the config's state.path)."),
-        click.option("--var", multiple=True, callback=_parse_vars, metavar="KEY=VALUE",
-                     help="A value for templates as vars.KEY (repeatable)."),
-        click.option("--target", multiple=True, metavar="NAME",
-                     help="Only this campaign (repeatable)."),
+        click.option(
+            "--config",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Project config file (default: dialogops.yaml found upwards).",
+        ),
+        click.option(
+            "--state",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="State file (default: the config's state.path).",
+        ),
+        click.option(
+            "--var",
+            multiple=True,
+            callback=_parse_vars,
+            metavar="KEY=VALUE",
+            help="A value for templates as vars.KEY (repeatable).",
+        ),
+        click.option(
+            "--target", multiple=True, metavar="NAME", help="Only this campaign (repeatable)."
+        ),
         click.option("-v", "--verbose", is_flag=True, help="More detail."),
         click.option("--no-color", is_flag=True, help="No colours in the output."),
     ]
