@@ -7,12 +7,19 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from dialogops.errors import Location, RenderError
 from dialogops.specs import Campaign, InlineSource, PhonesSpec, Schedule
-from dialogops.templates import AddDataError, Vars, compile_add_data, compile_value
+from dialogops.templates import (
+    ENVIRONMENT,
+    AddDataError,
+    Vars,
+    _fast,
+    compile_add_data,
+    compile_value,
+)
 
 MANIFEST = "campaigns/nps.yaml"
 
@@ -199,3 +206,16 @@ def test_fast_path_matches_jinja(template: str) -> None:
             assert reference[0] == "ok"
             continue
         assert ours == reference, (template, row)
+
+
+@pytest.mark.parametrize(
+    ("template", "fast"),
+    [("{{ row.name }}", True), ("{{ row['name'] | default('x') }}", True),
+     ("{{ row.n | int }}", True), ("{{ vars.v | upper }}", True),
+     ("{{ row.name | replace('a', 'b') }}", False),  # takes the eval context
+     ("{{ row.n + 1 }}", False), ("{{ cycler.__init__ }}", False)],
+)
+def test_which_expressions_take_the_fast_path(template: str, fast: bool) -> None:
+    [output] = ENVIRONMENT.parse(template).body
+    assert isinstance(output, nodes.Output)
+    assert (_fast(output.nodes[0]) is not None) is fast
