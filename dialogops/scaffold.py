@@ -55,7 +55,7 @@ spec:
     default_region: RU
   add_data:
     name: "{{{{ row.name }}}}"
-    plan: "{{{{ row.plan | default('basic') }}}}"
+    plan: "{{{{ row.plan | default('basic', true) }}}}"
 """
 
 REPORT = """\
