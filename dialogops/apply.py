@@ -141,7 +141,7 @@ class GroupWriter:
 
 
 class Executor:
-    """Runs the creates of a plan on a thread pool; state writes go one at a time.
+    """Runs the creates of a plan on a thread pool; state writes are grouped and serialised.
 
     `stop` is set by a `401`, a manifest changed under us, or Ctrl-C: creates already
     sent finish, nothing new starts.
@@ -161,6 +161,9 @@ class Executor:
         self._client = client
         self._vars = dict(vars)
         self._parallelism = max(1, parallelism)
+        # Creates in flight are bounded by the slots; twice as many threads let one create
+        # record its outcome while another already uses the slot it freed.
+        self._slots = threading.BoundedSemaphore(self._parallelism)
         self._retry = retry
         self._on_outcome = on_outcome
         self._stop_guard = threading.Lock()
@@ -176,7 +179,8 @@ class Executor:
 
     def run(self, actions: Sequence[Action]) -> tuple[Outcome, ...]:
         """Create every action's campaign at most once; return the outcomes in plan order."""
-        with ThreadPoolExecutor(self._parallelism, thread_name_prefix="dialogops-apply") as pool:
+        with ThreadPoolExecutor(2 * self._parallelism,
+                                thread_name_prefix="dialogops-apply") as pool:
             futures = [pool.submit(self._create_reported, action) for action in actions]
             waiting = set(futures)
             while waiting:
@@ -196,28 +200,34 @@ class Executor:
 
     def _create(self, action: Action) -> Outcome:
         name = action.name
-        if self.stop.is_set():
-            return Outcome(name, "skipped", message=f"not started: {self._stop_reason}")
         if action.campaign is None or action.rendered is None:
             raise ValueError(f"{name}: a {action.status} action has nothing to create")
-        try:
-            body = create_body(action.campaign, self._vars)
-        except DialogOpsError as exc:
-            self.halt(f"{name} could not be rendered")
-            return Outcome(name, "failed", message=f"could not be rendered, nothing sent: {exc}")
-        if fingerprint(body) != action.rendered.fingerprint:
-            self.halt(f"the manifest of {name} changed during apply")
-            return Outcome(name, "failed", message=(
-                "its manifest or data files changed since the plan was made; nothing sent "
-                "(run apply again to see the new plan)"))
-        pending = self._pending_entry(action, fingerprint(body), len(body["phones"]))
-        try:
-            self._save(lambda state: state.put(pending))
-        except Exception as exc:
-            self.halt("the state could not be written")
-            return Outcome(name, "failed",
-                           message=f"state could not be written, nothing sent: {exc}")
-        return self._post(action, body, pending)
+        with self._slots:
+            if self.stop.is_set():
+                return Outcome(name, "skipped", message=f"not started: {self._stop_reason}")
+            try:
+                body = create_body(action.campaign, self._vars)
+            except DialogOpsError as exc:
+                self.halt(f"{name} could not be rendered")
+                return Outcome(name, "failed",
+                               message=f"could not be rendered, nothing sent: {exc}")
+            if fingerprint(body) != action.rendered.fingerprint:
+                self.halt(f"the manifest of {name} changed during apply")
+                return Outcome(name, "failed", message=(
+                    "its manifest or data files changed since the plan was made; nothing sent "
+                    "(run apply again to see the new plan)"))
+            pending = self._pending_entry(action, fingerprint(body), len(body["phones"]))
+            try:
+                self._save(lambda state: state.put(pending))
+            except Exception as exc:
+                self.halt("the state could not be written")
+                return Outcome(name, "failed",
+                               message=f"state could not be written, nothing sent: {exc}")
+            sent = self._send(action, body, pending)
+        # The answer is in: the slot goes to the next create while this one is recorded.
+        if isinstance(sent, Outcome):
+            return sent
+        return self._record_created(pending, sent)
 
     def _pending_entry(self, action: Action, fp: str, phones: int) -> StateEntry:
         history: tuple[Replaced, ...] = ()
@@ -232,8 +242,9 @@ class Executor:
         return StateEntry(name=action.name, status="pending", fingerprint=fp, phones=phones,
                           started_at=utc_now(), history=history)
 
-    def _post(self, action: Action, body: Mapping[str, Any], pending: StateEntry) -> Outcome:
-        name = action.name
+    def _send(self, action: Action, body: Mapping[str, Any],
+              pending: StateEntry) -> int | Outcome:
+        """POST once (again only after a proven refusal); the new ID, or the final outcome."""
         retries = 0
         while True:
             try:
@@ -253,7 +264,10 @@ class Executor:
                 continue
             except Exception as exc:  # ambiguous: it may have been created, so never resend
                 return self._unknown(action, pending, str(exc))
-            break
+            return campaign_id
+
+    def _record_created(self, pending: StateEntry, campaign_id: int) -> Outcome:
+        name = pending.name
         created = dataclasses.replace(pending, status="created", id=campaign_id,
                                       created_at=utc_now())
         try:

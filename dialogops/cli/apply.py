@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from dialogops.apply import ApplyRequest, run_apply
 from dialogops.cli.options import CommonOptions, common_options
 
 
@@ -42,6 +41,10 @@ def apply_command(
     sandbox: bool,
 ) -> int:
     """Create the campaigns the plan shows, each exactly once."""
+    # Imported here: the executor pulls in the client, sandbox and planner, which
+    # `dialogops --version` and the other commands do not need to load.
+    from dialogops.apply import ApplyRequest, run_apply
+
     if opts.verbose:
         logging.basicConfig(stream=sys.stderr, format="%(name)s: %(message)s")
         logging.getLogger("dialogops").setLevel(logging.DEBUG)
