@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import textwrap
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -350,3 +352,27 @@ def test_group_writer_reports_a_failed_write_to_its_caller_and_keeps_working(
             name="ok", status="pending", fingerprint="sha256:" + "0" * 64, phones=1)))
 
     assert list(backend.read().campaigns) == ["ok"]
+
+
+def test_stopping_during_a_retry_wait_abandons_the_retry_and_forgets_the_entry(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    sandbox.faults.update(status=429, status_count=1, retry_after=30)
+    backend = LocalBackend(root / "dialogops.state.json")
+    with backend.lock("test") as lock, \
+            DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client:
+        plan = build_plan(load_project([], load_config(None, root)), lock.read())
+        executor = Executor(lock, client, {}, retry=RetryPolicy(max_wait=30))
+
+        def interrupt_once_refused() -> None:
+            while not sandbox.requests:
+                time.sleep(0.01)
+            executor.halt("apply was interrupted")
+
+        threading.Thread(target=interrupt_once_refused, daemon=True).start()
+        [outcome] = executor.run(plan.creates)
+
+    assert (outcome.result, outcome.message) == ("skipped", "not retried: apply was interrupted")
+    assert backend.read().campaigns == {}
+    assert len(sandbox.requests) == 1 and sandbox.campaigns() == []
