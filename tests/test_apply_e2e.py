@@ -70,9 +70,9 @@ EXAMPLE_BODY: dict[str, Any] = {
     "phones": [
         {"phone": "+79991234567", "add_data": {
             "name": "Иванов Иван", "time": "10:00", "contract": 1001, "source": "nps-survey"}},
-        # Her slot cell is empty: `default` fills only a missing column (docs/rendering.md).
+        # Her slot cell is empty: the example's `default('10:00', true)` fills it.
         {"phone": "+79991234568", "add_data": {
-            "name": "Петрова Анна", "time": "", "contract": 1002, "source": "nps-survey"}},
+            "name": "Петрова Анна", "time": "10:00", "contract": 1002, "source": "nps-survey"}},
         {"phone": "+79991234569", "add_data": {
             "name": "Сидоров Пётр", "time": "11:30", "contract": 1003, "source": "nps-survey"}},
     ],
