@@ -312,8 +312,9 @@ def _resolve_hint(name: str, title: str | None = None) -> str:
 
 
 @contextlib.contextmanager
-def interrupts(executor: Executor, console: Console) -> Iterator[threading.Event]:
-    """First Ctrl-C: start nothing new and drain; second: exit 130 at once.
+def interrupts(executor: Executor, console: Console,
+               lock: StateLock) -> Iterator[threading.Event]:
+    """First Ctrl-C: start nothing new and drain; second: release the lock, exit 130 at once.
 
     Yields an event that is set once Ctrl-C was pressed. Outside the main thread (where
     signal handlers cannot be installed) Ctrl-C keeps its default behaviour.
@@ -325,6 +326,8 @@ def interrupts(executor: Executor, console: Console) -> Iterator[threading.Event
 
     def on_sigint(_signum: int, _frame: FrameType | None) -> None:
         if pressed.is_set():
+            # Released first: a state write still under way finishes, later ones are refused.
+            lock.release()
             console.print("Interrupted again: exiting now; creates in flight stay pending "
                           "(plan shows them as unknown).")
             sys.stdout.flush()
@@ -391,7 +394,7 @@ def run_apply(request: ApplyRequest, console: Console,
         plan = build_plan(project, state, targets=targets, replace=replace, vars=request.vars)
         if saved is not None:
             check_fresh(saved, plan)
-        console.print(show.text(plan))
+        console.print(show.styled(plan))
         refuse_blockers(plan)
         if not plan.creates:
             console.print("Nothing to create.")
@@ -439,7 +442,7 @@ def _execute(plan: Plan, lock: StateLock, client: DialogClient,
 
     executor = Executor(lock, client, request.vars, parallelism=request.parallelism,
                         on_outcome=report)
-    with interrupts(executor, console) as pressed, progress:
+    with interrupts(executor, console, lock) as pressed, progress:
         outcomes = executor.run(plan.creates)
     summary = Summary(outcomes, interrupted=pressed.is_set())
     console.print(_summary_text(summary), highlight=False)

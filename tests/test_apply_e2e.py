@@ -338,6 +338,7 @@ def test_second_ctrl_c_exits_at_once_leaving_creates_in_flight_unknown(
     assert "Interrupted again: exiting now" in out
     entries = read_state(root)["campaigns"]
     assert {n: e["status"] for n, e in entries.items()} == {"a1": "pending", "a2": "pending"}
+    assert not (root / "dialogops.state.json.lock").exists()
     plan = run_dialogops(["plan"], root)
     assert plan.returncode == 1
     assert "dialogops import a1 ID" in plan.stdout + plan.stderr
