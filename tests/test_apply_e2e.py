@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import run_dialogops
-from test_apply import read_state, write_project
+from test_apply import manifest, read_state, write_project
 
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
 
@@ -310,7 +310,7 @@ def test_first_ctrl_c_drains_creates_in_flight_and_saves(
     assert proc.returncode == 130, out + err
     assert "Interrupted: letting the creates already sent finish" in out
     assert "Apply interrupted: 2 created, 4 skipped." in out
-    assert creates(sandbox) == ["a1", "a2"]
+    assert sorted(creates(sandbox)) == ["a1", "a2"]
     entries = read_state(root)["campaigns"]
     assert {n: e["status"] for n, e in entries.items()} == {"a1": "created", "a2": "created"}
     assert not (root / "dialogops.state.json.lock").exists()
@@ -392,3 +392,24 @@ def test_on_a_terminal_any_answer_but_yes_cancels(tmp_path: Path, sandbox: Sandb
     assert code == 1
     assert "error: apply cancelled: nothing was created" in screen
     assert sandbox.requests == []
+
+
+def test_a_changed_campaign_is_refused_then_replaced_keeping_the_old_id(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha", "beta"])
+    assert apply(root, sandbox).returncode == 0
+    old_id = read_state(root)["campaigns"]["alpha"]["id"]
+    (root / "campaigns" / "alpha.yaml").write_text(manifest("alpha", ["+79995550000"]),
+                                                   encoding="utf-8")
+
+    refused = apply(root, sandbox)
+    replaced = apply(root, sandbox, "--replace", "alpha")
+
+    assert refused.returncode == 1
+    assert "alpha: changed; dialogops apply --replace alpha" in refused.stderr
+    assert replaced.returncode == 0, replaced.stderr
+    entry = read_state(root)["campaigns"]["alpha"]
+    assert entry["id"] != old_id and [h["id"] for h in entry["history"]] == [old_id]
+    assert f"+ created alpha (id {entry['id']})" in replaced.stdout
+    assert sorted(creates(sandbox)) == ["alpha", "alpha", "beta"]
