@@ -140,6 +140,33 @@ class GroupWriter:
         return None
 
 
+class Slots:
+    """At most `size` holders at once, granted strictly in turn order (0, 1, 2, ...).
+
+    Creates start in plan order whatever order the pool's threads wake up in.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._cond = threading.Condition()
+        self._held = 0
+        self._next_turn = 0
+
+    @contextlib.contextmanager
+    def taken(self, turn: int) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: self._next_turn == turn and self._held < self._size)
+            self._next_turn += 1
+            self._held += 1
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._held -= 1
+                self._cond.notify_all()
+
+
 class Executor:
     """Runs the creates of a plan on a thread pool; state writes are grouped and serialised.
 
@@ -163,7 +190,7 @@ class Executor:
         self._parallelism = max(1, parallelism)
         # Creates in flight are bounded by the slots; twice as many threads let one create
         # record its outcome while another already uses the slot it freed.
-        self._slots = threading.BoundedSemaphore(self._parallelism)
+        self._slots = Slots(self._parallelism)
         self._retry = retry
         self._on_outcome = on_outcome
         self._stop_guard = threading.Lock()
@@ -181,16 +208,17 @@ class Executor:
         """Create every action's campaign at most once; return the outcomes in plan order."""
         with ThreadPoolExecutor(2 * self._parallelism,
                                 thread_name_prefix="dialogops-apply") as pool:
-            futures = [pool.submit(self._create_reported, action) for action in actions]
+            futures = [pool.submit(self._create_reported, turn, action)
+                       for turn, action in enumerate(actions)]
             waiting = set(futures)
             while waiting:
                 # A timeout keeps the main thread responsive to Ctrl-C.
                 _done, waiting = wait(waiting, timeout=0.2)
         return tuple(f.result() for f in futures)
 
-    def _create_reported(self, action: Action) -> Outcome:
+    def _create_reported(self, turn: int, action: Action) -> Outcome:
         try:
-            outcome = self._create(action)
+            outcome = self._create(turn, action)
         except Exception as exc:  # a bug must not hide what happened to the others
             self.halt("an unexpected error")
             outcome = Outcome(action.name, "unknown", message=f"unexpected error: {exc!r}; "
@@ -198,11 +226,11 @@ class Executor:
         self._on_outcome(outcome)
         return outcome
 
-    def _create(self, action: Action) -> Outcome:
+    def _create(self, turn: int, action: Action) -> Outcome:
         name = action.name
         if action.campaign is None or action.rendered is None:
             raise ValueError(f"{name}: a {action.status} action has nothing to create")
-        with self._slots:
+        with self._slots.taken(turn):
             if self.stop.is_set():
                 return Outcome(name, "skipped", message=f"not started: {self._stop_reason}")
             try:

@@ -376,3 +376,12 @@ def test_stopping_during_a_retry_wait_abandons_the_retry_and_forgets_the_entry(
     assert (outcome.result, outcome.message) == ("skipped", "not retried: apply was interrupted")
     assert backend.read().campaigns == {}
     assert len(sandbox.requests) == 1 and sandbox.campaigns() == []
+
+
+def test_creates_start_in_plan_order(tmp_path: Path, sandbox: SandboxServer) -> None:
+    names = [f"c{i}" for i in range(8)]
+    harness = Harness(write_project(tmp_path / "p", names), sandbox)
+
+    harness.apply(parallelism=1)
+
+    assert [r.body["campaign"]["name"] for r in sandbox.requests] == names
