@@ -415,7 +415,7 @@ def test_example_project_report_with_the_built_in_sandbox(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     written = root / "reports" / "nps-2099-12.csv"
     lines = written.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "Phone Number,Goal reached"
+    assert lines[0] == "Phone Number,Status,Duration (s),Goal reached,Started at"
     assert all(line.startswith("+7999") for line in lines[1:])
     assert f"report nps-2099-12-results: {len(lines) - 1} rows" in result.stderr
     assert not (root / "dialogops.state.json").exists()
