@@ -12,8 +12,6 @@ import contextlib
 import csv
 import datetime as dt
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dialogops.client import DialogClient
+from dialogops.durable import atomic_writer
 from dialogops.errors import ApiError, StateError, UsageError
 from dialogops.manifests import load_project
 from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox, sandbox_state_path
@@ -370,23 +369,6 @@ def write_table(result: ReportResult, stream: TextIO, *, title: str, no_color: b
     console.print(f"Summary: {result.summary}", markup=False)
 
 
-@contextlib.contextmanager
-def atomic_writer(path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
-    """A UTF-8 text file that replaces `path` only when the block finishes without error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
-
-
 def pick_output(
     option: OutputFormat | None, out: Path | None, manifest: ReportOutput
 ) -> tuple[OutputFormat, Path | None]:
@@ -469,6 +451,7 @@ def run_report(
     else:
         try:
             # csv writes its own \r\n line ends; the other formats use \n on every platform.
+            path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_writer(path, newline="" if chosen == "csv" else "\n") as handle:
                 write_report(result, chosen, handle, title=report.name, excel=excel,
                              no_color=True)

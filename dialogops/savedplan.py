@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import jsonschema
 
 from dialogops import __version__
+from dialogops.durable import write_atomic
 from dialogops.errors import StateError, UsageError
 from dialogops.planner import Plan
 
@@ -120,19 +119,9 @@ def saved_document(plan: Plan) -> dict[str, Any]:
 def write_saved_plan(plan: Plan, path: Path) -> None:
     """Write the plan file atomically: a reader sees the old file or the whole new one."""
     data = json.dumps(saved_document(plan), ensure_ascii=False, indent=2) + "\n"
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        write_atomic(path, data)
     except OSError as exc:
-        raise UsageError(f"cannot write plan file {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
         raise UsageError(f"cannot write plan file {path}: {exc.strerror}") from exc
 
 

@@ -14,7 +14,6 @@ import getpass
 import json
 import os
 import socket
-import tempfile
 import threading
 import time
 import uuid
@@ -25,6 +24,7 @@ from typing import Any, Literal
 
 import jsonschema
 
+from dialogops.durable import write_atomic
 from dialogops.errors import StateError, UsageError
 from dialogops.specs import Config
 
@@ -260,30 +260,6 @@ def _current_user() -> str:
         return str(os.getuid())
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durably(path: Path, text: str) -> None:
-    """Write `text` to a temp file beside `path`, fsync it and rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 class LocalBackend:
     """The state in a local JSON file, locked with `<file>.lock`."""
 
@@ -444,8 +420,7 @@ class StateLock:
             text = dumps(written)
             _check_shape(json.loads(text), str(self.backend.path))
             self._backup_previous()
-            _write_durably(self.backend.path, text)
-            _fsync_dir(self.backend.path.parent)
+            write_atomic(self.backend.path, text, mode=0o600, sync_dir=True)
             self._state = written
             return written
 
@@ -468,7 +443,7 @@ class StateLock:
             previous = self.backend.path.read_bytes()
         except FileNotFoundError:
             return
-        _write_durably(self.backend.backup_path, previous.decode("utf-8"))
+        write_atomic(self.backend.backup_path, previous.decode("utf-8"), mode=0o600)
 
     def release(self) -> None:
         with self._mutex:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from dialogops import report as rpt
+from dialogops.durable import atomic_writer
 from dialogops.errors import ApiError, Location, StateError, UsageError
 from dialogops.specs import (
     Campaign,
@@ -446,7 +447,7 @@ def test_malformed_response_leaves_an_existing_file_untouched(tmp_path: Path) ->
 def test_failure_while_writing_leaves_no_partial_file(tmp_path: Path) -> None:
     out = tmp_path / "nps.csv"
     out.write_text("previous", encoding="utf-8")
-    with pytest.raises(RuntimeError), rpt.atomic_writer(out) as handle:
+    with pytest.raises(RuntimeError), atomic_writer(out) as handle:
         handle.write("half a report")
         raise RuntimeError("disk full")
     assert out.read_text(encoding="utf-8") == "previous"
