@@ -17,7 +17,7 @@ from typing import Any
 from dialogops import phones, sources
 from dialogops.errors import Location, Problem, RenderError
 from dialogops.specs import Campaign
-from dialogops.templates import AddDataError, AddDataRenderer, Vars, compile_add_data
+from dialogops.templates import AddDataError, Vars, compile_valid
 
 PERIODS = {"id": 1, "title": "Однократно"}
 INITIAL_STATE = "Создано"
@@ -154,13 +154,10 @@ def _render_rows(
     """
     spec = campaign.phones
     problems = _Problems(campaign)
-    # Broken templates or exclude files do not stop the rows from being checked, so one
-    # run reports every problem.
-    renderer: AddDataRenderer | None = None
-    try:
-        renderer = compile_add_data(campaign)
-    except RenderError as exc:
-        problems.upfront.extend(exc.problems)
+    # Broken templates or exclude files do not stop the rows from being checked (with the
+    # templates that do compile), so one run reports every problem.
+    renderer, template_problems = compile_valid(campaign)
+    problems.upfront.extend(template_problems)
     excludes: frozenset[str] = frozenset()
     try:
         excludes = sources.read_excludes(spec.exclude, spec.default_region)
@@ -169,7 +166,7 @@ def _render_rows(
     region = spec.default_region
     skip_invalid = spec.on_invalid == "skip"
     column = spec.source.phone_column
-    render = renderer.render_prepared if renderer is not None else None
+    render = renderer.render_prepared
     values = Vars(vars)
     fast_e164 = phones.fast_e164
     seen: set[int] | None = set() if spec.dedupe else None
@@ -203,8 +200,6 @@ def _render_rows(
                     duplicates += 1
                     continue
                 seen.add(number)
-            if render is None:
-                continue
             try:
                 add_data = render(data, values)
             except AddDataError as exc:
@@ -227,4 +222,4 @@ def _render_rows(
     if batch:
         emit(batch)
     stats = RenderStats(rows, sent, duplicates, excluded, skipped)
-    return stats, tuple(sample), renderer.keys if renderer is not None else ()
+    return stats, tuple(sample), renderer.keys

@@ -104,6 +104,17 @@ def describe(exc: Exception) -> str:
 
 def compile_add_data(campaign: Campaign) -> AddDataRenderer:
     """Compile every add_data value once; RenderError lists every template that is invalid."""
+    renderer, problems = compile_valid(campaign)
+    if problems:
+        raise RenderError(problems)
+    return renderer
+
+
+def compile_valid(campaign: Campaign) -> tuple[AddDataRenderer, list[Problem]]:
+    """The renderer of the add_data values that compile, and a problem for each that does not.
+
+    Rendering the valid ones anyway lets one run also report their row-level failures.
+    """
     fields: list[tuple[str, Evaluate]] = []
     problems: list[Problem] = []
     for key, value in campaign.add_data.items():
@@ -112,9 +123,7 @@ def compile_add_data(campaign: Campaign) -> AddDataRenderer:
             fields.append((key, compile_value(value)))
         except _TemplateProblem as exc:
             problems.append(Problem(where, f"add_data.{key}", str(exc)))
-    if problems:
-        raise RenderError(problems)
-    return AddDataRenderer(tuple(fields))
+    return AddDataRenderer(tuple(fields)), problems
 
 
 class _TemplateProblem(Exception):

@@ -301,6 +301,18 @@ def test_templates_excludes_and_rows_are_all_reported_in_one_run(tmp_path: Path)
         "campaigns/nps.yaml:30 add_data.a", "dnc.txt:2 exclude", "phones.csv:3 phone"]
 
 
+def test_templates_that_compile_are_still_checked_on_every_row(tmp_path: Path) -> None:
+    source = csv_source(tmp_path, ["+79991234567;a;b;;1", "+79991234568;a;b;;2"])
+    subject = campaign(source, {"broken": "{{ row.a", "typo": "{{ row.lastname }}"})
+    with pytest.raises(RenderError) as info:
+        render_campaign(subject, {})
+    assert [f"{p.location.path}:{p.location.line} {p.field}" for p in info.value.problems] == [
+        "campaigns/nps.yaml:30 add_data.broken",
+        "phones.csv:2 add_data.typo",
+        "phones.csv:3 add_data.typo",
+    ]
+
+
 def test_an_unreadable_source_is_reported_with_template_problems(tmp_path: Path) -> None:
     subject = campaign(CsvSource(tmp_path / "gone.csv", WHERE), {"a": "{% if %}"})
     with pytest.raises(RenderError) as info:
