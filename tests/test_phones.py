@@ -163,3 +163,19 @@ def test_unusual_input_goes_to_the_library() -> None:
 )
 def test_mask_hides_the_middle(e164: str, masked: str) -> None:
     assert mask(e164) == masked
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("+7 999 123-45-6", "'+7 999 ***-*5-6' is not a valid phone number (too short)"),
+        ("899912345678", "'8999******78' is not a valid phone number"),
+        ("+7 000 123-45-67", "'+7 000 ***-**-67' is not a valid phone number"),
+        ("8 (999) 12", "'8 (999) 12' is not a valid phone number (too short)"),
+        ("phone", "'phone' is not a valid phone number (not a phone number)"),
+    ],
+)
+def test_errors_hide_the_middle_of_a_number_that_is_almost_valid(raw: str, shown: str) -> None:
+    with pytest.raises(ValueError) as info:
+        normalize(raw)
+    assert str(info.value).startswith(shown)

@@ -192,11 +192,15 @@ def test_a_corrupt_state_file_is_a_clear_error(project: Path, content: str, mess
 def test_render_problems_are_reported_with_file_and_line(tmp_path: Path) -> None:
     root = make_project(tmp_path, ("one", "two"))
     (root / "data" / "one.csv").write_text("phone,name\n12345,A\n+79991234567,B\n", "utf-8")
-    (root / "data" / "two.csv").write_text("phone,name\n+79991234567,B\nnot-a-phone,C\n", "utf-8")
+    (root / "data" / "two.csv").write_text(
+        "phone,name\n+79991234567,B\nnot-a-phone,C\n8 (999) 765-43-2,D\n", "utf-8")
     result = run_dialogops(["plan"], root)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
     assert "one.csv:2" in result.stderr and "two.csv:3" in result.stderr
+    # A number one digit short is nearly someone's phone: its middle is hidden.
+    assert "two.csv:4:1: phone: '8 (999) ***-*3-2' is not a valid phone number" in result.stderr
+    assert "765" not in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -264,3 +268,42 @@ def test_paths_and_targets_limit_what_is_planned(tmp_path: Path) -> None:
     by_target = plan_json(root, "--target", "one")
     assert [c["name"] for c in by_target["campaigns"]] == ["one"]
     assert by_target["options"]["targets"] == ["one"]
+
+
+def test_every_status_at_once_in_text_json_and_markdown(tmp_path: Path) -> None:
+    root = make_project(tmp_path, ("a-new", "b-same", "c-edited", "d-lost"))
+    fingerprints = {c["name"]: c["render"]["fingerprint"] for c in plan_json(root)["campaigns"]}
+    write_state(root, {
+        "b-same": created(fingerprints["b-same"], 101),
+        "c-edited": created("sha256:" + "0" * 64, 102),
+        "d-lost": {"status": "unknown", "fingerprint": fingerprints["d-lost"], "phones": 3,
+                   "started_at": "2026-01-01T10:00:00Z"},
+        "e-gone": created("sha256:" + "1" * 64, 104),
+    })
+    summary = ("Plan: 1 to create, 1 unchanged, 1 changed, 1 unknown, 1 orphaned; "
+               "3 phones would be called.")
+    outputs = {}
+    for fmt in ("text", "json", "markdown"):
+        result = run_dialogops(["plan", "--format", fmt, "--detailed-exitcode"], root)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.splitlines() == [
+            "error: campaign c-edited is changed; to resolve it run: "
+            "dialogops apply --replace c-edited",
+            "error: campaign d-lost is unknown; to resolve it run: "
+            "dialogops import d-lost ID or dialogops state rm d-lost",
+        ]
+        assert_private(result.stdout)
+        outputs[fmt] = result.stdout
+    text = outputs["text"]
+    assert [line.split("  ")[0] for line in text.splitlines() if not line.startswith(" ")][:5] == [
+        "+ a-new", "= b-same", "! c-edited", "? d-lost", "- e-gone"]
+    assert text.endswith(summary + "\n")
+    doc = json.loads(outputs["json"])
+    assert [(c["name"], c["status"]) for c in doc["campaigns"]] == [
+        ("a-new", "create"), ("b-same", "unchanged"), ("c-edited", "changed"),
+        ("d-lost", "unknown"), ("e-gone", "orphaned")]
+    assert doc["summary"]["blocked"] is True and doc["summary"]["phones_to_call"] == 3
+    markdown = outputs["markdown"]
+    assert markdown.startswith(f"### dialogops plan\n\n**{summary}**\n\n| |")
+    assert "| `-` | `e-gone` | orphaned |" in markdown
+    assert "<details><summary>! c-edited: changed 3 phones (state: id 102, 3 phones)" in markdown
