@@ -98,10 +98,12 @@ class Plan:
 
     def summary(self) -> str:
         """The one-line summary every view ends (or starts) with."""
+        phones = self.phones_to_call
         return (
             f"Plan: {len(self.creates)} to create, {self.count('unchanged')} unchanged, "
             f"{self.count('changed')} changed, {self.count('unknown')} unknown, "
-            f"{self.count('orphaned')} orphaned; {self.phones_to_call} phones would be called."
+            f"{self.count('orphaned')} orphaned; "
+            f"{phones} {'phone' if phones == 1 else 'phones'} would be called."
         )
 
 

@@ -216,3 +216,8 @@ def test_empty_state_plans_every_campaign_as_create() -> None:
     assert statuses(plan) == {"a": "create", "b": "create"}
     assert plan.phones_to_call == 5
     assert (plan.lineage, plan.serial) == ("", 0)
+
+
+def test_the_summary_says_one_phone_not_one_phones() -> None:
+    plan = build_plan(make_project(make_campaign("solo", PHONES[:1])), State())
+    assert plan.summary().endswith("; 1 phone would be called.")
