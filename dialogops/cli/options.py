@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import click
 
-from dialogops.config import load_config
 from dialogops.specs import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,6 +25,10 @@ class CommonOptions:
 
     def load_config(self) -> Config:
         """The project config, with `--state` taking precedence over the file's setting."""
+        # Imported here: the config loader brings jsonschema and ruamel, which
+        # `dialogops --version` and `--help` must not pay for.
+        from dialogops.config import load_config
+
         config = load_config(self.config_path, Path.cwd())
         if self.state_path is not None:
             config = dataclasses.replace(config, state_path=self.state_path.resolve())
