@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -26,6 +27,12 @@ FieldPath = tuple[str | int, ...]
 # Nodes an alias may add to a document when expanded; a billion-laughs document needs
 # billions, a hand-written manifest with a few `<<: *defaults` merges needs tens.
 MAX_ALIAS_EXPANSION = 10_000
+# Manifests nest a handful of levels; the composer recurses per level, so a deliberately
+# deep document would otherwise exhaust the Python stack.
+MAX_DEPTH = 64
+# The pure-Python composer holds ~50 bytes per byte of YAML; long phone lists belong in
+# CSV or JSONL files, which are streamed.
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
 _CORE = "tag:yaml.org,2002:"
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
@@ -78,18 +85,45 @@ class _YamlProblem(Exception):
         super().__init__(message)
 
 
+class _TooDeep(MarkedYAMLError):
+    pass
+
+
+class _BoundedComposer(Composer):
+    """The stock composer, refusing documents nested deeper than MAX_DEPTH."""
+
+    _nesting = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._nesting += 1
+        try:
+            if self._nesting > MAX_DEPTH:
+                mark = self.parser.peek_event().start_mark
+                raise _TooDeep(problem_mark=mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._nesting -= 1
+
+
 def _yaml() -> YAML:
     # Round-trip mode is YAML 1.2 (so `09:00` and `no` are strings) and keeps marks; only
     # its composer is used, never its constructor.
-    return YAML(typ="rt", pure=True)
+    yaml = YAML(typ="rt", pure=True)
+    yaml.Composer = _BoundedComposer
+    return yaml
 
 
 def load_file(path: Path, display: str) -> tuple[list[Document], list[Problem]]:
     """Load every document of a YAML file; unreadable files become problems too."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return [], [Problem(Location(display, 1, 1), "", f"cannot read file: {exc.strerror}")]
+    if len(raw) > MAX_FILE_BYTES:
+        message = (f"file is larger than {MAX_FILE_BYTES // 2**20} MiB, the most dialogops "
+                   "reads from a YAML file (put long phone lists in a CSV or JSONL file)")
+        return [], [Problem(Location(display, 1, 1), "", message)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -112,6 +146,9 @@ def load_text(text: str, path: Path, display: str) -> tuple[list[Document], list
                 problems.extend(found)
                 if doc is not None:
                     documents.append(doc)
+    except _TooDeep as exc:
+        problems.append(_marked_problem(exc, display, "YAML nested deeper than "
+                                        f"{MAX_DEPTH} levels; refusing to load it"))
     except MarkedYAMLError as exc:
         problems.append(_syntax_problem(exc, display))
     except YAMLError as exc:
@@ -123,16 +160,20 @@ def _compose_all(text: str) -> Iterator[Node]:
     yield from _yaml().compose_all(io.StringIO(text))
 
 
-def _syntax_problem(exc: MarkedYAMLError, display: str) -> Problem:
+def _marked_problem(exc: MarkedYAMLError, display: str, message: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return Problem(Location(display, line, col), "", message)
+
+
+def _syntax_problem(exc: MarkedYAMLError, display: str) -> Problem:
     problem = exc.problem or "invalid YAML"
     if "'\\t'" in problem or "\t" in problem:
         message = "YAML syntax error: a tab character; YAML indentation must use spaces"
     else:
         context = f" ({exc.context})" if exc.context else ""
         message = f"YAML syntax error: {problem}{context}"
-    return Problem(Location(display, line, col), "", message)
+    return _marked_problem(exc, display, message)
 
 
 def _location(node: Node, display: str) -> Location:
@@ -173,9 +214,12 @@ def _children(node: Node) -> list[Node]:
 def _check_expansion(root: Node) -> None:
     """Refuse recursive aliases and documents that aliases would blow up, without expanding.
 
-    Aliases share node objects in the composed graph, so sizes are computed once per node.
+    Aliases share node objects in the composed graph, so sizes and depths are computed once
+    per node. Chained aliases can nest deeper than any one written mapping, so the depth
+    is checked here too, before anything recurses into the expanded document.
     """
     size: dict[int, int] = {}
+    depth: dict[int, int] = {}
     unique = 0
     visiting: set[int] = set()
     stack: list[tuple[Node, bool]] = [(root, False)]
@@ -184,8 +228,13 @@ def _check_expansion(root: Node) -> None:
         key = id(node)
         if children_done:
             visiting.discard(key)
-            total = 1 + sum(size[id(c)] for c in _children(node))
+            children = _children(node)
+            total = 1 + sum(size[id(c)] for c in children)
             size[key] = total
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            if depth[key] > MAX_DEPTH:
+                raise _YamlProblem(node, f"YAML nested deeper than {MAX_DEPTH} levels "
+                                   "once aliases are expanded; refusing to load it")
             if total - unique > MAX_ALIAS_EXPANSION:
                 raise _YamlProblem(
                     root,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
+import pytest
+
+from dialogops import yamlio
 from dialogops.errors import Location
 from dialogops.yamlio import display_path, format_field, load_file, load_text
 
@@ -63,18 +65,56 @@ def test_object_tags_are_refused() -> None:
     ]
 
 
-def test_billion_laughs_is_refused_quickly() -> None:
+def test_billion_laughs_is_refused_unexpanded(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, 10):
         name, prev = chr(97 + i), chr(96 + i)
         lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
-    started = time.process_time()
+    built: list[object] = []
+    monkeypatch.setattr(yamlio._Builder, "build", lambda *args: built.append(args))
     docs, problems = _load("\n".join(lines) + "\n")
     assert docs == []
-    assert "alias bomb" in problems[0].message
-    # Not a timing assertion on speed, a guard against expanding 10**10 nodes: that
-    # would take hours, so any finite bound proves no expansion happened.
-    assert time.process_time() - started < 60
+    assert str(problems[0]) == (
+        "m.yaml:1:1: aliases expand this document beyond 10000 nodes (a YAML alias bomb?); "
+        "refusing to load it"
+    )
+    assert built == []  # refused before a single node of the 10**10 was built
+
+
+def test_deep_nesting_is_refused_before_the_stack_runs_out() -> None:
+    depth = yamlio.MAX_DEPTH
+    docs, problems = _load("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert docs == []
+    assert [str(p) for p in problems] == [
+        f"m.yaml:1:{depth + 3}: YAML nested deeper than {depth} levels; refusing to load it"
+    ]
+    docs, problems = _load("a: " + "[" * (depth - 2) + "1" + "]" * (depth - 2) + "\n")
+    assert problems == []
+
+
+def test_aliases_cannot_chain_past_the_depth_limit() -> None:
+    # Each anchor nests 40 levels around the previous one: small, but 480 levels deep.
+    lines = ["- &a0 1"]
+    for i in range(1, 13):
+        lines.append(f"- &a{i} " + "[" * 40 + f"*a{i - 1}" + "]" * 40)
+    docs, problems = _load("\n".join(lines) + "\n")
+    assert docs == []
+    assert [(p.location.line, p.message) for p in problems] == [
+        (3, f"YAML nested deeper than {yamlio.MAX_DEPTH} levels once aliases are expanded; "
+            "refusing to load it")
+    ]
+
+
+def test_huge_file_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlio, "MAX_FILE_BYTES", 2**20)
+    path = tmp_path / "m.yaml"
+    path.write_text("phones:\n" + "  - '+79990000000'\n" * 60_000)
+    docs, problems = load_file(path, "m.yaml")
+    assert docs == []
+    assert [str(p) for p in problems] == [
+        "m.yaml:1:1: file is larger than 1 MiB, the most dialogops reads from a YAML file "
+        "(put long phone lists in a CSV or JSONL file)"
+    ]
 
 
 def test_recursive_alias_is_refused() -> None:
