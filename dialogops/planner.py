@@ -12,7 +12,7 @@ from typing import Literal
 
 from dialogops.errors import Problem, RenderError, UsageError
 from dialogops.render import RenderedCampaign, render_campaign
-from dialogops.specs import Campaign, Project
+from dialogops.specs import Campaign, InlineSource, Project
 from dialogops.state import State, StateEntry
 
 ActionStatus = Literal["create", "unchanged", "changed", "replace", "unknown", "orphaned"]
@@ -180,9 +180,12 @@ def _render_all(
             continue
         rendered[campaign.name] = result
         if max_phones is not None and result.stats.phones > max_phones:
+            source = campaign.phones.source
+            # A data file's count is only known now: point at where the file is named.
+            where = campaign.location if isinstance(source, InlineSource) else source.location
             problems.append(
                 Problem(
-                    campaign.location,
+                    where,
                     "spec.phones",
                     f"{result.stats.phones} phones is more than "
                     f"policy.max_phones_per_campaign of {max_phones}",

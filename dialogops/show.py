@@ -206,16 +206,9 @@ def _action_document(action: Action) -> dict[str, Any]:
             "id": entry.id,
             "fingerprint": entry.fingerprint,
             "phones": entry.phones,
-            "created_at": _text_or_none(entry.created_at),
+            "created_at": entry.created_at,
         }
     return doc
-
-
-def _text_or_none(value: object) -> str | None:
-    if value is None:
-        return None
-    isoformat = getattr(value, "isoformat", None)
-    return str(isoformat()) if callable(isoformat) else str(value)
 
 
 # ---- Markdown ---------------------------------------------------------------------------

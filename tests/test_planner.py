@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from dialogops.render import render_campaign
 from dialogops.specs import (
     Campaign,
     Config,
+    CsvSource,
     InlineSource,
     PhonesSpec,
     Policy,
@@ -221,3 +223,21 @@ def test_empty_state_plans_every_campaign_as_create() -> None:
 def test_the_summary_says_one_phone_not_one_phones() -> None:
     plan = build_plan(make_project(make_campaign("solo", PHONES[:1])), State())
     assert plan.summary().endswith("; 1 phone would be called.")
+
+
+def test_policy_max_phones_of_a_data_file_points_at_the_file_in_the_manifest(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "big.csv"
+    data.write_text("phone\n" + "\n".join(PHONES) + "\n", encoding="utf-8")
+    named_at = Location("campaigns/big.yaml", 14, 13)
+    big = dataclasses.replace(
+        make_campaign("big"),
+        phones=PhonesSpec(CsvSource(data, named_at)),
+    )
+    with pytest.raises(RenderError) as info:
+        build_plan(make_project(big, policy=Policy(max_phones_per_campaign=3)), State())
+    assert [str(p) for p in info.value.problems] == [
+        "campaigns/big.yaml:14:13: spec.phones: 4 phones is more than "
+        "policy.max_phones_per_campaign of 3"
+    ]
