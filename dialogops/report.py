@@ -41,6 +41,10 @@ OutputFormat = Literal["table", "csv", "json", "jsonl", "markdown"]
 FORMATS: tuple[OutputFormat, ...] = ("table", "csv", "json", "jsonl", "markdown")
 # Filters that compare with a value; the others (is_empty, is_true, ...) take none.
 COMPARING_FILTERS = frozenset({"equal", "contains", "starts_with", "ends_with"})
+# How the hints of a --sandbox run name its state, relative to the project root.
+SANDBOX_STATE = sandbox_state_path(Path()).as_posix()
+# `--out -` means standard output.
+STDOUT = Path("-")
 SUFFIX_FORMATS: Mapping[str, OutputFormat] = {
     ".csv": "csv",
     ".json": "json",
@@ -147,9 +151,18 @@ def column_body(column: ReportColumn) -> dict[str, Any]:
     return body
 
 
-def campaign_id(campaign: str, state: State) -> int:
-    """The ID recorded for `campaign`, or an error saying which command resolves it."""
+def campaign_id(campaign: str, state: State, *, sandbox: bool = False) -> int:
+    """The ID recorded for `campaign`, or an error saying which command resolves it.
+
+    With `sandbox`, the hints name the sandbox's own state, which `apply --sandbox` fills.
+    """
     entry = state.get(campaign)
+    in_sandbox = f" --state {SANDBOX_STATE}" if sandbox else ""
+    if entry is None and sandbox:
+        raise StateError(
+            f"campaign {campaign!r} is not in the sandbox state: create it with "
+            f"`dialogops apply --sandbox`"
+        )
     if entry is None:
         raise StateError(
             f"campaign {campaign!r} is not in state: create it with `dialogops apply` "
@@ -158,21 +171,23 @@ def campaign_id(campaign: str, state: State) -> int:
     if entry.outcome_unknown or entry.id is None:
         raise StateError(
             f"campaign {campaign!r} has no known ID (its create outcome is {entry.status}): "
-            f"check the Dialog UI, then `dialogops import {campaign} ID` or "
-            f"`dialogops state rm {campaign}`"
+            f"check the Dialog UI, then `dialogops import {campaign} ID{in_sandbox}` or "
+            f"`dialogops state rm {campaign}{in_sandbox}`"
         )
     return entry.id
 
 
-def build_request(report: Report, project: Project, state: State) -> ReportRequest:
-    """Resolve `report` into the documented analytics body.
+def build_request(
+    report: Report, project: Project, state: State, *, sandbox: bool = False
+) -> ReportRequest:
+    """Resolve `report` into the documented analytics body (`sandbox`: see `campaign_id`).
 
     The campaign's manifest supplies `project_id`, `start_block_id` and the default period
     (its schedule date, the whole day in the config's timezone) when the report omits them.
     """
     campaign: Campaign | None = None
     if report.campaign is not None:
-        outgoing_id = campaign_id(report.campaign, state)
+        outgoing_id = campaign_id(report.campaign, state, sandbox=sandbox)
         campaign = project.campaign(report.campaign)
     elif report.outgoing_campaign_id is not None:
         outgoing_id = report.outgoing_campaign_id
@@ -362,7 +377,8 @@ def write_table(result: ReportResult, stream: TextIO, *, title: str, no_color: b
     table = Table(title=title)
     for column in result.columns:
         justify: Literal["left", "right"] = "right" if column.type == "number" else "left"
-        table.add_column(column.display_name, justify=justify)
+        # Fold rather than cut long values: a report must not lose data to the width.
+        table.add_column(column.display_name, justify=justify, overflow="fold")
     for cells in row_cells(result):
         table.add_row(*cells)
     console.print(table)
@@ -372,16 +388,18 @@ def write_table(result: ReportResult, stream: TextIO, *, title: str, no_color: b
 def pick_output(
     option: OutputFormat | None, out: Path | None, manifest: ReportOutput
 ) -> tuple[OutputFormat, Path | None]:
-    """Where and how to write: the options override the manifest's `output`.
+    """Where and how to write; a `None` path is stdout.
 
-    The manifest's path belongs to the manifest's format, so `--format` with another
-    format and no `--out` writes to stdout; `--out` alone takes its format from its suffix.
+    Without options the manifest's `output` decides. `--format` alone prints to stdout;
+    `--out` alone takes its format from its suffix, else the manifest's; `--out -` is stdout.
     """
+    if out == STDOUT:
+        return option or manifest.format, None
     if out is not None:
         return option or SUFFIX_FORMATS.get(out.suffix.lower(), manifest.format), out
-    if option is None or option == manifest.format:
-        return manifest.format, manifest.path
-    return option, None
+    if option is not None:
+        return option, None
+    return manifest.format, manifest.path
 
 
 def check_excel(fmt: OutputFormat, excel: bool) -> None:
@@ -452,12 +470,24 @@ def run_report(
         try:
             # csv writes its own \r\n line ends; the other formats use \n on every platform.
             path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_writer(path, newline="" if chosen == "csv" else "\n") as handle:
+            with atomic_writer(path, newline="" if chosen == "csv" else "\n",
+                               mode=existing_mode(path)) as handle:
                 write_report(result, chosen, handle, title=report.name, excel=excel,
                              no_color=True)
         except OSError as exc:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return ReportOutcome(name=report.name, format=chosen, path=path, summary=result.summary)
+
+
+def existing_mode(path: Path) -> int | None:
+    """The permissions of the file a report replaces, so a refresh keeps who may read it.
+
+    A new file keeps the temp file's 0600: reports hold phone numbers.
+    """
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -509,7 +539,7 @@ def open_client(config: Config, sandbox: bool) -> Iterator[DialogClient]:
 
 def run_reports(command: ReportCommand, *, stdout: TextIO, stderr: TextIO) -> int:
     """The `dialogops report` command: every request is resolved before the first is sent."""
-    if command.out is not None and (command.all or len(command.names) > 1):
+    if command.out not in (None, STDOUT) and (command.all or len(command.names) > 1):
         raise UsageError("--out takes one report; with several, use each manifest's output.path")
     config = command.config
     project = load_project(list(config.manifests), config)
@@ -518,7 +548,7 @@ def run_reports(command: ReportCommand, *, stdout: TextIO, stderr: TextIO) -> in
         state = LocalBackend(sandbox_state_path(config.root)).read()
     else:
         state = backend_for(config).read()
-    requests = [build_request(r, project, state) for r in reports]
+    requests = [build_request(r, project, state, sandbox=command.sandbox) for r in reports]
     with open_client(config, command.sandbox) as client:
         for report, request in zip(reports, requests, strict=True):
             outcome = run_report(

@@ -216,6 +216,26 @@ def test_campaign_not_in_state_names_apply(tmp_path: Path) -> None:
         rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), make_state())
 
 
+def test_campaign_not_in_the_sandbox_state_names_apply_sandbox(tmp_path: Path) -> None:
+    with pytest.raises(StateError) as info:
+        rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), make_state(),
+                          sandbox=True)
+    assert str(info.value) == (
+        "campaign 'nps' is not in the sandbox state: create it with `dialogops apply --sandbox`"
+    )
+
+
+def test_unknown_in_the_sandbox_state_names_the_sandbox_state_file(tmp_path: Path) -> None:
+    state = make_state(nps=("unknown", None))
+    with pytest.raises(StateError) as info:
+        rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), state,
+                          sandbox=True)
+    assert str(info.value).endswith(
+        "`dialogops import nps ID --state .dialogops/sandbox.state.json` or "
+        "`dialogops state rm nps --state .dialogops/sandbox.state.json`"
+    )
+
+
 @pytest.mark.parametrize("status", ["unknown", "pending"])
 def test_campaign_without_known_id_names_import_and_state_rm(
     tmp_path: Path, status: Status
@@ -363,6 +383,18 @@ def test_table_shows_headers_rows_and_summary() -> None:
     assert "\x1b[" not in text
 
 
+def test_table_folds_long_values_instead_of_cutting_them() -> None:
+    long_value = "2099-12-01T11:42:25+05:00-" + "x" * 60
+    response = {"data": [{"note": long_value}], "count": 1, "total_duration": 0,
+                "avg_duration": 0}
+    note = ReportColumn(1, "note", "Note", "field", "text")
+    out = io.StringIO()
+    rpt.write_table(rpt.parse_response(response, (note,)), out, title="t", no_color=True)
+    cells = [line.strip("│ ") for line in out.getvalue().splitlines() if line.startswith("│")]
+    assert len(cells) > 1  # the console is 80 columns wide, the value longer
+    assert "".join(cells) == long_value
+
+
 def test_cells_keep_nested_values_as_json_and_booleans_lowercase() -> None:
     assert rpt.cell({"name": "Иван"}) == '{"name": "Иван"}'
     assert rpt.cell(True) == "true"
@@ -377,7 +409,7 @@ CSV_OUT = ReportOutput(format="csv", path=Path("/p/reports/r.csv"))
     [
         (None, None, ReportOutput(), ("table", None)),
         (None, None, CSV_OUT, ("csv", CSV_OUT.path)),
-        ("csv", None, CSV_OUT, ("csv", CSV_OUT.path)),
+        ("csv", None, CSV_OUT, ("csv", None)),
         ("table", None, CSV_OUT, ("table", None)),
         ("json", None, CSV_OUT, ("json", None)),
         (None, Path("r.JSONL"), CSV_OUT, ("jsonl", Path("r.JSONL"))),
@@ -385,6 +417,9 @@ CSV_OUT = ReportOutput(format="csv", path=Path("/p/reports/r.csv"))
         (None, Path("r.txt"), ReportOutput(), ("table", Path("r.txt"))),
         (None, Path("r.txt"), CSV_OUT, ("csv", Path("r.txt"))),
         ("markdown", Path("r.csv"), CSV_OUT, ("markdown", Path("r.csv"))),
+        (None, Path("-"), CSV_OUT, ("csv", None)),
+        ("jsonl", Path("-"), CSV_OUT, ("jsonl", None)),
+        (None, Path("-"), ReportOutput(), ("table", None)),
     ],
 )
 def test_options_override_the_manifest_output(
@@ -433,6 +468,18 @@ def test_run_report_uses_the_manifest_output(tmp_path: Path) -> None:
     assert client.calls[0][0] == 7
     assert client.calls[0][1]["analytics_filter"]["outgoing_campaign_id"] == 4242
     assert len(target.read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_a_new_file_is_private_and_a_replaced_one_keeps_its_mode(tmp_path: Path) -> None:
+    new = tmp_path / "new.csv"
+    run(tmp_path, RESPONSE, new, stdout=io.StringIO())
+    assert new.stat().st_mode & 0o777 == 0o600
+    shared = tmp_path / "shared.csv"
+    shared.write_text("previous", encoding="utf-8")
+    shared.chmod(0o644)
+    run(tmp_path, RESPONSE, shared, stdout=io.StringIO())
+    assert shared.stat().st_mode & 0o777 == 0o644
+    assert shared.read_text(encoding="utf-8").startswith("Phone Number")
 
 
 def test_malformed_response_leaves_an_existing_file_untouched(tmp_path: Path) -> None:

@@ -419,3 +419,36 @@ def test_example_project_report_with_the_built_in_sandbox(tmp_path: Path) -> Non
     assert all(line.startswith("+7999") for line in lines[1:])
     assert f"report nps-2099-12-results: {len(lines) - 1} rows" in result.stderr
     assert not (root / "dialogops.state.json").exists()
+
+
+def test_example_project_before_and_after_apply_to_stdout(tmp_path: Path) -> None:
+    root = tmp_path / "example"
+    root.mkdir()
+    shutil.copy(REPO / "dialogops.yaml", root / "dialogops.yaml")
+    shutil.copytree(REPO / "campaigns", root / "campaigns")
+
+    early = run_dialogops(["report", "nps-2099-12-results", "--sandbox"], root)
+
+    assert early.returncode == 1
+    assert early.stderr == (
+        "error: campaign 'nps-2099-12' is not in the sandbox state: create it with "
+        "`dialogops apply --sandbox`\n"
+    )
+    applied = run_dialogops(["apply", "--sandbox", "--auto-approve"], root)
+    assert applied.returncode == 0, applied.stderr
+
+    # --format alone prints, even the manifest's own format: the README's example.
+    as_csv = run_dialogops(["report", "nps-2099-12-results", "--sandbox", "--format", "csv"],
+                           root)
+    dashed = run_dialogops(["report", "nps-2099-12-results", "--sandbox", "--out", "-"], root)
+
+    for result in (as_csv, dashed):
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0] == "Phone Number,Status,Duration (s),Goal reached,Started at"
+        assert len(lines) == 4
+        assert result.stderr.startswith("report nps-2099-12-results: 3 rows, total duration ")
+        assert "written to" not in result.stderr
+    assert as_csv.stdout == dashed.stdout
+    assert not (root / "reports").exists()
+    assert not (root / "-").exists()

@@ -9,16 +9,18 @@ from typing import cast
 import click
 
 from dialogops.cli.options import CommonOptions, common_options
-from dialogops.report import FORMATS, OutputFormat, ReportCommand, run_reports
+from dialogops.report import FORMATS, STDOUT, OutputFormat, ReportCommand, run_reports
 
 
 @click.command("report")
 @click.argument("names", nargs=-1, metavar="NAME...")
 @click.option("--all", "every", is_flag=True, help="Run every Report manifest.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
-              help="Output format (default: the manifest's output.format, else a table).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), metavar="PATH",
-              help="Write to this file (default: the manifest's output.path, else stdout).")
+              help="Output format; without --out, printed to stdout "
+                   "(default: the manifest's output, else a table).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              metavar="PATH",
+              help="Write to this file, or - for stdout (default: the manifest's output).")
 @click.option("--excel", is_flag=True, help="CSV starts with a UTF-8 byte order mark, for Excel.")
 @click.option("--sandbox", is_flag=True,
               help="Ask a sandbox API started in-process; state in .dialogops/.")
@@ -38,7 +40,7 @@ def report_command(
         names=names,
         all=every,
         format=cast(OutputFormat | None, fmt),
-        out=out.resolve() if out is not None else None,
+        out=out if out in (None, STDOUT) else out.resolve(),
         excel=excel,
         sandbox=sandbox,
         no_color=opts.no_color,
