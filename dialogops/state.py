@@ -172,7 +172,11 @@ def state_to_dict(state: State) -> dict[str, Any]:
 
 def dumps(state: State) -> str:
     """The state file's text: fixed key order, campaigns by name, one block each."""
-    return json.dumps(state_to_dict(state), indent=2, ensure_ascii=False) + "\n"
+    return _document_text(state_to_dict(state))
+
+
+def _document_text(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _field_path(error: jsonschema.ValidationError) -> str:
@@ -270,13 +274,17 @@ class LocalBackend:
 
     def read(self) -> State:
         """The state on disk; a missing file is the empty state."""
+        text = self.read_text()
+        return State() if text is None else loads(text, str(self.path))
+
+    def read_text(self) -> str | None:
+        """The state file's text as it is on disk; None when there is no file."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            return self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return State()
+            return None
         except (OSError, UnicodeDecodeError) as exc:
             raise StateError(f"{self.path}: cannot read the state file: {exc}") from exc
-        return loads(text, str(self.path))
 
     def holder(self) -> LockInfo | None:
         """Who holds the lock now; None when unlocked or the lock file is still being written."""
@@ -387,7 +395,10 @@ class StateLock:
         self.backend = backend
         self.info = info
         self._mutex = threading.RLock()
-        self._state = backend.read()
+        # The file's exact text as last read or written: a write compares the disk with it
+        # (cheaper than parsing, and stricter than comparing serials) and backs it up.
+        self._text = backend.read_text()
+        self._state = State() if self._text is None else loads(self._text, str(backend.path))
         self._released = False
 
     def read(self) -> State:
@@ -417,11 +428,18 @@ class StateLock:
                 lineage=state.lineage or str(uuid.uuid4()),
                 version=FORMAT_VERSION,
             )
-            text = dumps(written)
-            _check_shape(json.loads(text), str(self.backend.path))
+            document = state_to_dict(written)
+            # Entries equal to the current ones were checked when read or written; checking
+            # only the changed ones keeps "never write what cannot be read" at a fraction
+            # of the cost of checking the whole document on every write.
+            changed = {name: raw for name, raw in document["campaigns"].items()
+                       if current.campaigns.get(name) != written.campaigns[name]}
+            _check_shape(json.loads(json.dumps({**document, "campaigns": changed})),
+                         str(self.backend.path))
+            text = _document_text(document)
             self._backup_previous()
             write_atomic(self.backend.path, text, mode=0o600, sync_dir=True)
-            self._state = written
+            self._state, self._text = written, text
             return written
 
     def update(self, change: Callable[[State], State]) -> State:
@@ -430,20 +448,41 @@ class StateLock:
             return self.write(change(self._state))
 
     def _check_disk_unchanged(self, expected: State) -> None:
-        on_disk = self.backend.read()
-        if (on_disk.serial, on_disk.lineage) != (expected.serial, expected.lineage):
-            raise StateError(
-                f"{self.backend.path} was changed by someone else while this command held the "
-                f"lock (serial {expected.serial} expected, {on_disk.serial} found); nothing "
-                f"was written"
-            )
+        on_disk = self.backend.read_text()
+        if on_disk == self._text:
+            return
+        try:
+            found = "no file" if on_disk is None else f"serial {loads(on_disk, '').serial}"
+        except StateError:
+            found = "a file that is not a valid state"
+        raise StateError(
+            f"{self.backend.path} was changed by someone else while this command held the "
+            f"lock (serial {expected.serial} expected, {found} found); nothing was written"
+        )
 
     def _backup_previous(self) -> None:
-        try:
-            previous = self.backend.path.read_bytes()
-        except FileNotFoundError:
+        """Keep the file about to be replaced as `.backup`, without copying its data.
+
+        A hard link shares the old file's blocks, already fsynced when it was written; the
+        directory fsync after the new state's rename makes the link durable too. Where
+        hard links are not supported the text is copied (and fsynced) instead.
+        """
+        if self._text is None:
             return
-        write_atomic(self.backend.backup_path, previous.decode("utf-8"), mode=0o600)
+        backup = self.backend.backup_path
+        link = backup.with_name(f".{backup.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            os.link(self.backend.path, link)
+        except OSError:
+            write_atomic(backup, self._text, mode=0o600)
+            return
+        try:
+            os.chmod(link, 0o600)
+            os.replace(link, backup)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                link.unlink()
+            raise
 
     def release(self) -> None:
         with self._mutex:

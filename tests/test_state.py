@@ -195,6 +195,51 @@ def test_a_file_changed_behind_the_lock_is_not_overwritten(backend: LocalBackend
     assert backend.read().lineage == "other"
 
 
+def test_a_file_rewritten_behind_the_lock_with_the_same_serial_is_not_overwritten(
+    backend: LocalBackend,
+) -> None:
+    with backend.lock("test") as lock:
+        first = lock.write(lock.read().put(created("a", 1)))
+        edited = dumps(first.put(created("a", 7)))  # same serial and lineage, other content
+        backend.path.write_text(edited)
+        with pytest.raises(StateError, match=r"changed by someone else .*serial 1 found"):
+            lock.write(lock.read().put(created("b", 2)))
+    assert backend.path.read_text() == edited
+
+
+def test_the_backup_is_the_previous_file_and_private_even_if_that_was_not(
+    backend: LocalBackend,
+) -> None:
+    previous = dumps(State(lineage="from-git", serial=4, campaigns={"a": created("a", 1)}))
+    backend.path.write_text(previous)
+    backend.path.chmod(0o644)
+    with backend.lock("test") as lock:
+        lock.write(lock.read().put(created("b", 2)))
+        lock.write(lock.read().put(created("c", 3)))
+        assert loads(backend.backup_path.read_text(), "backup").serial == 5
+    assert stat.S_IMODE(backend.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(backend.backup_path.stat().st_mode) == 0o600
+    # The backup must be a file of its own, not the state file under a second name.
+    assert backend.backup_path.stat().st_ino != backend.path.stat().st_ino
+    assert backend.read().serial == 6
+
+
+def test_the_backup_is_copied_where_hard_links_are_not_supported(
+    backend: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*_args: object) -> None:
+        raise PermissionError("hard links are not supported here")
+
+    with backend.lock("test") as lock:
+        first = lock.write(lock.read().put(created("a", 1)))
+        monkeypatch.setattr(os, "link", no_links)
+        lock.write(first.put(created("b", 2)))
+    assert backend.backup_path.read_text() == dumps(first)
+    assert stat.S_IMODE(backend.backup_path.stat().st_mode) == 0o600
+    leftovers = {p.name for p in backend.path.parent.iterdir()}
+    assert leftovers == {"dialogops.state.json", "dialogops.state.json.backup"}
+
+
 def test_updates_from_many_threads_are_all_kept(backend: LocalBackend) -> None:
     with backend.lock("test") as lock:
         threads = [
