@@ -344,9 +344,11 @@ def _reason(exc: BaseException) -> str:
     """The innermost cause of a requests/urllib3 error, without the noise around it."""
     reason: object = exc
     while True:
-        inner = getattr(reason, "reason", None) or (
-            reason.args[0] if isinstance(reason, BaseException) and reason.args
-            and isinstance(reason.args[0], BaseException) else None)
+        # urllib3 wraps causes as `.reason`, or as the last argument after a label, e.g.
+        # ProtocolError('Connection aborted.', RemoteDisconnected(...)).
+        wrapped = [a for a in reason.args if isinstance(a, BaseException)] \
+            if isinstance(reason, BaseException) else []
+        inner = getattr(reason, "reason", None) or (wrapped[-1] if wrapped else None)
         if inner is None or inner is reason:
             break
         reason = inner

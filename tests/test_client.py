@@ -123,9 +123,13 @@ def test_a_validation_error_carries_the_servers_message(sandbox, client):
 @pytest.mark.parametrize("point", ["before_store", "after_store"])
 def test_a_dropped_connection_is_ambiguous_and_not_resent(sandbox, client, point):
     sandbox.faults.update(drop=point, drop_count=1)
-    with pytest.raises(ApiAmbiguous, match="outcome is unknown"):
+    with pytest.raises(ApiAmbiguous, match="outcome is unknown") as caught:
         client.create_campaign(BODY)
     assert len(sandbox.requests) == 1
+    # The innermost cause only, not urllib3's tuple of wrappers.
+    assert str(caught.value) == (
+        f"creating the campaign: the connection to {sandbox.url} broke before an answer "
+        "(the outcome is unknown): Remote end closed connection without response")
 
 
 def test_a_timeout_after_the_server_stored_is_ambiguous(sandbox):
