@@ -7,6 +7,7 @@ cannot express (dates, policy, unique names, data files), and collects every pro
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ from dialogops.datafiles import (
     python_encoding,
     resolve_inside,
 )
-from dialogops.errors import Location, ManifestError, Problem, UsageError
+from dialogops.errors import Location, ManifestError, Problem, RenderError, UsageError
 from dialogops.specs import (
     Campaign,
     Config,
@@ -40,6 +41,7 @@ from dialogops.specs import (
     ReportOutput,
     Schedule,
 )
+from dialogops.templates import compile_add_data
 from dialogops.yamlio import Document, FieldPath, display_path, format_field, load_file, nearest
 
 API_VERSION = "dialogops/v1"
@@ -50,6 +52,9 @@ SUFFIXES = (".yaml", ".yml")
 MERGED_REQUIRED = ("project_id", "start_block_id", "phone_id")
 
 PHONES: FieldPath = ("spec", "phones")
+# Bytes read per step when scanning a data file's encoding, so a file without newlines
+# is not read into memory at once.
+READ_CHUNK = 1024 * 1024
 
 
 def discover(paths: Sequence[Path], config: Config) -> list[Path]:
@@ -249,8 +254,19 @@ class _Checker:
             return
         before = len(self.problems)
         campaign = self._build_campaign(doc, data, located)
+        if campaign is not None:
+            self._check_templates(campaign)
         if campaign is not None and len(self.problems) == before and keep:
             self.campaigns.append(campaign)
+
+    def _check_templates(self, campaign: Campaign) -> None:
+        """Template syntax is part of the manifest: report it here, not first at plan."""
+        try:
+            compile_add_data(campaign)
+        except RenderError as exc:
+            self.problems.extend(
+                Problem(p.location, f"spec.{p.field}", p.message) for p in exc.problems
+            )
 
     def _build_campaign(
         self, doc: Document, data: dict[str, Any], located: _Located
@@ -487,15 +503,19 @@ class _Checker:
         return Period(moments["start"], moments["end"])
 
     def _output(self, raw: dict[str, Any], located: _Located) -> ReportOutput:
-        path = raw.get("path")
-        if path is not None and "\x00" in path:
-            where: FieldPath = ("spec", "output", "path")
+        where: FieldPath = ("spec", "output", "path")
+        rel = raw.get("path")
+        path = None
+        if rel is not None and "\x00" in rel:
             self.problem(located.at(where), where, "a path cannot contain a NUL character")
-            path = None
-        return ReportOutput(
-            format=raw.get("format", "table"),
-            path=(self.config.root / path).resolve() if path is not None else None,
-        )
+        elif rel is not None:
+            # A merged manifest must not make CI overwrite files outside the checkout.
+            path = (self.config.root / rel).resolve()
+            if not path.is_relative_to(self.config.root.resolve()):
+                self.problem(located.at(where), where,
+                             f"{rel!r} resolves outside the project root {self.config.root} "
+                             "(use `report --out` to write elsewhere)")
+        return ReportOutput(format=raw.get("format", "table"), path=path)
 
 
 def _column(raw: dict[str, Any]) -> ReportColumn:
@@ -537,35 +557,45 @@ def _file_problem(source: CsvSource | JsonlSource, shown: str, limit: int | None
 def _undecodable_line(path: Path, codec: str) -> int | None:
     """The 1-based line holding the first byte `codec` cannot decode, reading in a stream."""
     decoder = codecs.getincrementaldecoder(codec)()
-    line = 0
+    line = 1
     with path.open("rb") as handle:
-        for line, chunk in enumerate(handle, start=1):
+        while chunk := handle.readline(READ_CHUNK):
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 return line
+            line += chunk.endswith(b"\n")
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return max(line, 1)
+            return line
     return None
 
 
 def _csv_problem(source: CsvSource, shown: str, limit: int | None) -> str | None:
     with open_text(source.path, source.encoding) as handle:
         reader = csv_reader(handle, source.delimiter)
-        columns = reader.fieldnames
-        if not columns:
-            return f"{shown} is empty: a CSV phone file needs a header row"
-        if source.phone_column not in columns:
-            listed = ", ".join(repr(c) for c in columns)
-            hint = schemas.did_you_mean(source.phone_column, columns)
-            return (f"column:{shown} has no column {source.phone_column!r}{hint} "
-                    f"(its columns: {listed})")
-        if limit is not None:
-            rows = sum(1 for _ in reader)
-            if rows > limit:
-                return f"{shown} has {rows} rows, more than the {limit} phones allowed by policy"
+        try:
+            return _csv_rows_problem(reader, source, shown, limit)
+        except csv.Error as exc:
+            return f"{shown} line {reader.reader.line_num} is not readable as CSV: {exc}"
+
+
+def _csv_rows_problem(
+    reader: csv.DictReader[str], source: CsvSource, shown: str, limit: int | None
+) -> str | None:
+    columns = reader.fieldnames
+    if not columns:
+        return f"{shown} is empty: a CSV phone file needs a header row"
+    if source.phone_column not in columns:
+        listed = ", ".join(repr(c) for c in columns)
+        hint = schemas.did_you_mean(source.phone_column, columns)
+        return (f"column:{shown} has no column {source.phone_column!r}{hint} "
+                f"(its columns: {listed})")
+    if limit is not None:
+        rows = sum(1 for _ in reader)
+        if rows > limit:
+            return f"{shown} has {rows} rows, more than the {limit} phones allowed by policy"
     return None
 
 

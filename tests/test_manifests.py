@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialogops import manifests
 from dialogops.config import load_config
 from dialogops.errors import Location, ManifestError
 from dialogops.manifests import check_project, deep_merge, load_project
@@ -198,3 +199,31 @@ def test_no_input_crashes_the_loader(project: Path) -> None:
         loaded, problems = check_project([], config)
         assert loaded.campaigns or problems
         assert all(p.location.line >= 1 for p in problems)
+
+
+def test_csv_error_is_a_problem_with_its_line(project: Path) -> None:
+    (project / "dialogops.yaml").write_text("policy: {max_phones_per_campaign: 10}\n"
+                                            "defaults: {project_id: 3, phone_id: 5}\n")
+    (project / "campaigns" / "data" / "p.csv").write_text(
+        "phone;name\n+79991234567;Ann\n+79991234568;" + "x" * 200_000 + "\n"
+    )
+    _write(project, "survey", "    csv: {path: data/p.csv}")
+    _, problems = check_project([], load_config(None, project))
+    assert [(p.field, p.message) for p in problems] == [(
+        "spec.phones.csv.path",
+        "data/p.csv line 3 is not readable as CSV: field larger than field limit (131072)",
+    )]
+
+
+def test_encoding_scan_reads_long_lines_in_pieces(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(manifests, "READ_CHUNK", 16)
+    (project / "campaigns" / "data" / "p.csv").write_bytes(
+        b"phone;name\n+79991234567;" + b"A" * 100 + b"\n" + "+79990000000;Борис".encode("cp1251")
+    )
+    _write(project, "survey", "    csv: {path: data/p.csv}")
+    _, problems = check_project([], load_config(None, project))
+    assert [p.message for p in problems] == [
+        "data/p.csv line 3 is not valid utf-8 (declare the file's real encoding, e.g. cp1251)"
+    ]
