@@ -61,6 +61,12 @@ _PATTERN_HINTS = {
     "^([01][0-9]|2[0-3]):[0-5][0-9]$": "is not a time HH:MM between 00:00 and 23:59",
     "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "is not a date YYYY-MM-DD",
     "^[A-Z]{2}$": "is not a two-letter country code such as RU",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?"
+    "([Zz]|[+-][0-9]{2}:?[0-9]{2})?$": (
+        "is not an ISO 8601 date-time such as 2099-12-01T00:00:00+05:00"
+    ),
+    "^https?://": "is not an http:// or https:// URL",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "is not an environment variable name such as DIALOGOPS_STATE_DSN",
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import run_dialogops
 from jsonschema import Draft202012Validator
 
-from dialogops.schemas import KINDS, load_schema, schema_dir
+from dialogops.schemas import _PATTERN_HINTS, KINDS, load_schema, schema_dir
 
 REPO = Path(__file__).parent.parent
 
@@ -82,3 +82,17 @@ def test_stock_validator_rejects_a_broken_manifest(tmp_path: Path) -> None:
                              str(bad)], capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "6 is greater than the maximum of 5" in result.stdout
+
+
+def _patterns(schema: Any) -> set[str]:
+    if isinstance(schema, dict):
+        own = {schema["pattern"]} if isinstance(schema.get("pattern"), str) else set()
+        return own.union(*(_patterns(sub) for sub in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_patterns(sub) for sub in schema))
+    return set()
+
+
+def test_every_pattern_has_a_message_in_words() -> None:
+    patterns = set().union(*(_patterns(load_schema(kind)) for kind in KINDS))
+    assert patterns and patterns <= set(_PATTERN_HINTS)
