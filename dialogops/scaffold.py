@@ -104,12 +104,15 @@ def scaffold(root: Path, today: dt.date | None = None) -> list[Path]:
     if existing:
         listed = ", ".join(str(path) for path in existing)
         raise UsageError(f"refusing to overwrite existing files: {listed}")
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    written = list(files)
-    if _ensure_gitignore(root / ".gitignore"):
-        written.append(root / ".gitignore")
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        written = list(files)
+        if _ensure_gitignore(root / ".gitignore"):
+            written.append(root / ".gitignore")
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or root}: {exc.strerror}") from exc
     return written
 
 

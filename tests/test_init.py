@@ -20,6 +20,7 @@ def test_init_then_validate_is_clean(tmp_path: Path) -> None:
     manifest = tmp_path / "campaigns" / f"welcome-{week_ahead:%Y-%m-%d}.yaml"
     assert f"date: {week_ahead:%Y-%m-%d}" in manifest.read_text()
     assert (tmp_path / ".gitignore").read_text() == ".dialogops/\n"
+    assert result.stdout.splitlines()[-1] == "next: dialogops validate && dialogops plan"
     result = run_dialogops(["validate"], tmp_path)
     assert result.returncode == 0
     assert result.stdout == "ok: 1 Campaign and 1 Report manifests valid\n"
@@ -46,5 +47,16 @@ def test_gitignore_gains_one_line(tmp_path: Path) -> None:
 def test_init_into_a_new_directory(tmp_path: Path) -> None:
     result = run_dialogops(["init", "new-project"], tmp_path)
     assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == (
+        "next: cd new-project && dialogops validate && dialogops plan"
+    )
     assert (tmp_path / "new-project" / "dialogops.yaml").is_file()
     assert run_dialogops(["validate"], tmp_path / "new-project").returncode == 0
+
+
+def test_unwritable_directory_is_a_user_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where a folder should go")
+    result = run_dialogops(["init", "taken/project"], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot write ")
+    assert "Traceback" not in result.stderr
