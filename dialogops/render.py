@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialogops import phones, sources
-from dialogops.errors import Location, Problem, RenderError
+from dialogops.errors import Problem, RenderError
 from dialogops.specs import Campaign
 from dialogops.templates import AddDataError, Vars, compile_valid
 
@@ -122,23 +122,24 @@ class _Problems:
         self.upfront: list[Problem] = []
         self.kept: list[Problem] = []
         self.total = 0
-        self.last: Location | None = None
+        self.last_position = 0
 
     def add(self, position: int, field: str, message: str) -> None:
         self.total += 1
-        self.last = sources.origin(self.source, position)
+        self.last_position = position
         if len(self.kept) < MAX_PROBLEMS:
-            self.kept.append(Problem(self.last, field, message))
+            self.kept.append(Problem(sources.origin(self.source, position), field, message))
 
     def raise_if_any(self) -> None:
         if not self.total and not self.upfront:
             return
         problems = self.upfront + self.kept
-        if self.total > len(self.kept) and self.last is not None:
+        if self.total > len(self.kept):
             # At the last problem's location, so it sorts after every problem shown.
             more = self.total - len(self.kept)
-            problems.append(Problem(self.last, "", f"... and {more} more rendering problems "
-                                                   f"(the first {MAX_PROBLEMS} are shown)"))
+            last = sources.origin(self.source, self.last_position)
+            problems.append(Problem(last, "", f"... and {more} more rendering problems "
+                                              f"(the first {MAX_PROBLEMS} are shown)"))
         raise RenderError(problems)
 
 

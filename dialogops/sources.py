@@ -17,6 +17,7 @@ from dialogops import phones
 from dialogops.datafiles import SNIFF_BYTES, DataFileError, detect_delimiter, open_text
 from dialogops.errors import Location, Problem, RenderError
 from dialogops.specs import CsvSource, Exclude, InlineSource, JsonlSource, PhoneSource
+from dialogops.yamlio import display_path
 
 # A raw row: the record, its phone text (None when the record has no phone field) and its
 # position (a 1-based line for files, an entry index for inline lists). Locations are only
@@ -37,14 +38,6 @@ def iter_rows(source: PhoneSource) -> Iterator[SourceRow]:
     """Every row of `source` in order; RenderError when the input cannot be read."""
     for data, phone, position in raw_rows(source):
         yield SourceRow(data, phone or "", origin(source, position))
-
-
-def display_path(path: Path) -> str:
-    """A data file's name for messages: relative to the working directory when inside it."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def origin(source: PhoneSource, position: int) -> Location:
