@@ -19,7 +19,7 @@ from conftest import run_dialogops
 from test_apply import write_project
 
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
-from dialogops.state import LocalBackend
+from dialogops.state import LocalBackend, loads
 
 NAMES = [f"c{i:02d}" for i in range(20)]
 
@@ -120,6 +120,9 @@ def test_killed_applies_never_create_a_campaign_twice(
         if state_file.exists():
             json.loads(state_file.read_text("utf-8"))
             LocalBackend(state_file).read()  # parses and matches the schema
+            backup = state_file.with_name(state_file.name + ".backup")
+            if backup.exists():
+                loads(backup.read_text("utf-8"), str(backup))
             killed_with_state += 1
         assert max(sandbox.creates_by_name().values(), default=0) <= 1
         resolutions += resolve_like_a_user(root, sandbox)
