@@ -81,6 +81,8 @@ class ResultColumn:
 
 @dataclass(frozen=True)
 class Summary:
+    """The response's own totals; `str()` is the line every run prints."""
+
     count: int
     total_duration: float  # seconds
     avg_duration: float  # seconds
