@@ -29,6 +29,7 @@ from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox, sandbox_state_path
 from dialogops.specs import (
     Campaign,
     Config,
+    OutputFormat,
     Period,
     Project,
     Report,
@@ -37,15 +38,13 @@ from dialogops.specs import (
 )
 from dialogops.state import LocalBackend, State, backend_for
 
-OutputFormat = Literal["table", "csv", "json", "jsonl", "markdown"]
-FORMATS: tuple[OutputFormat, ...] = ("table", "csv", "json", "jsonl", "markdown")
 # Filters that compare with a value; the others (is_empty, is_true, ...) take none.
 COMPARING_FILTERS = frozenset({"equal", "contains", "starts_with", "ends_with"})
 # How the hints of a --sandbox run name its state, relative to the project root.
 SANDBOX_STATE = sandbox_state_path(Path()).as_posix()
 # `--out -` means standard output.
 STDOUT = Path("-")
-SUFFIX_FORMATS: Mapping[str, OutputFormat] = {
+SUFFIX_OUTPUT_FORMATS: Mapping[str, OutputFormat] = {
     ".csv": "csv",
     ".json": "json",
     ".jsonl": "jsonl",
@@ -398,7 +397,7 @@ def pick_output(
     if out == STDOUT:
         return option or manifest.format, None
     if out is not None:
-        return option or SUFFIX_FORMATS.get(out.suffix.lower(), manifest.format), out
+        return option or SUFFIX_OUTPUT_FORMATS.get(out.suffix.lower(), manifest.format), out
     if option is not None:
         return option, None
     return manifest.format, manifest.path

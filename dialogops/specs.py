@@ -134,9 +134,13 @@ class ReportColumn:
     sorting: Literal["asc", "desc"] | None = None
 
 
+OutputFormat = Literal["table", "csv", "json", "jsonl", "markdown"]
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("table", "csv", "json", "jsonl", "markdown")
+
+
 @dataclass(frozen=True)
 class ReportOutput:
-    format: Literal["table", "csv", "json", "jsonl", "markdown"] = "table"
+    format: OutputFormat = "table"
     path: Path | None = None  # absolute
 
 

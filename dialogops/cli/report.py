@@ -9,13 +9,13 @@ from typing import cast
 import click
 
 from dialogops.cli.options import CommonOptions, common_options
-from dialogops.report import FORMATS, STDOUT, OutputFormat, ReportCommand, run_reports
+from dialogops.specs import OUTPUT_FORMATS, OutputFormat
 
 
 @click.command("report")
 @click.argument("names", nargs=-1, metavar="NAME...")
 @click.option("--all", "every", is_flag=True, help="Run every Report manifest.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS),
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
               help="Output format; without --out, printed to stdout "
                    "(default: the manifest's output, else a table).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
@@ -35,6 +35,10 @@ def report_command(
     sandbox: bool,
 ) -> int:
     """Run the Report manifest NAME and write its rows (table, CSV, JSON, JSONL, Markdown)."""
+    # Imported here: the report runner brings the HTTP client and rich, which
+    # `dialogops --version` and the other commands do not need.
+    from dialogops.report import STDOUT, ReportCommand, run_reports
+
     command = ReportCommand(
         config=opts.load_config(),
         names=names,
