@@ -60,7 +60,9 @@ READ_CHUNK = 1024 * 1024
 def discover(paths: Sequence[Path], config: Config) -> list[Path]:
     """Every manifest file under `paths` (default: the config's), sorted, without duplicates.
 
-    Hidden folders (.git, .venv, .dialogops) and dialogops.yaml itself are skipped.
+    Hidden folders (.git, .venv, .dialogops) and dialogops.yaml itself are skipped. A
+    given path that does not exist is a UsageError; a configured one, a problem (see
+    `missing_manifest_folders`).
     """
     roots = [p if p.is_absolute() else Path.cwd() / p for p in paths] or list(config.manifests)
     found: dict[Path, None] = {}
@@ -77,9 +79,34 @@ def discover(paths: Sequence[Path], config: Config) -> list[Path]:
                     and candidate.is_file()
                 ):
                     found[candidate.resolve()] = None
-        else:
+        elif paths:
             raise UsageError(f"{display_path(root)}: no such file or folder")
     return list(found)
+
+
+def missing_manifest_folders(config: Config) -> list[Problem]:
+    """The config's `manifests` entries that do not exist, placed in dialogops.yaml.
+
+    Without a config file the default `campaigns/` is meant; its absence is a UsageError
+    saying how to start.
+    """
+    missing = [(i, root) for i, root in enumerate(config.manifests) if not root.exists()]
+    if not missing:
+        return []
+    if config.path is None:
+        raise UsageError(f"{display_path(missing[0][1])}: no such folder and no {CONFIG_NAME} "
+                         "here; run `dialogops init`, or name the manifests to check")
+    doc = config_document(config.path)
+    if doc is None or "manifests" not in doc.data:
+        where = doc.location if doc is not None else Location(display_path(config.path), 1, 1)
+        return [Problem(where, "manifests", f"{display_path(root)} does not exist (the default)")
+                for _, root in missing]
+    listed = isinstance(doc.data["manifests"], list)
+    return [
+        Problem(doc.at(("manifests", index)), f"manifests[{index}]" if listed else "manifests",
+                f"{display_path(root)} does not exist")
+        for index, root in missing
+    ]
 
 
 def today_in(timezone: str) -> dt.date:
@@ -92,6 +119,8 @@ def check_project(
 ) -> tuple[Project, list[Problem]]:
     """Load every manifest under `paths`; return the valid records and every problem."""
     checker = _Checker(config, today or today_in(config.timezone))
+    if not paths:
+        checker.problems.extend(missing_manifest_folders(config))
     for path in discover(paths, config):
         docs, problems = load_file(path, display_path(path))
         checker.problems.extend(problems)

@@ -137,3 +137,26 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = run_dialogops(["validate", "nowhere/"], project)
     assert result.returncode == 1
     assert result.stderr == "error: nowhere: no such file or folder\n"
+
+
+def test_a_bug_in_dialogops_is_a_short_crash_message_with_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_args: object) -> None:
+        raise KeyError("spec")
+
+    monkeypatch.setattr("dialogops.cli.validate.check_project", broken)
+    monkeypatch.chdir(_project("valid", "multi-document", tmp_path))
+    assert main(["validate"]) == 3
+    assert capsys.readouterr() == ("", (
+        "dialogops crashed (this is a bug in dialogops, please report it): KeyError: 'spec'\n"
+    ))
+
+
+def test_no_config_and_no_campaigns_folder_says_how_to_start(tmp_path: Path) -> None:
+    result = run_dialogops(["validate"], tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: campaigns: no such folder and no dialogops.yaml here; "
+        "run `dialogops init`, or name the manifests to check\n"
+    )
