@@ -52,9 +52,31 @@ class _Undefined(StrictUndefined):
         return str(super()._undefined_message)
 
 
+# Bounds on what one operator may build, so a manifest cannot stall CI or exhaust memory
+# with `{{ 9**9**9 }}` or `{{ 'x' * 10**10 }}`.
+MAX_EXPONENT = 1_000
+MAX_REPEAT = 100_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with `**` and `*` bounded in the size of what they produce."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        if operator == "*":
+            sized = isinstance(left, str | list | tuple) or isinstance(right, str | list | tuple)
+            count = right if isinstance(right, int) else left
+            if sized and isinstance(count, int) and count > MAX_REPEAT:
+                raise SecurityError(f"repeating a sequence {count} times exceeds {MAX_REPEAT}")
+        return super().call_binop(context, operator, left, right)
+
+
 # No loader: templates cannot read files or other templates; the sandbox blocks
 # underscore attributes and the immutable one also blocks mutating methods.
-ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=_Undefined, autoescape=False)
+ENVIRONMENT = _Sandbox(undefined=_Undefined, autoescape=False)
 _PLAIN_DICTS = (dict, Vars)
 
 

@@ -117,6 +117,24 @@ def test_sandbox_escapes_fail_and_render_nothing(template: str) -> None:
     assert "unsafe" in message
 
 
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [("{{ 2 ** 10000000 }}", "exponent 10000000 is larger than 1000"),
+     ("{{ 'x' * 10**10 }}", "repeating a sequence 10000000000 times exceeds 100000"),
+     ("{{ 10**10 * [1] }}", "repeating a sequence 10000000000 times exceeds 100000")],
+)
+def test_runaway_arithmetic_is_refused_quickly(template: str, reason: str) -> None:
+    renderer = compile_add_data(campaign({"value": template}))
+    with pytest.raises(AddDataError) as info:
+        renderer.render(dict(ROW), {})
+    assert info.value.failures == [("value", f"not allowed in the template sandbox: {reason}")]
+
+
+def test_bounded_arithmetic_still_works() -> None:
+    assert render({"n": "{{ 2 ** 10 }}", "s": "{{ '-' * 3 }}", "m": "{{ 6 * 7 }}"}, ROW) == {
+        "n": 1024, "s": "---", "m": 42}
+
+
 def test_loading_other_templates_is_refused_at_compile_time() -> None:
     with pytest.raises(RenderError) as info:
         compile_add_data(campaign({"a": "{% include 'x' %}", "b": "{% import 'm' as m %}"}))
