@@ -540,3 +540,12 @@ def test_serve_reports_a_busy_port(tmp_path, sandbox):
     result = run_dialogops(["sandbox", "serve", "--port", str(sandbox.port)], cwd=tmp_path)
     assert result.returncode == 1
     assert f"error: the sandbox cannot listen on 127.0.0.1:{sandbox.port}" in result.stderr
+
+
+def test_serve_reports_a_database_it_cannot_open(tmp_path):
+    (tmp_path / "notes.db").write_text("not a database\n")
+    result = run_dialogops(["sandbox", "serve", "--port", "0", "--db", "notes.db"], cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: notes.db: cannot open the sandbox database: file is not a database\n")
+    assert result.stdout == ""

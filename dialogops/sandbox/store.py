@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dialogops.errors import UsageError
+
 # IDs start well above 1 so that nothing can pass by confusing an ID with a count.
 _FIRST_ID = 1001
 
@@ -48,14 +50,17 @@ class CampaignStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
-            if db.execute("SELECT COUNT(*) FROM sqlite_sequence").fetchone()[0] == 0:
-                db.execute(
-                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('campaigns', ?)",
-                    (_FIRST_ID - 1,),
-                )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.executescript(_SCHEMA)
+                if db.execute("SELECT COUNT(*) FROM sqlite_sequence").fetchone()[0] == 0:
+                    db.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES ('campaigns', ?)",
+                        (_FIRST_ID - 1,),
+                    )
+        except (OSError, sqlite3.Error) as exc:
+            raise UsageError(f"{path}: cannot open the sandbox database: {exc}") from exc
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
