@@ -44,7 +44,7 @@ from dialogops.state import (
 
 Result = Literal["created", "failed", "unknown", "skipped"]
 
-# A server asking us to wait longer than this is treated as down for this run.
+# Longer Retry-After values are cut to this, so one create cannot hold a run for hours.
 MAX_RETRY_WAIT = 60.0
 MAX_RETRIES = 5
 
