@@ -24,7 +24,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dialogops import show
-from dialogops.client import ApiRejected, ApiRetryLater, ApiUnauthorized, DialogClient
+from dialogops.client import (
+    ApiRejected,
+    ApiRetryLater,
+    ApiUnauthorized,
+    DialogClient,
+    redact,
+)
 from dialogops.errors import DialogOpsError, StateError, UsageError
 from dialogops.manifests import load_project
 from dialogops.planner import Action, Plan, build_plan
@@ -221,8 +227,8 @@ class Executor:
             outcome = self._create(turn, action)
         except Exception as exc:  # a bug must not hide what happened to the others
             self.halt("an unexpected error")
-            outcome = Outcome(action.name, "unknown", message=f"unexpected error: {exc!r}; "
-                              + _resolve_hint(action.name))
+            outcome = Outcome(action.name, "unknown", message=(
+                f"unexpected error: {redact(repr(exc))}; " + _resolve_hint(action.name)))
         self._on_outcome(outcome)
         return outcome
 
@@ -291,7 +297,7 @@ class Executor:
                     return self._forget(action, f"not retried: {self._stop_reason}", "skipped")
                 continue
             except Exception as exc:  # ambiguous: it may have been created, so never resend
-                return self._unknown(action, pending, str(exc))
+                return self._unknown(action, pending, redact(str(exc)))
             return campaign_id
 
     def _record_created(self, pending: StateEntry, campaign_id: int) -> Outcome:

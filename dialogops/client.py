@@ -190,8 +190,13 @@ class DialogClient:
     """One keep-alive session to the Dialog API at `base_url` (e.g. https://host/api)."""
 
     def __init__(self, base_url: str, *, token: str, timeout: float = 30.0) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urllib.parse.urlsplit(base_url)
+            valid = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                     and (parts.port is None or parts.port > 0))
+        except ValueError:  # e.g. an unclosed IPv6 bracket or a port that is not a number
+            valid = False
+        if not valid:
             raise UsageError(f"the Dialog API URL {base_url!r} is not an http(s) URL")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -224,6 +229,10 @@ class DialogClient:
         base_url = env.get("DIALOG_API_URL", "").strip() or config.api_url
         token = env.get("DIALOG_TOKEN", "").strip()
         if token:
+            if not _usable_token(token):
+                _redactor.add(token)
+                raise UsageError("DIALOG_TOKEN cannot be a bearer token: it holds spaces, "
+                                 "control or non-ASCII characters")
             return cls(base_url, token=token, timeout=config.timeout_seconds)
         login = env.get("DIALOG_LOGIN", "")
         password = env.get("DIALOG_PASSWORD", "")
@@ -254,6 +263,10 @@ class DialogClient:
                     "logging in: the answer holds no token (looked for token, access_token, "
                     "data.token and data.access_token)", status=200,
                 )
+            if not _usable_token(token):
+                _redactor.add(token)
+                raise ApiError("logging in: the token in the answer cannot be a bearer token "
+                               "(spaces, control or non-ASCII characters)", status=200)
         except BaseException:
             client.close()
             raise
@@ -357,6 +370,11 @@ def _reason(exc: BaseException) -> str:
     if text.startswith("<") and ">: " in text:
         text = text.split(">: ", 1)[1]
     return redact(text)
+
+
+def _usable_token(token: str) -> bool:
+    """Whether `token` can be sent in a header; anything else fails only once sending began."""
+    return token.isascii() and token.isprintable() and not any(c.isspace() for c in token)
 
 
 def _find_token(data: Any) -> str | None:

@@ -385,3 +385,20 @@ def test_creates_start_in_plan_order(tmp_path: Path, sandbox: SandboxServer) -> 
     harness.apply(parallelism=1)
 
     assert [r.body["campaign"]["name"] for r in sandbox.requests] == names
+
+
+def test_an_unexpected_error_while_sending_is_unknown_and_shows_no_secret(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fails(self: DialogClient, body: Any) -> int:
+        raise ValueError(f"Invalid header value b'Bearer {SANDBOX_TOKEN}'")
+
+    monkeypatch.setattr(DialogClient, "create_campaign", fails)
+
+    summary, _ = harness.apply(parallelism=1, targets=("alpha",))
+
+    [outcome] = summary.outcomes
+    assert outcome.result == "unknown"
+    assert outcome.message.startswith("Invalid header value b'Bearer ***'; it may or may not")
+    assert SANDBOX_TOKEN not in outcome.message
+    assert read_state(harness.root)["campaigns"]["alpha"]["status"] == "unknown"

@@ -235,9 +235,14 @@ def test_missing_credentials_say_which_variables_to_set(tmp_path, env, message):
         DialogClient.from_environment(config(tmp_path), env)
 
 
-def test_a_non_http_url_is_a_usage_error():
-    with pytest.raises(UsageError, match="is not an http"):
-        DialogClient("ftp://example.org/api", token="t")
+@pytest.mark.parametrize("url", [
+    "ftp://example.org/api", "http://[::1/api", "http://127.0.0.1:abc/api", "http:///api",
+    "http://127.0.0.1:0/api",
+])
+def test_a_url_that_is_not_http_is_a_usage_error_before_anything_is_sent(url):
+    with pytest.raises(UsageError) as caught:
+        DialogClient(url, token="t")
+    assert str(caught.value) == f"the Dialog API URL {url!r} is not an http(s) URL"
 
 
 # --- a scripted server for answers the sandbox never gives -------------------------------
@@ -296,6 +301,26 @@ def test_login_reads_the_token_from_any_documented_field(scripted, tmp_path, ans
         assert api.create_campaign(BODY) == 42
     assert scripted.seen[0]["body"] == {"login": "me", "password": "pw-1"}
     assert scripted.seen[1]["auth"] == "Bearer tok-1"
+
+
+@pytest.mark.parametrize("token", ["токен-7f3a", "tok ab12", "tok\nab12", "tok\x01ab12"])
+def test_a_token_that_cannot_be_a_header_is_refused_before_anything_is_sent(
+    scripted, tmp_path, token
+):
+    with pytest.raises(UsageError) as caught:
+        DialogClient.from_environment(config(tmp_path, scripted.url), {"DIALOG_TOKEN": token})
+    assert str(caught.value) == ("DIALOG_TOKEN cannot be a bearer token: it holds spaces, "
+                                 "control or non-ASCII characters")
+    assert scripted.seen == []
+
+
+def test_a_login_answer_with_an_unusable_token_is_an_error_not_shown(scripted, tmp_path):
+    scripted.answer(200, {"token": "tok\nsecret-9"})
+    with pytest.raises(ApiError, match="cannot be a bearer token") as caught:
+        DialogClient.from_environment(config(tmp_path, scripted.url),
+                                      {"DIALOG_LOGIN": "me", "DIALOG_PASSWORD": "pw-3"})
+    assert "secret-9" not in str(caught.value)
+    assert len(scripted.seen) == 1
 
 
 def test_a_login_answer_without_a_token_is_an_error(scripted, tmp_path):
