@@ -11,12 +11,13 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from dialogops.errors import Location, Problem, UsageError
 from dialogops.yamlio import FieldPath, format_field
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 KINDS = ("campaign", "report", "config")
 
@@ -48,6 +49,10 @@ def load_schema(kind: str) -> dict[str, Any]:
 @cache
 def validator(kind: str) -> Draft202012Validator:
     """A validator for `kind`, built once per process."""
+    # Imported here: `dialogops schema` and `--version` print without validating, and
+    # jsonschema is the slowest import dialogops has.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(kind))
 
 

@@ -145,7 +145,7 @@ def test_a_bug_in_dialogops_is_a_short_crash_message_with_exit_3(
     def broken(*_args: object) -> None:
         raise KeyError("spec")
 
-    monkeypatch.setattr("dialogops.cli.validate.check_project", broken)
+    monkeypatch.setattr("dialogops.manifests.check_project", broken)
     monkeypatch.chdir(_project("valid", "multi-document", tmp_path))
     assert main(["validate"]) == 3
     assert capsys.readouterr() == ("", (

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from dialogops.cli.options import CommonOptions, common_options
 
@@ -41,8 +40,10 @@ def apply_command(
     sandbox: bool,
 ) -> int:
     """Create the campaigns the plan shows, each exactly once."""
-    # Imported here: the executor pulls in the client, sandbox and planner, which
+    # Imported here: the executor pulls in rich, the client, sandbox and planner, which
     # `dialogops --version` and the other commands do not need to load.
+    from rich.console import Console
+
     from dialogops.apply import ApplyRequest, run_apply
 
     if opts.verbose:

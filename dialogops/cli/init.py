@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from dialogops.scaffold import scaffold
-
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(path_type=Path, file_okay=False))
 def init(directory: Path) -> None:
     """Create an example project in DIRECTORY (default: here); never overwrites a file."""
+    # Imported here: scaffolding loads the manifest checker, which other commands skip.
+    from dialogops.scaffold import scaffold
+
     for path in scaffold(directory):
         click.echo(f"created {path}")
     enter = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory} && "

@@ -1,29 +1,26 @@
 """`dialogops state list|show|rm|unlock` and `dialogops import NAME ID`.
 
 Thin: options in, calls into `dialogops.state`, text out. Every change happens under the
-state lock with the same durable writes as apply.
+state lock with the same durable writes as apply. Each command imports what it uses when it
+runs: the state schema (jsonschema), rich and the renderer would slow every other command.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from dialogops.cli.options import CommonOptions, common_options
 from dialogops.errors import UsageError
-from dialogops.state import (
-    State,
-    StateEntry,
-    backend_for,
-    entry_to_dict,
-    forget,
-    record_import,
-    require,
-)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from dialogops.state import State, StateEntry
 
 lock_timeout_option = click.option(
     "--lock-timeout",
@@ -36,6 +33,8 @@ lock_timeout_option = click.option(
 
 
 def _console(opts: CommonOptions) -> Console:
+    from rich.console import Console
+
     return Console(no_color=opts.no_color or None, highlight=False, soft_wrap=True)
 
 
@@ -44,6 +43,8 @@ def _entry_json(entry: StateEntry) -> str:
 
 
 def _entries_table(state: State) -> Table:
+    from rich.table import Table
+
     table = Table("name", "status", "id", "phones", "created", box=None, pad_edge=False)
     for name in sorted(state.campaigns):
         entry = state.campaigns[name]
@@ -69,6 +70,8 @@ def state_group() -> None:
 @common_options
 def list_command(opts: CommonOptions, output_format: str) -> None:
     """List every campaign recorded in state."""
+    from dialogops.state import backend_for, entry_to_dict
+
     backend = backend_for(opts.load_config())
     state = backend.read()
     if output_format == "json":
@@ -88,6 +91,8 @@ def list_command(opts: CommonOptions, output_format: str) -> None:
 @common_options
 def show_command(opts: CommonOptions, name: str) -> None:
     """Print the state entry of campaign NAME as JSON, history included."""
+    from dialogops.state import backend_for, require
+
     state = backend_for(opts.load_config()).read()
     click.echo(_entry_json(require(state, name)))
 
@@ -98,6 +103,8 @@ def show_command(opts: CommonOptions, name: str) -> None:
 @common_options
 def rm_command(opts: CommonOptions, name: str, lock_timeout: float) -> None:
     """Forget campaign NAME (the campaign on the platform is not touched)."""
+    from dialogops.state import backend_for, forget
+
     backend = backend_for(opts.load_config())
     with backend.lock(f"dialogops state rm {name}", lock_timeout) as lock:
         new_state, entry = forget(lock.read(), name)
@@ -120,6 +127,8 @@ def rm_command(opts: CommonOptions, name: str, lock_timeout: float) -> None:
 @common_options
 def unlock_command(opts: CommonOptions, force: bool) -> None:
     """Remove the state lock left by a command that died."""
+    from dialogops.state import backend_for
+
     backend = backend_for(opts.load_config())
     holder = backend.unlock(force=force)
     if holder is None:
@@ -139,9 +148,9 @@ def import_command(opts: CommonOptions, name: str, campaign_id: int, lock_timeou
     For a campaign created elsewhere, or an `unknown` one checked by hand in the Dialog UI.
     The manifest's current fingerprint and phone count are recorded.
     """
-    # Imported here: the other state commands should not pay for loading the renderer.
     from dialogops.manifests import load_project
     from dialogops.render import render_campaign
+    from dialogops.state import backend_for, record_import
 
     config = opts.load_config()
     project = load_project(config.manifests, config)

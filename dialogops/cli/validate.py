@@ -9,7 +9,6 @@ import click
 
 from dialogops.cli.options import CommonOptions, common_options
 from dialogops.errors import ManifestError
-from dialogops.manifests import as_json, check_project, summary
 from dialogops.specs import Config, Project
 
 
@@ -20,6 +19,10 @@ from dialogops.specs import Config, Project
 @common_options
 def validate(paths: tuple[Path, ...], output_format: str, opts: CommonOptions) -> int:
     """Check manifests (default: the config's `manifests`) without any network."""
+    # Imported here: the checks bring jsonschema, ruamel and jinja2, which every other
+    # command's start (and `dialogops --version`) would otherwise pay for.
+    from dialogops.manifests import as_json, check_project, summary
+
     try:
         config = opts.load_config()
     except ManifestError as exc:
