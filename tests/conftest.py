@@ -7,10 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+from dialogops.sandbox import SandboxServer
 
 _real_connect = socket.socket.connect
 
@@ -35,6 +38,23 @@ def _network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without DIALOG_* credentials, plus `env`, colour off."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
+    full_env.update(env or {})
+    full_env.setdefault("NO_COLOR", "1")
+    full_env.setdefault("COLUMNS", "200")
+    return full_env
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
 def run_dialogops(
     args: Sequence[str],
     cwd: Path,
@@ -43,25 +63,16 @@ def run_dialogops(
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `dialogops` command in a subprocess, as a user would."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
-    full_env.update(env or {})
-    full_env.setdefault("NO_COLOR", "1")
-    full_env.setdefault("COLUMNS", "200")
     return subprocess.run(
         [sys.executable, "-m", "dialogops", *args],
         cwd=cwd,
-        env=full_env,
+        env=child_env(env),
         input=input,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
-
-
-# --- The sandbox Dialog API (issue 4) --------------------------------------------------
-
-from dialogops.sandbox import SandboxServer  # noqa: E402  (this section is appended as a unit)
 
 
 @pytest.fixture

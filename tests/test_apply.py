@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import textwrap
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for
+from samples import expected_body, manifest, phone, read_state, write_project
 
 from dialogops.apply import (
     Executor,
@@ -27,88 +26,6 @@ from dialogops.manifests import load_project
 from dialogops.planner import Plan, build_plan
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
 from dialogops.state import LocalBackend, State, StateEntry, StateLock
-
-DATE = "2099-12-01"
-
-
-def manifest(name: str, phones: list[str], *, title: str | None = None) -> str:
-    """A Campaign manifest with inline phones; its add_data reads each row's `who`."""
-    rows = "\n".join(f"      - {{phone: '{p}', who: Гость {i}}}" for i, p in enumerate(phones))
-    return textwrap.dedent(f"""\
-        apiVersion: dialogops/v1
-        kind: Campaign
-        metadata:
-          name: {name}
-        spec:
-          project_id: 1
-          title: {title or name}
-          description: Опрос удовлетворенности
-          start_block_id: 10
-          phone_id: 5
-          schedule:
-            date: {DATE}
-            start_time: "09:00"
-            end_time: "17:00"
-            attempts: 3
-            interval_minutes: 5
-          phones:
-            inline:
-        ROWS
-          add_data:
-            name: "{{{{ row.who }}}}"
-            slot: "10:00"
-        """).replace("ROWS", rows)
-
-
-def expected_body(title: str, phones: list[str]) -> dict[str, Any]:
-    """The documented create body `manifest()` must produce, byte for byte as JSON."""
-    return {
-        "campaign": {
-            "project_id": 1,
-            "name": title,
-            "description": "Опрос удовлетворенности",
-            "start_block_id": 10,
-            "schedule": {
-                "date": DATE,
-                "start_time": "09:00",
-                "end_time": "17:00",
-                "periods": {"id": 1, "title": "Однократно"},
-                "attempts": {"id": 3, "title": "3"},
-                "interval": "5",
-            },
-            "state": "Создано",
-            "phone_id": 5,
-        },
-        "phones": [{"phone": p, "add_data": {"name": f"Гость {i}", "slot": "10:00"}}
-                   for i, p in enumerate(phones)],
-    }
-
-
-def phone(i: int) -> str:
-    return f"+7999{i:07d}"
-
-
-def write_project(root: Path, names: list[str], *, api_url: str = "http://127.0.0.1:9/api",
-                  timeout: float = 5) -> Path:
-    """A project at `root` with one campaign per name (two phones each)."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "dialogops.yaml").write_text(textwrap.dedent(f"""\
-        api:
-          url: {api_url}
-          timeout_seconds: {timeout}
-        manifests: [campaigns/]
-        """), encoding="utf-8")
-    folder = root / "campaigns"
-    folder.mkdir(exist_ok=True)
-    for n, name in enumerate(names):
-        (folder / f"{name}.yaml").write_text(manifest(name, [phone(2 * n), phone(2 * n + 1)]),
-                                             encoding="utf-8")
-    return root
-
-
-def read_state(root: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((root / "dialogops.state.json").read_text("utf-8"))
-    return data
 
 
 class Harness:
@@ -366,8 +283,7 @@ def test_stopping_during_a_retry_wait_abandons_the_retry_and_forgets_the_entry(
         executor = Executor(lock, client, {}, retry=RetryPolicy(max_wait=30))
 
         def interrupt_once_refused() -> None:
-            while not sandbox.requests:
-                time.sleep(0.01)
+            wait_for(lambda: bool(sandbox.requests), "the refused create")
             executor.halt("apply was interrupted")
 
         threading.Thread(target=interrupt_once_refused, daemon=True).start()

@@ -9,36 +9,18 @@ from __future__ import annotations
 import json
 import os
 import pty
-import shutil
 import signal
 import stat
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_dialogops
-from test_apply import manifest, read_state, write_project
+from conftest import child_env, run_dialogops, wait_for
+from samples import api_env, example_project, manifest, read_state, write_project
 
-from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def example_project(tmp_path: Path) -> Path:
-    """A copy of the example project shipped in the repository (dialogops.yaml, campaigns/)."""
-    root = tmp_path / "example"
-    root.mkdir()
-    shutil.copy(REPO / "dialogops.yaml", root / "dialogops.yaml")
-    shutil.copytree(REPO / "campaigns", root / "campaigns")
-    return root
-
-
-def api_env(sandbox: SandboxServer) -> dict[str, str]:
-    return {"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": SANDBOX_TOKEN}
+from dialogops.sandbox import SandboxServer
 
 
 def creates(sandbox: SandboxServer) -> list[str]:
@@ -254,19 +236,11 @@ def test_a_saved_plan_is_applied_and_a_stale_one_refused(
 
 
 def popen_apply(root: Path, sandbox: SandboxServer, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
-    env.update(api_env(sandbox), NO_COLOR="1")
     return subprocess.Popen(
         [sys.executable, "-m", "dialogops", "apply", "--auto-approve", *args],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=root, env=child_env(api_env(sandbox)), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
     )
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def test_a_second_apply_waits_for_the_lock_then_fails_naming_the_holder(
@@ -347,8 +321,7 @@ def test_second_ctrl_c_exits_at_once_leaving_creates_in_flight_unknown(
 def run_on_terminal(root: Path, sandbox: SandboxServer, answer: str) -> tuple[int, str]:
     """Run `dialogops apply` on a pseudo-terminal, answer its question; (exit code, screen)."""
     primary, secondary = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
-    env.update(api_env(sandbox), NO_COLOR="1", COLUMNS="120", LINES="40", TERM="xterm")
+    env = child_env({**api_env(sandbox), "COLUMNS": "120", "LINES": "40", "TERM": "xterm"})
     proc = subprocess.Popen([sys.executable, "-m", "dialogops", "apply"], cwd=root, env=env,
                             stdin=secondary, stdout=secondary, stderr=secondary)
     os.close(secondary)

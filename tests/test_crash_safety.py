@@ -8,17 +8,16 @@ sandbox's database), and run apply again.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from conftest import run_dialogops
-from test_apply import write_project
+from conftest import child_env, run_dialogops, wait_for
+from samples import api_env, write_project
 
-from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+from dialogops.sandbox import SandboxServer
 from dialogops.state import LocalBackend, loads
 
 NAMES = [f"c{i:02d}" for i in range(20)]
@@ -44,11 +43,10 @@ def create_requests(sandbox: SandboxServer) -> int:
 
 
 def start_apply(root: Path, sandbox: SandboxServer) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
-    env.update(DIALOG_API_URL=sandbox.url, DIALOG_TOKEN=SANDBOX_TOKEN, NO_COLOR="1")
     return subprocess.Popen(
         [sys.executable, "-m", "dialogops", "apply", "--auto-approve", "--parallelism", "4"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env=child_env(api_env(sandbox)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
 
@@ -75,10 +73,8 @@ def wait_until_served(sandbox: SandboxServer) -> None:
     A user checks the UI after the fact; checking while a create is still being handled
     would wrongly show it as absent.
     """
-    deadline = time.monotonic() + 30
-    while sandbox._httpd is not None and sandbox._httpd.open_sockets:
-        assert time.monotonic() < deadline, "the sandbox never finished its requests"
-        time.sleep(0.01)
+    httpd = sandbox._httpd
+    wait_for(lambda: httpd is None or not httpd.open_sockets, "the sandbox's open requests", 30)
 
 
 def resolve_like_a_user(root: Path, sandbox: SandboxServer) -> list[str]:
@@ -127,8 +123,7 @@ def test_killed_applies_never_create_a_campaign_twice(
         assert max(sandbox.creates_by_name().values(), default=0) <= 1
         resolutions += resolve_like_a_user(root, sandbox)
 
-    final = run_dialogops(["apply", "--auto-approve"], root,
-                          env={"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": SANDBOX_TOKEN})
+    final = run_dialogops(["apply", "--auto-approve"], root, env=api_env(sandbox))
 
     assert final.returncode == 0, final.stdout + final.stderr
     assert sandbox.creates_by_name() == dict.fromkeys(NAMES, 1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_dialogops
-from test_apply import write_project
+from samples import write_project
 
 from dialogops.sandbox import SandboxServer
 

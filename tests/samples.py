@@ -1,0 +1,139 @@
+"""Test material shared by several test modules: the sample Campaign manifest and project,
+the create body it must render to, the example project's copy, and the documented
+analytics request."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+
+REPO = Path(__file__).resolve().parents[1]
+DATE = "2099-12-01"
+
+
+def phone(i: int) -> str:
+    return f"+7999{i:07d}"
+
+
+def manifest(name: str, phones: list[str], *, title: str | None = None) -> str:
+    """A Campaign manifest with inline phones; its add_data reads each row's `who`."""
+    rows = "\n".join(f"      - {{phone: '{p}', who: Гость {i}}}" for i, p in enumerate(phones))
+    return textwrap.dedent(f"""\
+        apiVersion: dialogops/v1
+        kind: Campaign
+        metadata:
+          name: {name}
+        spec:
+          project_id: 1
+          title: {title or name}
+          description: Опрос удовлетворенности
+          start_block_id: 10
+          phone_id: 5
+          schedule:
+            date: {DATE}
+            start_time: "09:00"
+            end_time: "17:00"
+            attempts: 3
+            interval_minutes: 5
+          phones:
+            inline:
+        ROWS
+          add_data:
+            name: "{{{{ row.who }}}}"
+            slot: "10:00"
+        """).replace("ROWS", rows)
+
+
+def campaign_part(title: str) -> dict[str, Any]:
+    """The documented `campaign` object that `manifest(title=...)` must render to."""
+    return {
+        "project_id": 1,
+        "name": title,
+        "description": "Опрос удовлетворенности",
+        "start_block_id": 10,
+        "schedule": {
+            "date": DATE,
+            "start_time": "09:00",
+            "end_time": "17:00",
+            "periods": {"id": 1, "title": "Однократно"},
+            "attempts": {"id": 3, "title": "3"},
+            "interval": "5",
+        },
+        "state": "Создано",
+        "phone_id": 5,
+    }
+
+
+def expected_body(title: str, phones: list[str]) -> dict[str, Any]:
+    """The create body `manifest()` must produce, byte for byte as JSON."""
+    return {
+        "campaign": campaign_part(title),
+        "phones": [{"phone": p, "add_data": {"name": f"Гость {i}", "slot": "10:00"}}
+                   for i, p in enumerate(phones)],
+    }
+
+
+def write_project(root: Path, names: list[str], *, api_url: str = "http://127.0.0.1:9/api",
+                  timeout: float = 5) -> Path:
+    """A project at `root` with one campaign per name (two phones each)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dialogops.yaml").write_text(textwrap.dedent(f"""\
+        api:
+          url: {api_url}
+          timeout_seconds: {timeout}
+        manifests: [campaigns/]
+        """), encoding="utf-8")
+    folder = root / "campaigns"
+    folder.mkdir(exist_ok=True)
+    for n, name in enumerate(names):
+        (folder / f"{name}.yaml").write_text(manifest(name, [phone(2 * n), phone(2 * n + 1)]),
+                                             encoding="utf-8")
+    return root
+
+
+def read_state(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / "dialogops.state.json").read_text("utf-8"))
+    return data
+
+
+def example_project(tmp_path: Path) -> Path:
+    """A copy of the example project shipped in the repository (dialogops.yaml, campaigns/)."""
+    root = tmp_path / "example"
+    root.mkdir()
+    shutil.copy(REPO / "dialogops.yaml", root / "dialogops.yaml")
+    shutil.copytree(REPO / "campaigns", root / "campaigns")
+    return root
+
+
+def api_env(sandbox: SandboxServer) -> dict[str, str]:
+    """The environment that points a `dialogops` child process at the sandbox."""
+    return {"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": SANDBOX_TOKEN}
+
+
+# The analytics request of dialog-api.md's example, key for key.
+DOCUMENTED_REPORT_REQUEST: dict[str, Any] = {
+    "analytics_filter": {
+        "scenario_id": 951,
+        "start_block_id": 10,
+        "outgoing_campaign_id": 12345,
+        "date_start": "2000-01-01T08:00:59.096Z",
+        "date_end": "2000-01-01T18:04:59.096Z",
+    },
+    "columns": [
+        {
+            "id": 1,
+            "name": "phone_number",
+            "display_name": "Phone Number",
+            "column_type": "field",
+            "data_type": "number",
+            "filter_type": "contains",
+            "filter_value": "79999999999",
+            "sorting": "asc",
+        }
+    ],
+}
