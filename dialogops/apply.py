@@ -29,13 +29,14 @@ from dialogops.client import (
     ApiRetryLater,
     ApiUnauthorized,
     DialogClient,
+    open_client,
     redact,
 )
 from dialogops.errors import DialogOpsError, StateError, UsageError
 from dialogops.manifests import load_project
 from dialogops.planner import Action, Plan, build_plan
 from dialogops.render import create_body, fingerprint
-from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox, sandbox_state_path
+from dialogops.sandbox import sandbox_state_path
 from dialogops.savedplan import check_fresh, read_saved_plan
 from dialogops.specs import Config
 from dialogops.state import (
@@ -435,7 +436,7 @@ def run_apply(request: ApplyRequest, console: Console,
             return 0
         if saved is None and not request.auto_approve:
             _confirm(len(plan.creates), ask)
-        with _client(request) as client:
+        with open_client(config, sandbox=request.sandbox) as client:
             return _execute(plan, lock, client, request, console)
 
 
@@ -447,20 +448,6 @@ def _confirm(count: int, ask: Callable[[str], str] | None) -> None:
     answer = ask(f"Create {count} {noun}? Only 'yes' is accepted: ")
     if answer.strip() != "yes":
         raise UsageError("apply cancelled: nothing was created")
-
-
-@contextlib.contextmanager
-def _client(request: ApplyRequest) -> Iterator[DialogClient]:
-    """The API client; with --sandbox, a sandbox server running in this process."""
-    config = request.config
-    with contextlib.ExitStack() as stack:
-        if request.sandbox:
-            server = stack.enter_context(running_sandbox(config.root))
-            client = DialogClient(server.url, token=SANDBOX_TOKEN, timeout=config.timeout_seconds)
-        else:
-            client = DialogClient.from_environment(config)
-        stack.callback(client.close)
-        yield client
 
 
 def _execute(plan: Plan, lock: StateLock, client: DialogClient,

@@ -14,6 +14,7 @@ Token and password are replaced by `***` in every error message and log line.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import json
@@ -22,7 +23,7 @@ import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -33,6 +34,7 @@ from urllib3.util.retry import Retry
 
 from dialogops import __version__
 from dialogops.errors import ApiError, UsageError
+from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox
 from dialogops.specs import Config
 
 DEFAULT_RETRY_AFTER = 1.0  # seconds, for a 429 that does not say how long to wait
@@ -355,6 +357,20 @@ class DialogClient:
                 status=response.status_code,
                 server_message=_server_message(response),
             ) from None
+
+
+@contextlib.contextmanager
+def open_client(config: Config, *, sandbox: bool = False) -> Iterator[DialogClient]:
+    """The API client for `config`; with `sandbox`, for a sandbox server run in this process."""
+    with contextlib.ExitStack() as stack:
+        if sandbox:
+            # The sandbox places its synthetic calls on the project's wall clock.
+            server = stack.enter_context(running_sandbox(config.root, timezone=config.timezone))
+            client = DialogClient(server.url, token=SANDBOX_TOKEN, timeout=config.timeout_seconds)
+        else:
+            client = DialogClient.from_environment(config)
+        stack.callback(client.close)
+        yield client
 
 
 def _reason(exc: BaseException) -> str:

@@ -8,7 +8,6 @@ body of `POST /analytics/{project_id}/report`; `parse_response` checks what came
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import json
@@ -21,11 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rich.console import Console
 from rich.table import Table
 
-from dialogops.client import DialogClient
+from dialogops.client import open_client
 from dialogops.durable import atomic_writer
 from dialogops.errors import ApiError, StateError, UsageError
 from dialogops.manifests import load_project
-from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox, sandbox_state_path
+from dialogops.sandbox import sandbox_state_path
 from dialogops.specs import (
     Campaign,
     Config,
@@ -524,20 +523,6 @@ def select_reports(project: Project, names: Sequence[str], every: bool) -> tuple
     return tuple(known[n] for n in dict.fromkeys(names))
 
 
-@contextlib.contextmanager
-def open_client(config: Config, sandbox: bool) -> Iterator[DialogClient]:
-    """The API client; with --sandbox, a sandbox server running in this process."""
-    with contextlib.ExitStack() as stack:
-        if sandbox:
-            # The sandbox places its synthetic calls on the project's wall clock.
-            server = stack.enter_context(running_sandbox(config.root, timezone=config.timezone))
-            client = DialogClient(server.url, token=SANDBOX_TOKEN, timeout=config.timeout_seconds)
-        else:
-            client = DialogClient.from_environment(config)
-        stack.callback(client.close)
-        yield client
-
-
 def run_reports(command: ReportCommand, *, stdout: TextIO, stderr: TextIO) -> int:
     """The `dialogops report` command: every request is resolved before the first is sent."""
     if command.out not in (None, STDOUT) and (command.all or len(command.names) > 1):
@@ -550,7 +535,7 @@ def run_reports(command: ReportCommand, *, stdout: TextIO, stderr: TextIO) -> in
     else:
         state = backend_for(config).read()
     requests = [build_request(r, project, state, sandbox=command.sandbox) for r in reports]
-    with open_client(config, command.sandbox) as client:
+    with open_client(config, sandbox=command.sandbox) as client:
         for report, request in zip(reports, requests, strict=True):
             outcome = run_report(
                 report, request, client, fmt=command.format, out=command.out,
