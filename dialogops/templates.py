@@ -263,16 +263,7 @@ def _fast_getattr(node: nodes.Getattr) -> Evaluate | None:
     getattr_ = ENVIRONMENT.getattr
     if hasattr({}, attr):
         return lambda row, vars: getattr_(inner(row, vars), attr)
-
-    def lookup(row: dict[str, Any], vars: Vars) -> Any:
-        obj = inner(row, vars)
-        if type(obj) in _PLAIN_DICTS:
-            value = obj.get(attr, _ABSENT)
-            if value is not _ABSENT:
-                return value
-        return getattr_(obj, attr)
-
-    return lookup
+    return _key_first(inner, attr, getattr_)
 
 
 def _fast_getitem(node: nodes.Getitem) -> Evaluate | None:
@@ -280,8 +271,11 @@ def _fast_getitem(node: nodes.Getitem) -> Evaluate | None:
     arg = node.arg
     if inner is None or not isinstance(arg, nodes.Const) or type(arg.value) not in (str, int):
         return None
-    key = arg.value
-    getitem = ENVIRONMENT.getitem
+    return _key_first(inner, arg.value, ENVIRONMENT.getitem)
+
+
+def _key_first(inner: Evaluate, key: str | int, sandboxed: Callable[[Any, Any], Any]) -> Evaluate:
+    """A present key of a plain dict directly, anything else through the sandbox's lookup."""
 
     def lookup(row: dict[str, Any], vars: Vars) -> Any:
         obj = inner(row, vars)
@@ -289,7 +283,7 @@ def _fast_getitem(node: nodes.Getitem) -> Evaluate | None:
             value = obj.get(key, _ABSENT)
             if value is not _ABSENT:
                 return value
-        return getitem(obj, key)
+        return sandboxed(obj, key)
 
     return lookup
 
