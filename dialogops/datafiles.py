@@ -65,13 +65,16 @@ def detect_delimiter(sample: str) -> str:
         return best if counts[best] else ","
 
 
+def sniff_delimiter(handle: TextIO) -> str:
+    """The delimiter of an open CSV file, from its first lines; the file is rewound."""
+    sample = handle.read(SNIFF_BYTES)
+    handle.seek(0)
+    return detect_delimiter(sample)
+
+
 def csv_reader(handle: TextIO, delimiter: str | None) -> csv.DictReader[str]:
     """A DictReader over an open data file, detecting the delimiter when none is declared.
 
     The header row gives the keys; `reader.line_num` is the physical line last read.
     """
-    if delimiter is None:
-        sample = handle.read(SNIFF_BYTES)
-        handle.seek(0)
-        delimiter = detect_delimiter(sample)
-    return csv.DictReader(handle, delimiter=delimiter)
+    return csv.DictReader(handle, delimiter=delimiter or sniff_delimiter(handle))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dialogops import phones
-from dialogops.datafiles import SNIFF_BYTES, DataFileError, detect_delimiter, open_text
+from dialogops.datafiles import DataFileError, open_text, sniff_delimiter
 from dialogops.errors import Location, Problem, RenderError
 from dialogops.specs import CsvSource, Exclude, InlineSource, JsonlSource, PhoneSource
 from dialogops.yamlio import display_path
@@ -74,11 +74,7 @@ def _unreadable(path: Path, line: int, exc: Exception, encoding: str) -> RenderE
 def _csv_rows(source: CsvSource) -> Iterator[RawRow]:
     with _open(source.path, source.encoding, source.location) as handle:
         try:
-            delimiter = source.delimiter
-            if delimiter is None:
-                delimiter = detect_delimiter(handle.read(SNIFF_BYTES))
-                handle.seek(0)
-            reader = csv.reader(handle, delimiter=delimiter)
+            reader = csv.reader(handle, delimiter=source.delimiter or sniff_delimiter(handle))
             header = next((cells for cells in reader if cells), None)
         except (UnicodeDecodeError, csv.Error) as exc:
             raise _unreadable(source.path, 1, exc, source.encoding) from None
@@ -181,9 +177,7 @@ def _read_exclude(exclude: Exclude, region: str, numbers: set[str]) -> list[Prob
     line = 0
     with _open(exclude.path, "utf-8", exclude.location) as handle:
         try:
-            delimiter = detect_delimiter(handle.read(SNIFF_BYTES))
-            handle.seek(0)
-            reader = csv.reader(handle, delimiter=delimiter)
+            reader = csv.reader(handle, delimiter=sniff_delimiter(handle))
             column = 0
             first = True
             for cells in reader:
