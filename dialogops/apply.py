@@ -251,7 +251,8 @@ class Executor:
                 return Outcome(name, "failed", message=(
                     "its manifest or data files changed since the plan was made; nothing sent "
                     "(run apply again to see the new plan)"))
-            pending = self._pending_entry(action, fingerprint(body), len(body["phones"]))
+            pending = self._pending_entry(action, action.rendered.fingerprint,
+                                          len(body["phones"]))
             try:
                 self._save(lambda state: state.put(pending))
             except Exception as exc:
