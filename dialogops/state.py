@@ -289,10 +289,7 @@ class LocalBackend:
     def holder(self) -> LockInfo | None:
         """Who holds the lock now; None when unlocked or the lock file is still being written."""
         try:
-            data = json.loads(self.lock_path.read_text(encoding="utf-8"))
-            return LockInfo(**data)
-        except FileNotFoundError:
-            return None
+            return LockInfo(**json.loads(self.lock_path.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
             return None
 
