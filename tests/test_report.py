@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from samples import DOCUMENTED_REPORT_REQUEST
 
 from dialogops import report as rpt
 from dialogops.durable import atomic_writer
@@ -129,27 +130,7 @@ def test_documented_example_body_is_reproduced_key_for_key(tmp_path: Path) -> No
     )
     request = rpt.build_request(report, make_project(tmp_path), make_state())
     assert request.project_id == 1
-    assert request.body == {
-        "analytics_filter": {
-            "scenario_id": 951,
-            "start_block_id": 10,
-            "outgoing_campaign_id": 12345,
-            "date_start": "2000-01-01T08:00:59.096Z",
-            "date_end": "2000-01-01T18:04:59.096Z",
-        },
-        "columns": [
-            {
-                "id": 1,
-                "name": "phone_number",
-                "display_name": "Phone Number",
-                "column_type": "field",
-                "data_type": "number",
-                "filter_type": "contains",
-                "filter_value": "79999999999",
-                "sorting": "asc",
-            }
-        ],
-    }
+    assert request.body == DOCUMENTED_REPORT_REQUEST
 
 
 def test_campaign_supplies_id_project_block_and_whole_day_in_config_timezone(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -17,13 +16,13 @@ from typing import Any
 
 import pytest
 from conftest import run_dialogops
+from samples import DOCUMENTED_REPORT_REQUEST, api_env, example_project
 
-from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+from dialogops.sandbox import SandboxServer
 from dialogops.sandbox.checks import ColumnRequest
 from dialogops.sandbox.results import matches
 from dialogops.state import State, StateEntry, dumps
 
-REPO = Path(__file__).resolve().parents[1]
 REPORT_PATH = "/api/analytics/1/report"
 
 # The sandbox fixture places calls on Moscow's wall clock; the project uses the same one.
@@ -104,10 +103,6 @@ def make_project(root: Path, reports: str = "") -> Path:
     return root
 
 
-def api_env(sandbox: SandboxServer) -> dict[str, str]:
-    return {"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": SANDBOX_TOKEN}
-
-
 def apply(root: Path, sandbox: SandboxServer) -> None:
     result = run_dialogops(["apply", "--auto-approve"], root, env=api_env(sandbox))
     assert result.returncode == 0, result.stderr
@@ -139,29 +134,6 @@ def applied(tmp_path: Path, sandbox: SandboxServer) -> Path:
 # --- the documented request ---------------------------------------------------------------
 
 
-DOCUMENTED_REQUEST: dict[str, Any] = {
-    "analytics_filter": {
-        "scenario_id": 951,
-        "start_block_id": 10,
-        "outgoing_campaign_id": 12345,
-        "date_start": "2000-01-01T08:00:59.096Z",
-        "date_end": "2000-01-01T18:04:59.096Z",
-    },
-    "columns": [
-        {
-            "id": 1,
-            "name": "phone_number",
-            "display_name": "Phone Number",
-            "column_type": "field",
-            "data_type": "number",
-            "filter_type": "contains",
-            "filter_value": "79999999999",
-            "sorting": "asc",
-        }
-    ],
-}
-
-
 def test_documented_example_report_sends_the_documented_body(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
@@ -184,7 +156,7 @@ def test_documented_example_report_sends_the_documented_body(
     result = report(root, sandbox, "documented", "--format", "json")
 
     assert result.returncode == 0, result.stderr
-    assert report_bodies(sandbox) == [DOCUMENTED_REQUEST]
+    assert report_bodies(sandbox) == [DOCUMENTED_REPORT_REQUEST]
     assert json.loads(result.stdout)["rows"] == []
     assert "report documented: 0 rows, total duration 0s, average 0s" in result.stderr
 
@@ -403,10 +375,7 @@ def test_unknown_campaign_id_is_the_servers_404(tmp_path: Path, sandbox: Sandbox
 
 
 def test_example_project_report_with_the_built_in_sandbox(tmp_path: Path) -> None:
-    root = tmp_path / "example"
-    root.mkdir()
-    shutil.copy(REPO / "dialogops.yaml", root / "dialogops.yaml")
-    shutil.copytree(REPO / "campaigns", root / "campaigns")
+    root = example_project(tmp_path)
     applied = run_dialogops(["apply", "--sandbox", "--auto-approve"], root)
     assert applied.returncode == 0, applied.stderr
 
@@ -422,10 +391,7 @@ def test_example_project_report_with_the_built_in_sandbox(tmp_path: Path) -> Non
 
 
 def test_example_project_before_and_after_apply_to_stdout(tmp_path: Path) -> None:
-    root = tmp_path / "example"
-    root.mkdir()
-    shutil.copy(REPO / "dialogops.yaml", root / "dialogops.yaml")
-    shutil.copytree(REPO / "campaigns", root / "campaigns")
+    root = example_project(tmp_path)
 
     early = run_dialogops(["report", "nps-2099-12-results", "--sandbox"], root)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import child_env, run_dialogops
+from samples import campaign_part
 
 from dialogops.errors import UsageError
 from dialogops.sandbox import (
@@ -25,33 +26,13 @@ from dialogops.sandbox import (
     sandbox_state_path,
 )
 
-try:
-    from tests.conftest import run_dialogops
-except ImportError:  # pytest's rootdir-relative import mode
-    from conftest import run_dialogops  # type: ignore[no-redef]
-
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 PHONES = [f"+7999123450{i}" for i in range(10)]
 
 
 def create_body(name: str = "Обзвон клиентов", phones: list[str] | None = None) -> dict[str, Any]:
     return {
-        "campaign": {
-            "project_id": 1,
-            "name": name,
-            "description": "Опрос удовлетворенности",
-            "start_block_id": 10,
-            "schedule": {
-                "date": "2099-12-01",
-                "start_time": "09:00",
-                "end_time": "17:00",
-                "periods": {"id": 1, "title": "Однократно"},
-                "attempts": {"id": 3, "title": "3"},
-                "interval": "5",
-            },
-            "state": "Создано",
-            "phone_id": 5,
-        },
+        "campaign": campaign_part(name),
         "phones": [
             {"phone": p, "add_data": {"name": f"Client {i}", "slot": i}}
             for i, p in enumerate(phones or PHONES)
@@ -497,11 +478,10 @@ def test_report_needs_the_token_and_honours_report_status(sandbox):
 
 
 def test_serve_prints_url_and_token_serves_and_exits_0_on_ctrl_c(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
     with subprocess.Popen(
         [sys.executable, "-m", "dialogops", "sandbox", "serve", "--port", "0",
          "--fail-status", "429", "--fail-count", "1", "--retry-after", "2"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ) as process:
         try:
             assert process.stdout is not None

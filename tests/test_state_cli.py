@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_dialogops
 
 from dialogops.state import LocalBackend, LockInfo, Replaced, State, StateEntry, dumps
-from tests.conftest import run_dialogops
 
 FP_A = "sha256:" + "a" * 64
 FP_B = "sha256:" + "b" * 64
@@ -304,7 +304,6 @@ def test_help_lists_every_state_command(project: Path) -> None:
     for command in ("list", "show", "rm", "unlock"):
         assert f"  {command} " in result.stdout
     assert run_dialogops(["import", "--help"], project).returncode == 0
-
 
 
 def test_commands_use_the_state_path_of_the_config(project: Path) -> None:

@@ -11,7 +11,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-REPO = Path(__file__).parent.parent
+from samples import REPO, example_project
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -41,9 +41,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) -> None:
     # file does not run that directory's own .pth files, so the editable install stays out.
     (site / "zz_test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
 
-    project = tmp_path / "project"
-    shutil.copytree(REPO / "campaigns", project / "campaigns")
-    shutil.copy(REPO / "dialogops.yaml", project / "dialogops.yaml")
+    project = example_project(tmp_path)
 
     where = _run([str(python), "-c",
                   "import dialogops, dialogops.schemas as s; print(dialogops.__file__);"
