@@ -14,9 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import child_env, run_dialogops, wait_for
 from samples import api_env, write_project
 
+from dialogops.cli import main
 from dialogops.sandbox import SandboxServer
 from dialogops.state import LocalBackend, loads
 
@@ -77,13 +79,23 @@ def wait_until_served(sandbox: SandboxServer) -> None:
     wait_for(lambda: httpd is None or not httpd.open_sockets, "the sandbox's open requests", 30)
 
 
-def resolve_like_a_user(root: Path, sandbox: SandboxServer) -> list[str]:
+def dialogops(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Run a dialogops command in this process, from the project folder; it must succeed.
+
+    The real command line, without the start-up of a child process: a run resolves a dozen
+    entries or more, and the apply runs killed above are what must be separate processes.
+    """
+    code = main(args)
+    assert code == 0, capsys.readouterr().err
+
+
+def resolve_like_a_user(root: Path, sandbox: SandboxServer,
+                        capsys: pytest.CaptureFixture[str]) -> list[str]:
     """Clear the dead lock; import each unknown campaign found on the server, forget the rest.
 
     Returns the commands run, e.g. `import c03 1004`.
     """
-    unlocked = run_dialogops(["state", "unlock"], root)
-    assert unlocked.returncode == 0, unlocked.stderr
+    dialogops(["state", "unlock"], capsys)
     state = LocalBackend(root / "dialogops.state.json").read()
     on_server = {c.name: c.id for c in sandbox.campaigns()}
     commands: list[str] = []
@@ -94,16 +106,17 @@ def resolve_like_a_user(root: Path, sandbox: SandboxServer) -> list[str]:
             command = ["import", name, str(on_server[name])]
         else:
             command = ["state", "rm", name]
-        resolved = run_dialogops(command, root)
-        assert resolved.returncode == 0, resolved.stderr
+        dialogops(command, capsys)
         commands.append(" ".join(command))
     return commands
 
 
 def test_killed_applies_never_create_a_campaign_twice(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = write_project(tmp_path / "p", NAMES)
+    monkeypatch.chdir(root)
     sandbox.faults.update(latency=0.25)
     state_file = root / "dialogops.state.json"
     killed_with_state = 0
@@ -121,7 +134,7 @@ def test_killed_applies_never_create_a_campaign_twice(
                 loads(backup.read_text("utf-8"), str(backup))
             killed_with_state += 1
         assert max(sandbox.creates_by_name().values(), default=0) <= 1
-        resolutions += resolve_like_a_user(root, sandbox)
+        resolutions += resolve_like_a_user(root, sandbox, capsys)
 
     final = run_dialogops(["apply", "--auto-approve"], root, env=api_env(sandbox))
 
