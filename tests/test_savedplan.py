@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_planner import PHONES, all_statuses, entry_for, make_campaign, make_project
+from sample_plans import PHONES, all_statuses, entry_for, make_campaign, make_project
 
 from dialogops.errors import StateError, UsageError
 from dialogops.planner import Plan, build_plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from test_planner import PHONES, all_statuses, make_campaign, make_project
+from sample_plans import PHONES, all_statuses, make_campaign, make_project
 
 from dialogops import show
 from dialogops.planner import Plan, build_plan
