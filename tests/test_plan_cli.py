@@ -115,7 +115,9 @@ def test_a_new_campaign_is_a_create_with_masked_phones(project: Path) -> None:
 def test_plan_never_writes_state(project: Path) -> None:
     state = write_state(project, {"nps": created("sha256:" + "1" * 64)})
     before = state.read_bytes()
-    run_dialogops(["plan", "--replace", "nps"], project)
+    result = run_dialogops(["plan", "--replace", "nps"], project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("-/+ nps  replace  3 phones")
     assert state.read_bytes() == before
     assert sorted(p.name for p in project.iterdir()) == [
         "campaigns", "data", "dialogops.state.json", "dialogops.yaml",

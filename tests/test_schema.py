@@ -55,7 +55,9 @@ def test_schema_command_prints_the_file(kind: str, tmp_path: Path) -> None:
 
 def test_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
     result = run_dialogops(["schema", "campaing"], tmp_path)
-    assert result.returncode != 0
+    assert result.returncode == 1
+    assert result.stderr.startswith("Usage: dialogops schema [OPTIONS] {campaign|report|config}")
+    assert "'campaing' is not one of 'campaign', 'report', 'config'" in result.stderr
     assert "Traceback" not in result.stderr
 
 
