@@ -350,7 +350,9 @@ def _resolve_hint(name: str, title: str | None = None) -> str:
 @contextlib.contextmanager
 def interrupts(executor: Executor, console: Console,
                lock: StateLock) -> Iterator[threading.Event]:
-    """First Ctrl-C: start nothing new and drain; second: release the lock, exit 130 at once.
+    """First Ctrl-C or SIGTERM: start nothing new and drain; second: release the lock, exit 130.
+
+    SIGTERM counts as Ctrl-C because CI runners cancel a job with it.
 
     Yields an event that is set once Ctrl-C was pressed. Outside the main thread (where
     signal handlers cannot be installed) Ctrl-C keeps its default behaviour.
@@ -360,7 +362,7 @@ def interrupts(executor: Executor, console: Console,
         yield pressed
         return
 
-    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+    def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
         if pressed.is_set():
             # Released first: a state write still under way finishes, later ones are refused.
             lock.release()
@@ -375,11 +377,13 @@ def interrupts(executor: Executor, console: Console,
                       "state. Press Ctrl-C again to exit at once.")
         console.file.flush()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {signum: signal.signal(signum, on_interrupt)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield pressed
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @dataclass(frozen=True)

@@ -270,15 +270,17 @@ def test_a_second_apply_waits_for_the_lock_then_fails_naming_the_holder(
     assert read_state(root)["serial"] == 4  # pending + created, twice: no write lost
 
 
-def test_first_ctrl_c_drains_creates_in_flight_and_saves(
-    tmp_path: Path, sandbox: SandboxServer,
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_first_ctrl_c_or_term_drains_creates_in_flight_and_saves(
+    tmp_path: Path, sandbox: SandboxServer, signum: signal.Signals,
 ) -> None:
+    # CI runners cancel a job with SIGTERM: it must leave state as tidy as Ctrl-C does.
     root = write_project(tmp_path / "p", ["a1", "a2", "a3", "a4", "a5", "a6"])
     sandbox.faults.update(latency=1.0)
     proc = popen_apply(root, sandbox, "--parallelism", "2")
     wait_for(lambda: len(creates(sandbox)) == 2, "two creates in flight")
 
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
 
     assert proc.returncode == 130, out + err
