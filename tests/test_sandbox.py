@@ -197,6 +197,8 @@ def test_running_sandbox_keeps_its_files_under_dot_dialogops(tmp_path):
     with running_sandbox(tmp_path) as server:
         create(server)
         assert server.url.startswith("http://127.0.0.1:") and server.url.endswith("/api")
+        assert len(server.campaigns()) == 1
+        assert server.requests == []  # a long --sandbox run keeps no copy of each body
     assert (tmp_path / ".dialogops" / "sandbox.db").is_file()
     assert sandbox_state_path(tmp_path) == tmp_path / ".dialogops" / "sandbox.state.json"
 

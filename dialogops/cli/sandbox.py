@@ -72,7 +72,7 @@ def serve(host: str, port: int, db: Path | None, timezone: str, latency: float,
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(message)s")
     server = SandboxServer(db or sandbox_db_path(Path.cwd()), host=host, port=port,
-                           faults=faults, timezone=timezone)
+                           faults=faults, timezone=timezone, record_requests=False)
     server.start()
     try:
         click.echo(f"Dialog API sandbox listening on {server.url}")

@@ -257,6 +257,7 @@ class SandboxServer:
         port: int = 0,
         faults: Faults | None = None,
         timezone: str = DEFAULT_TIMEZONE,
+        record_requests: bool = True,
     ) -> None:
         if not is_loopback(host):
             raise UsageError(f"the sandbox listens on loopback only, not on {host!r}")
@@ -267,7 +268,9 @@ class SandboxServer:
         self.db_path = db_path
         self.host = host
         self.faults = faults if faults is not None else Faults()
+        # Tests read what was received; a long `serve` or `--sandbox` run would only grow.
         self.requests: list[ReceivedRequest] = []
+        self._record_requests = record_requests
         self._requested_port = port
         self._store = CampaignStore(db_path)
         self._httpd: _HTTPServer | None = None
@@ -331,6 +334,8 @@ class SandboxServer:
         return self._store.counts_by_name()
 
     def _record(self, method: str, path: str, headers: Mapping[str, str], body: Any) -> None:
+        if not self._record_requests:
+            return
         seen = {k: ("<redacted>" if k.lower() == "authorization" else v)
                 for k, v in headers.items()}
         if isinstance(body, dict) and "password" in body:
