@@ -501,6 +501,12 @@ class _Checker:
             period=self._period(spec.get("period"), located),
             output=self._output(spec.get("output", {}), located),
         )
+        if report.outgoing_campaign_id is not None:
+            missing = [f for f in ("project_id", "start_block_id", "period") if f not in spec]
+            if missing:
+                self.problem(located.key_at(("spec", "outgoing_campaign_id")), ("spec",),
+                             f"{' and '.join(missing)} must be given with outgoing_campaign_id "
+                             "(there is no campaign manifest to take them from)")
         valid = len(self.problems) == before and keep
         if report.campaign is not None:
             where = located.at(("spec", "campaign"))

@@ -144,6 +144,7 @@ def test_report_record(project: Path) -> None:
     (project / "campaigns" / "r.yaml").write_text(
         "apiVersion: dialogops/v1\nkind: Report\nmetadata: {name: r}\nspec:\n"
         "  outgoing_campaign_id: 12345\n  scenario_id: 951\n"
+        "  project_id: 2\n  start_block_id: 20\n"
         "  period: {start: 2099-12-01T00:00:00, end: '2099-12-02T00:00:00Z'}\n"
         "  columns:\n"
         "    - {id: 1, name: phone_number, display_name: P, column_type: field,\n"
@@ -155,6 +156,7 @@ def test_report_record(project: Path) -> None:
     loaded = load_project([], load_config(None, project))
     (report,) = loaded.reports
     assert (report.campaign, report.outgoing_campaign_id, report.scenario_id) == (None, 12345, 951)
+    assert (report.project_id, report.start_block_id) == (2, 20)
     assert report.period is not None
     assert report.period.start == dt.datetime(2099, 12, 1, tzinfo=ZoneInfo("Asia/Yekaterinburg"))
     assert report.period.end == dt.datetime(2099, 12, 2, tzinfo=dt.UTC)
