@@ -280,6 +280,7 @@ class _Checker:
                                          "(set it here or in dialogops.yaml defaults)"))
         if found:
             self.problems.extend(found)
+            self._check_sound_parts(doc, data, located, found)
             return
         before = len(self.problems)
         campaign = self._build_campaign(doc, data, located)
@@ -287,6 +288,26 @@ class _Checker:
             self._check_templates(campaign)
         if campaign is not None and len(self.problems) == before and keep:
             self.campaigns.append(campaign)
+
+    def _check_sound_parts(
+        self, doc: Document, data: dict[str, Any], located: _Located, found: list[Problem]
+    ) -> None:
+        """Run the schedule and data-file checks of a Campaign whose schema problems lie
+        elsewhere, so one run reports them all."""
+        spec = data.get("spec")
+        if not isinstance(spec, dict):
+            return
+        broken = {problem.field for problem in found}
+
+        def clean(field: str) -> bool:
+            return not any(f == field or f.startswith((f"{field}.", f"{field}[")) for f in broken)
+
+        schedule_fields = ("date", "start_time", "end_time")
+        if (isinstance(spec.get("schedule"), dict) and "spec.schedule" not in broken
+                and all(clean(f"spec.schedule.{key}") for key in schedule_fields)):
+            self._schedule(spec["schedule"], located)
+        if isinstance(spec.get("phones"), dict) and clean("spec.phones"):
+            self._phones(spec["phones"], doc, located)
 
     def _check_templates(self, campaign: Campaign) -> None:
         """Template syntax is part of the manifest: report it here, not first at plan."""
