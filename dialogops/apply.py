@@ -263,7 +263,7 @@ class Executor:
         # The answer is in: the slot goes to the next create while this one is recorded.
         if isinstance(sent, Outcome):
             return sent
-        return self._record_created(pending, sent)
+        return self._record_created(action, pending, sent)
 
     def _pending_entry(self, action: Action, fp: str, phones: int) -> StateEntry:
         history: tuple[Replaced, ...] = ()
@@ -302,17 +302,34 @@ class Executor:
                 return self._unknown(action, pending, redact(str(exc)))
             return campaign_id
 
-    def _record_created(self, pending: StateEntry, campaign_id: int) -> Outcome:
+    def _record_created(self, action: Action, pending: StateEntry, campaign_id: int) -> Outcome:
         name = pending.name
         created = dataclasses.replace(pending, status="created", id=campaign_id,
                                       created_at=utc_now())
+        owners: list[str] = []
+
+        def record(state: State) -> State:
+            # Checked inside the serialised write, so two creates answered with one ID at
+            # the same moment cannot both be recorded as created.
+            owner = state.owner_of(campaign_id, besides=name)
+            if owner is None:
+                return state.put(created)
+            owners.append(owner)
+            return state.put(dataclasses.replace(pending, status="unknown"))
+
         try:
-            self._save(lambda state: state.put(created))
+            self._save(record)
         except Exception as exc:
             self.halt("the state could not be written")
             return Outcome(name, "unknown", campaign_id, (
                 f"created with ID {campaign_id}, but the state could not be written ({exc}); "
                 f"run `dialogops import {name} {campaign_id}`"))
+        if owners:
+            return Outcome(action.name, "unknown", message=(
+                f"the server answered with ID {campaign_id}, which state already records for "
+                f"campaign {owners[0]!r}; it may or may not have been created and was NOT "
+                "resent. " + _resolve_hint(name, action.campaign.title if action.campaign
+                                           else None)))
         return Outcome(name, "created", campaign_id)
 
     def _forget(self, action: Action, message: str, result: Result = "failed") -> Outcome:

@@ -6,7 +6,7 @@ a failure proves decides its type, so `apply` knows whether a campaign might exi
     ApiError                (dialogops.errors)
     ├── ApiRejected         the answer proves nothing was created (4xx, refused connection)
     │   └── ApiUnauthorized 401/403: the credentials are wrong; stop everything
-    ├── ApiRetryLater       429, or 503 with Retry-After: nothing created, try again later
+    ├── ApiRetryLater       429 (503 only if `api.retry_503` opts in): try again later
     └── ApiAmbiguous        the outcome is unknown (timeout, dropped connection, 5xx, ...)
 
 Token and password are replaced by `***` in every error message and log line.
@@ -34,6 +34,7 @@ from urllib3.util.retry import Retry
 
 from dialogops import __version__
 from dialogops.errors import ApiError, UsageError
+from dialogops.masking import mask_numbers
 from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox
 from dialogops.specs import Config
 
@@ -42,6 +43,9 @@ _MAX_CONNECT_TIMEOUT = 10.0
 _MAX_MESSAGE = 500
 _MIN_SECRET = 4
 _POOL_SIZE = 64
+# The largest campaign ID accepted from a create: a signed 64-bit integer, what any
+# platform database column can hold. Anything else is not an ID the API could give.
+MAX_CAMPAIGN_ID = 2**63 - 1
 
 log = logging.getLogger("dialogops.client")
 
@@ -55,7 +59,7 @@ class ApiUnauthorized(ApiRejected):
 
 
 class ApiRetryLater(ApiError):
-    """The API asked to retry later (429, or 503 with Retry-After); nothing was created."""
+    """A rate limiter refused the call (429; 503 only with `api.retry_503`): nothing created."""
 
     def __init__(self, message: str, *, retry_after: float, status: int | None = None,
                  server_message: str = "") -> None:
@@ -148,8 +152,14 @@ def _server_message(response: requests.Response) -> str:
 _OUTCOME_UNKNOWN = " (the outcome is unknown)"
 
 
-def _error_for(response: requests.Response, action: str, unknown: str) -> ApiError:
-    """The typed error for a non-success answer to `action`; `unknown` ends ambiguous ones."""
+def _error_for(
+    response: requests.Response, action: str, unknown: str, *, retry_503: bool = False
+) -> ApiError:
+    """The typed error for a non-success answer to `action`; `unknown` ends ambiguous ones.
+
+    A 503 is ambiguous even with Retry-After: a server may store a campaign and then fail,
+    and the API documents no rate limiting. Only `retry_503` (api.retry_503) retries it.
+    """
     status = response.status_code
     said = _server_message(response)
     what = f"{action}: HTTP {status}" + (f": {said}" if said else "")
@@ -157,7 +167,7 @@ def _error_for(response: requests.Response, action: str, unknown: str) -> ApiErr
     if status in (401, 403):
         return ApiUnauthorized(f"{what} (check the API credentials)", status=status,
                                server_message=said)
-    if status == 429 or (status == 503 and retry_after is not None):
+    if status == 429 or (status == 503 and retry_after is not None and retry_503):
         wait = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
         return ApiRetryLater(f"{what} (retry after {wait:g}s)", retry_after=wait,
                              status=status, server_message=said)
@@ -194,7 +204,9 @@ class _BearerAuth(requests.auth.AuthBase):
 class DialogClient:
     """One keep-alive session to the Dialog API at `base_url` (e.g. https://host/api)."""
 
-    def __init__(self, base_url: str, *, token: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, *, token: str, timeout: float = 30.0, retry_503: bool = False
+    ) -> None:
         try:
             parts = urllib.parse.urlsplit(base_url)
             valid = (parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -205,6 +217,7 @@ class DialogClient:
             raise UsageError(f"the Dialog API URL {base_url!r} is not an http(s) URL")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.retry_503 = retry_503
         self._token = token
         _redactor.add(token)
         self._session = requests.Session()
@@ -238,12 +251,13 @@ class DialogClient:
                 _redactor.add(token)
                 raise UsageError("DIALOG_TOKEN cannot be a bearer token: it holds spaces, "
                                  "control or non-ASCII characters")
-            return cls(base_url, token=token, timeout=config.timeout_seconds)
+            return cls(base_url, token=token, timeout=config.timeout_seconds,
+                       retry_503=config.retry_503)
         login = env.get("DIALOG_LOGIN", "")
         password = env.get("DIALOG_PASSWORD", "")
         if login and password:
             return cls.login(base_url, login=login, password=password,
-                             timeout=config.timeout_seconds)
+                             timeout=config.timeout_seconds, retry_503=config.retry_503)
         if login or password:
             given, missing = (("DIALOG_LOGIN", "DIALOG_PASSWORD") if login
                               else ("DIALOG_PASSWORD", "DIALOG_LOGIN"))
@@ -255,10 +269,10 @@ class DialogClient:
 
     @classmethod
     def login(cls, base_url: str, *, login: str, password: str,
-              timeout: float = 30.0) -> DialogClient:
+              timeout: float = 30.0, retry_503: bool = False) -> DialogClient:
         """A client whose token comes from `POST {base_url}/login`."""
         _redactor.add(password)
-        client = cls(base_url, token="", timeout=timeout)
+        client = cls(base_url, token="", timeout=timeout, retry_503=retry_503)
         try:
             data = client._post_json("/login", {"login": login, "password": password},
                                      action="logging in", unknown="")
@@ -289,12 +303,14 @@ class DialogClient:
                                unknown=_OUTCOME_UNKNOWN)
         campaign = data.get("campaign") if isinstance(data, dict) else None
         campaign_id = campaign.get("id") if isinstance(campaign, dict) else None
-        if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
+        if not is_campaign_id(campaign_id):
+            answer = mask_numbers(redact(json.dumps(data, ensure_ascii=False)))
             raise ApiAmbiguous(
-                "creating the campaign: HTTP 200 without an integer campaign.id"
-                f"{_OUTCOME_UNKNOWN}: {redact(json.dumps(data, ensure_ascii=False))[:200]}",
+                "creating the campaign: HTTP 200 without a campaign.id that is a positive "
+                f"integer{_OUTCOME_UNKNOWN}: the answer was {_cut(answer, 200)}",
                 status=200,
             )
+        assert isinstance(campaign_id, int)  # is_campaign_id checked it
         log.debug("created campaign %d", campaign_id)
         return campaign_id
 
@@ -346,7 +362,7 @@ class DialogClient:
             raise ApiAmbiguous(f"{action}: {_reason(exc)}{unknown}") from None
         log.debug("POST %s -> %d in %.3fs", url, response.status_code, time.monotonic() - started)
         if not 200 <= response.status_code < 300:
-            error = _error_for(response, action, unknown)
+            error = _error_for(response, action, unknown, retry_503=self.retry_503)
             log.debug("%s", error)
             raise error
         try:
@@ -366,7 +382,8 @@ def open_client(config: Config, *, sandbox: bool = False) -> Iterator[DialogClie
         if sandbox:
             # The sandbox places its synthetic calls on the project's wall clock.
             server = stack.enter_context(running_sandbox(config.root, timezone=config.timezone))
-            client = DialogClient(server.url, token=SANDBOX_TOKEN, timeout=config.timeout_seconds)
+            client = DialogClient(server.url, token=SANDBOX_TOKEN, timeout=config.timeout_seconds,
+                                  retry_503=config.retry_503)
         else:
             client = DialogClient.from_environment(config)
         stack.callback(client.close)
@@ -390,6 +407,16 @@ def _reason(exc: BaseException) -> str:
     if text.startswith("<") and ">: " in text:
         text = text.split(">: ", 1)[1]
     return redact(text)
+
+
+def is_campaign_id(value: object) -> bool:
+    """Whether `value` can be a campaign ID: an integer from 1 to MAX_CAMPAIGN_ID."""
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and 1 <= value <= MAX_CAMPAIGN_ID)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _usable_token(token: str) -> bool:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
 
+from dialogops.masking import mask_digits
+
 # Only these separators are stripped on the fast path; any other character sends the
 # number to the library, which knows every other notation.
 _SEPARATORS = str.maketrans("", "", " -()")
@@ -22,7 +24,6 @@ _TYPE_DESCS = (
 )  # fmt: skip
 _NSN_LENGTH = 10
 _MAX_INPUT = 250  # phonenumbers refuses longer input outright
-_MIN_MASKED_DIGITS = 7
 
 _PARSE_REASONS = {
     NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
@@ -136,25 +137,12 @@ def normalize(raw: str, region: str = "RU") -> str:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:
         reason = _PARSE_REASONS.get(exc.error_type, "not a phone number")
-        raise ValueError(f"{mask_raw(raw)!r} is not a valid phone number ({reason})") from None
+        raise ValueError(f"{mask_digits(raw)!r} is not a valid phone number ({reason})") from None
     if not phonenumbers.is_valid_number(number):
         length = phonenumbers.is_possible_number_with_reason(number)
         reason = _LENGTH_REASONS.get(length, "no such number in its country's numbering plan")
-        raise ValueError(f"{mask_raw(raw)!r} is not a valid phone number ({reason})")
+        raise ValueError(f"{mask_digits(raw)!r} is not a valid phone number ({reason})")
     return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
-
-
-def mask_raw(raw: str) -> str:
-    """An invalid number as written, for messages, with its middle digits hidden.
-
-    A near-valid number is almost someone's phone, so only the first four and last two
-    digits are shown; input with fewer than seven digits cannot identify anyone.
-    """
-    positions = [i for i, char in enumerate(raw) if char.isdigit()]
-    if len(positions) < _MIN_MASKED_DIGITS:
-        return raw
-    hidden = set(positions[4:-2])
-    return "".join("*" if i in hidden else char for i, char in enumerate(raw))
 
 
 def mask(e164: str) -> str:

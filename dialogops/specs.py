@@ -37,6 +37,7 @@ class Config:
     path: Path | None  # the config file, None when there is none
     api_url: str = "https://ai-assistant.is74.ru/api"
     timeout_seconds: float = 30.0
+    retry_503: bool = False  # retry a 503 with Retry-After (risks a duplicate, see docs)
     state_backend: Literal["local", "postgres"] = "local"
     state_path: Path = Path("dialogops.state.json")  # absolute after loading
     state_dsn_env: str = "DIALOGOPS_STATE_DSN"

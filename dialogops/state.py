@@ -142,6 +142,15 @@ class State:
             self, campaigns={k: v for k, v in self.campaigns.items() if k != name}
         )
 
+    def owner_of(self, campaign_id: int, *, besides: str) -> str | None:
+        """The campaign other than `besides` that has (or had) `campaign_id`, if any."""
+        for entry in self.campaigns.values():
+            if entry.name != besides and (
+                entry.id == campaign_id or any(r.id == campaign_id for r in entry.history)
+            ):
+                return entry.name
+        return None
+
 
 def entry_to_dict(entry: StateEntry) -> dict[str, Any]:
     """The entry as written in the state file (without its name, which is the key)."""
@@ -268,9 +277,13 @@ class LocalBackend:
     """The state in a local JSON file, locked with `<file>.lock`."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock_path = path.with_name(path.name + ".lock")
-        self.backup_path = path.with_name(path.name + ".backup")
+        self.path = path  # as the user names it, for messages
+        # A state file that is a symlink (say, to a file shared by several checkouts) is
+        # written through: the new version, its backup and the lock sit beside the target,
+        # so the link stays a link and every checkout sees the same state and lock.
+        self.target = Path(os.path.realpath(path))
+        self.lock_path = self.target.with_name(self.target.name + ".lock")
+        self.backup_path = self.target.with_name(self.target.name + ".backup")
 
     def read(self) -> State:
         """The state on disk; a missing file is the empty state."""
@@ -278,10 +291,21 @@ class LocalBackend:
         return State() if text is None else loads(text, str(self.path))
 
     def read_text(self) -> str | None:
-        """The state file's text as it is on disk; None when there is no file."""
+        """The state file's text as it is on disk; None when there is no file.
+
+        A missing file whose `.backup` exists is an error: the state was lost (deleted, or
+        not restored by a CI cache), and starting empty would create every campaign again.
+        """
         try:
-            return self.path.read_text(encoding="utf-8")
+            return self.target.read_text(encoding="utf-8")
         except FileNotFoundError:
+            if self.backup_path.exists():
+                raise StateError(
+                    f"{self.path} does not exist, but its backup {self.backup_path} does: the "
+                    f"state was lost, and planning without it would create every campaign "
+                    f"again. Check the backup, then restore it with `cp {self.backup_path} "
+                    f"{self.path}` (or delete the backup to start a new state on purpose)"
+                ) from None
             return None
         except (OSError, UnicodeDecodeError) as exc:
             raise StateError(f"{self.path}: cannot read the state file: {exc}") from exc
@@ -435,7 +459,7 @@ class StateLock:
                          str(self.backend.path))
             text = _document_text(document)
             self._backup_previous()
-            write_atomic(self.backend.path, text, mode=0o600, sync_dir=True)
+            write_atomic(self.backend.target, text, mode=0o600, sync_dir=True)
             self._state, self._text = written, text
             return written
 
@@ -462,19 +486,20 @@ class StateLock:
 
         A hard link shares the old file's blocks, already fsynced when it was written; the
         directory fsync after the new state's rename makes the link durable too. Where
-        hard links are not supported the text is copied (and fsynced) instead.
+        hard links are not supported the text is copied (and fsynced) instead. The link
+        keeps the old file's mode: changing it would change the old file, which dialogops
+        may not have created.
         """
         if self._text is None:
             return
         backup = self.backend.backup_path
         link = backup.with_name(f".{backup.name}.{uuid.uuid4().hex}.tmp")
         try:
-            os.link(self.backend.path, link)
+            os.link(self.backend.target, link)
         except OSError:
             write_atomic(backup, self._text, mode=0o600)
             return
         try:
-            os.chmod(link, 0o600)
             os.replace(link, backup)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -527,12 +552,12 @@ def record_import(
     entry keeps the time its create was sent as the creation time.
     """
     now = now or utc_now()
-    for other in state.campaigns.values():
-        if other.id == campaign_id and other.name != name:
-            raise StateError(
-                f"campaign id {campaign_id} is already recorded for {other.name!r}; "
-                f"run `dialogops state rm {other.name}` first if that was a mistake"
-            )
+    owner = state.owner_of(campaign_id, besides=name)
+    if owner is not None:
+        raise StateError(
+            f"campaign id {campaign_id} is already recorded for {owner!r}; "
+            f"run `dialogops state rm {owner}` first if that was a mistake"
+        )
     previous = state.get(name)
     history: tuple[Replaced, ...] = ()
     created_at = now

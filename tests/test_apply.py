@@ -42,10 +42,12 @@ class Harness:
         return build_plan(project, lock.read(), **options)
 
     def apply(self, *, parallelism: int = 4, retry: RetryPolicy | None = None,
-              halt_first: str = "", **options: Any) -> tuple[Summary, list[Outcome]]:
+              halt_first: str = "", retry_503: bool = False,
+              **options: Any) -> tuple[Summary, list[Outcome]]:
         seen: list[Outcome] = []
         with self.backend.lock("test apply") as lock, \
-                DialogClient(self.sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client:
+                DialogClient(self.sandbox.url, token=SANDBOX_TOKEN, timeout=2,
+                             retry_503=retry_503) as client:
             plan = self.plan(lock, **options)
             refuse_blockers(plan)
             executor = Executor(lock, client, {}, parallelism=parallelism,
@@ -118,7 +120,7 @@ def test_unauthorized_stops_every_further_create(harness: Harness) -> None:
 def test_retry_later_is_honoured_and_creates_once(harness: Harness, status: int) -> None:
     harness.sandbox.faults.update(status=status, status_count=2, retry_after=0.1)
 
-    summary, _ = harness.apply(parallelism=1)
+    summary, _ = harness.apply(parallelism=1, retry_503=status == 503)
 
     assert summary.exit_code == 0
     assert harness.sandbox.creates_by_name() == {"alpha": 1, "beta": 1, "gamma": 1}

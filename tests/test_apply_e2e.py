@@ -148,11 +148,19 @@ def test_unauthorized_stops_all_further_creates(tmp_path: Path, sandbox: Sandbox
     assert read_state(root)["campaigns"] == {}
 
 
+def opt_in_to_retry_503(root: Path) -> None:
+    config = root / "dialogops.yaml"
+    config.write_text(config.read_text("utf-8").replace("api:\n", "api:\n  retry_503: true\n"),
+                      encoding="utf-8")
+
+
 @pytest.mark.parametrize("status", [429, 503])
 def test_retry_later_is_retried_and_created_once(
     tmp_path: Path, sandbox: SandboxServer, status: int,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
+    if status == 503:
+        opt_in_to_retry_503(root)
     sandbox.faults.update(status=status, status_count=2, retry_after=0.2)
 
     result = apply(root, sandbox)
@@ -161,6 +169,89 @@ def test_retry_later_is_retried_and_created_once(
     assert creates(sandbox) == ["alpha"] * 3
     assert sandbox.creates_by_name() == {"alpha": 1}
     assert read_state(root)["campaigns"]["alpha"]["status"] == "created"
+
+
+def test_a_503_with_retry_after_is_unknown_by_default_so_a_stored_campaign_is_not_made_twice(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    sandbox.faults.update(status=503, status_count=1, retry_after=0.1, status_after_store=True)
+
+    result = apply(root, sandbox)
+
+    assert result.returncode == 1
+    assert "? unknown alpha: creating the campaign: HTTP 503" in result.stdout
+    assert "0 created, 1 unknown" in result.stdout
+    assert sandbox.creates_by_name() == {"alpha": 1}
+    assert read_state(root)["campaigns"]["alpha"]["status"] == "unknown"
+    again = apply(root, sandbox)
+    assert again.returncode == 1 and "alpha: unknown" in again.stderr
+    assert sandbox.creates_by_name() == {"alpha": 1}
+
+
+@pytest.mark.parametrize("answer", [0, -5, "12", 10**30])
+def test_an_id_that_is_not_a_positive_integer_is_unknown_never_pending(
+    tmp_path: Path, sandbox: SandboxServer, answer: object,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    sandbox.faults.update(answer_id=answer, answer_id_count=1)
+
+    result = apply(root, sandbox)
+
+    assert result.returncode == 1
+    assert "? unknown alpha: creating the campaign: HTTP 200 without a campaign.id that is a " \
+        "positive integer" in result.stdout
+    assert read_state(root)["campaigns"]["alpha"]["status"] == "unknown"
+    # The hint is runnable as printed once the user puts in the ID the Dialog UI shows.
+    assert "dialogops import alpha ID" in result.stdout
+    [stored] = sandbox.campaigns()
+    imported = run_dialogops(["import", "alpha", "--", str(stored.id)], root)
+    assert imported.returncode == 0, imported.stderr
+    entry = read_state(root)["campaigns"]["alpha"]
+    assert (entry["status"], entry["id"], entry["phones"]) == ("created", stored.id, 2)
+
+
+def test_an_id_already_recorded_for_another_campaign_is_unknown(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha", "beta"])
+    assert apply(root, sandbox, "--target", "alpha").returncode == 0
+    alpha_id = read_state(root)["campaigns"]["alpha"]["id"]
+    sandbox.faults.update(answer_id=alpha_id, answer_id_count=1)
+
+    result = apply(root, sandbox)
+
+    assert result.returncode == 1
+    assert (f"? unknown beta: the server answered with ID {alpha_id}, which state already "
+            "records for campaign 'alpha'") in result.stdout
+    campaigns = read_state(root)["campaigns"]
+    assert campaigns["beta"]["status"] == "unknown" and "id" not in campaigns["beta"]
+    assert campaigns["alpha"]["id"] == alpha_id
+
+
+def test_a_lost_state_with_its_backup_left_is_refused_by_plan_and_apply(
+    tmp_path: Path, sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha", "beta"])
+    assert apply(root, sandbox, "--target", "alpha").returncode == 0
+    assert apply(root, sandbox, "--target", "beta").returncode == 0
+    (root / "dialogops.state.json").unlink()
+
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        result = run_dialogops(command, root, env=api_env(sandbox))
+        assert result.returncode == 1
+        assert "dialogops.state.json.backup does: the state was lost" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert sandbox.creates_by_name() == {"alpha": 1, "beta": 1}
+
+
+def test_import_names_a_clear_error_for_an_id_that_cannot_be_one(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    for args in (["alpha", "-5"], ["alpha", "--", "-5"], ["alpha", "12x"]):
+        result = run_dialogops(["import", *args], root)
+        assert result.returncode == 1
+        assert f"{args[-1]!r} is not a campaign ID: IDs are whole numbers" in result.stderr
+        assert "No such option" not in result.stderr
 
 
 AMBIGUOUS = {

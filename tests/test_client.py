@@ -77,7 +77,7 @@ def test_the_session_is_reused_between_calls(sandbox, client):
 @pytest.mark.parametrize(("status", "error", "retry_after"), [
     (400, ApiRejected, None), (404, ApiRejected, None), (422, ApiRejected, None),
     (401, ApiUnauthorized, None), (403, ApiUnauthorized, None),
-    (429, ApiRetryLater, 2.5), (503, ApiRetryLater, 4),
+    (429, ApiRetryLater, 2.5), (503, ApiAmbiguous, 4),
     (500, ApiAmbiguous, None), (502, ApiAmbiguous, None), (408, ApiAmbiguous, None),
 ])
 def test_each_status_maps_to_its_error_and_is_not_retried(sandbox, client, status, error,
@@ -89,7 +89,7 @@ def test_each_status_maps_to_its_error_and_is_not_retried(sandbox, client, statu
     assert caught.value.status == status
     assert caught.value.server_message.startswith(f"sandbox fault: injected {status}")
     assert f"HTTP {status}" in str(caught.value)
-    if retry_after is not None:
+    if error is ApiRetryLater:
         assert caught.value.retry_after == retry_after
     assert len(sandbox.requests) == 1  # one attempt, whatever happened
     assert sandbox.campaigns() == []
@@ -106,6 +106,33 @@ def test_503_without_retry_after_is_ambiguous(sandbox, client):
     sandbox.faults.update(status=503, status_count=1)
     with pytest.raises(ApiAmbiguous):
         client.create_campaign(BODY)
+
+
+def test_a_503_after_the_server_stored_is_ambiguous_unless_retry_503_opts_in(sandbox, client):
+    sandbox.faults.update(status=503, status_count=2, retry_after=1, status_after_store=True)
+    with pytest.raises(ApiAmbiguous, match=r"HTTP 503: .*\(the outcome is unknown\)"):
+        client.create_campaign(BODY)
+    assert len(sandbox.campaigns()) == 1  # it was stored: a retry would have made two
+
+    with DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=5, retry_503=True) as opted, \
+            pytest.raises(ApiRetryLater) as caught:
+        opted.create_campaign(BODY)
+    assert caught.value.retry_after == 1
+
+
+@pytest.mark.parametrize("answer", [0, -5, "12", 10**30, 2**63, 1.5, None, True, [7]])
+def test_an_id_that_is_not_a_positive_integer_is_ambiguous(sandbox, client, answer):
+    sandbox.faults.update(answer_id=answer if answer is not None else {"x": 1},
+                          answer_id_count=1)
+    with pytest.raises(ApiAmbiguous, match="positive integer") as caught:
+        client.create_campaign(BODY)
+    assert "the outcome is unknown" in str(caught.value)
+    assert len(sandbox.campaigns()) == 1
+
+
+def test_the_largest_64_bit_id_is_accepted(sandbox, client):
+    sandbox.faults.update(answer_id=2**63 - 1, answer_id_count=1)
+    assert client.create_campaign(BODY) == 2**63 - 1
 
 
 def test_a_validation_error_carries_the_servers_message(sandbox, client):
@@ -142,7 +169,7 @@ def test_a_timeout_after_the_server_stored_is_ambiguous(sandbox):
 
 def test_a_200_without_an_id_is_ambiguous(sandbox, client):
     sandbox.faults.malformed_count = 1
-    with pytest.raises(ApiAmbiguous, match=r"without an integer campaign\.id") as caught:
+    with pytest.raises(ApiAmbiguous, match=r"without a campaign\.id") as caught:
         client.create_campaign(BODY)
     assert caught.value.status == 200
     assert len(sandbox.campaigns()) == 1
@@ -345,8 +372,10 @@ def test_secrets_are_redacted_from_errors_and_logs(scripted, tmp_path, caplog):
 
 
 @pytest.mark.parametrize(("status", "body", "headers", "error", "text"), [
-    (200, {"campaign": {"id": "12"}}, {}, ApiAmbiguous, "without an integer campaign.id"),
-    (200, {"campaign": {"id": True}}, {}, ApiAmbiguous, "without an integer campaign.id"),
+    (200, {"campaign": {"id": "12"}}, {}, ApiAmbiguous, "the answer was {\"campaign\""),
+    (200, {"campaign": {"id": True}}, {}, ApiAmbiguous, "a positive integer"),
+    (200, {"campaign": {"id": -5}, "phones": ["+79991234567"]}, {}, ApiAmbiguous,
+     "the answer was {\"campaign\": {\"id\": -5}, \"phones\": [\"+7999*****67\"]}"),
     (200, b"<html>ok</html>", {}, ApiAmbiguous, "not JSON"),
     (502, b"<html><h1>Bad Gateway</h1></html>", {}, ApiAmbiguous, "HTTP 502: <html><h1>Bad"),
     (302, b"", {"Location": "http://127.0.0.1:9/login"}, ApiAmbiguous, "HTTP 302"),

@@ -215,6 +215,8 @@ def test_the_backup_is_the_previous_file_and_private_even_if_that_was_not(
     backend.path.chmod(0o644)
     with backend.lock("test") as lock:
         lock.write(lock.read().put(created("b", 2)))
+        # The file it did not create keeps its mode, now under the backup's name.
+        assert stat.S_IMODE(backend.backup_path.stat().st_mode) == 0o644
         lock.write(lock.read().put(created("c", 3)))
         assert loads(backend.backup_path.read_text(), "backup").serial == 5
     assert stat.S_IMODE(backend.path.stat().st_mode) == 0o600
@@ -238,6 +240,49 @@ def test_the_backup_is_copied_where_hard_links_are_not_supported(
     assert stat.S_IMODE(backend.backup_path.stat().st_mode) == 0o600
     leftovers = {p.name for p in backend.path.parent.iterdir()}
     assert leftovers == {"dialogops.state.json", "dialogops.state.json.backup"}
+
+
+def test_a_missing_state_with_a_backup_is_refused_naming_how_to_restore_it(
+    backend: LocalBackend,
+) -> None:
+    with backend.lock("test") as lock:
+        lock.write(lock.read().put(created("a", 1)))
+        lock.write(lock.read().put(created("b", 2)))
+    backend.path.unlink()
+
+    with pytest.raises(StateError) as caught:
+        backend.read()
+    message = str(caught.value)
+    assert f"{backend.path} does not exist, but its backup {backend.backup_path} does" in message
+    assert f"`cp {backend.backup_path} {backend.path}`" in message
+    with pytest.raises(StateError, match="does not exist, but its backup"), backend.lock("t"):
+        pass
+    assert not backend.path.exists()
+
+
+def test_a_symlinked_state_is_written_through_to_its_shared_target(tmp_path: Path) -> None:
+    shared = tmp_path / "shared" / "team.state.json"
+    shared.parent.mkdir()
+    shared.write_text(dumps(State(lineage="team", serial=1, campaigns={"a": created("a", 1)})))
+    shared.chmod(0o640)
+    links = []
+    for checkout in ("one", "two"):
+        (tmp_path / checkout).mkdir()
+        link = tmp_path / checkout / "dialogops.state.json"
+        link.symlink_to(shared)
+        links.append(LocalBackend(link))
+
+    with links[0].lock("test") as lock:
+        lock.write(lock.read().put(created("b", 2)))
+
+    assert links[0].path.is_symlink() and links[1].path.is_symlink()
+    assert set(links[1].read().campaigns) == {"a", "b"}
+    assert links[0].backup_path == shared.with_name("team.state.json.backup")
+    assert links[1].lock_path == links[0].lock_path == shared.with_name("team.state.json.lock")
+    assert stat.S_IMODE(links[0].backup_path.stat().st_mode) == 0o640  # never chmod'ed
+    assert sorted(p.name for p in shared.parent.iterdir()) == [
+        "team.state.json", "team.state.json.backup"]
+    assert [p.name for p in (tmp_path / "one").iterdir()] == ["dialogops.state.json"]
 
 
 def test_updates_from_many_threads_are_all_kept(backend: LocalBackend) -> None:

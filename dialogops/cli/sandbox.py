@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -41,6 +42,8 @@ def sandbox() -> None:
 @click.option("--fail-count", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option("--retry-after", type=click.FloatRange(min=0),
               help="Send Retry-After (seconds) with a --fail-status of 429 or 503.")
+@click.option("--fail-after-store", is_flag=True,
+              help="Store each --fail-status create first, then answer with the status.")
 @click.option("--timeout-after-store", type=click.FloatRange(min=0), default=0.0,
               help="Store each create, then wait this long before answering.")
 @click.option("--drop", type=click.Choice(["before_store", "after_store"]),
@@ -48,25 +51,39 @@ def sandbox() -> None:
 @click.option("--drop-count", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option("--malformed-count", type=click.IntRange(min=0), default=0,
               help="Store the next N creates, then answer 200 without campaign.id.")
+@click.option("--answer-id", metavar="JSON",
+              help="Store the next --answer-id-count creates, then answer this JSON value as "
+                   "campaign.id (e.g. -5, '\"12\"').")
+@click.option("--answer-id-count", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option("--report-status", type=click.IntRange(400, 599),
               help="Answer every report request with this status.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve(host: str, port: int, db: Path | None, timezone: str, latency: float,
           fail_status: int | None, fail_count: int, retry_after: float | None,
-          timeout_after_store: float, drop: str | None, drop_count: int,
-          malformed_count: int, report_status: int | None, verbose: bool) -> None:
+          fail_after_store: bool, timeout_after_store: float, drop: str | None,
+          drop_count: int, malformed_count: int, answer_id: str | None, answer_id_count: int,
+          report_status: int | None, verbose: bool) -> None:
     """Serve the sandbox API on loopback until Ctrl-C."""
     if retry_after is not None and fail_status not in (429, 503):
         raise UsageError("--retry-after needs --fail-status 429 or 503")
+    if fail_after_store and fail_status is None:
+        raise UsageError("--fail-after-store needs --fail-status")
+    try:
+        answered_id = json.loads(answer_id) if answer_id is not None else None
+    except ValueError:
+        raise UsageError(f"--answer-id {answer_id!r} is not a JSON value") from None
     faults = Faults(
         latency=latency,
         status=fail_status,
         status_count=fail_count if fail_status is not None else 0,
         retry_after=retry_after,
+        status_after_store=fail_after_store,
         timeout_after_store=timeout_after_store,
         drop=cast("DropPoint | None", drop),  # click.Choice allows only DropPoint values
         drop_count=drop_count if drop else 0,
         malformed_count=malformed_count,
+        answer_id=answered_id,
+        answer_id_count=answer_id_count if answered_id is not None else 0,
         report_status=report_status,
     )
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,

@@ -137,9 +137,23 @@ def unlock_command(opts: CommonOptions, force: bool) -> None:
         click.echo(f"removed the state lock held by {holder.describe()}")
 
 
-@click.command("import")
+def _campaign_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    """The ID as the Dialog UI shows it; `-5` arrives here too, so it gets a clear error."""
+    from dialogops.client import MAX_CAMPAIGN_ID
+
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_CAMPAIGN_ID:
+        raise click.BadParameter(
+            f"{value!r} is not a campaign ID: IDs are whole numbers from 1 to {MAX_CAMPAIGN_ID}"
+        )
+    return int(text)
+
+
+# `ignore_unknown_options` lets an ID such as `-5` reach the check above instead of being
+# taken for an option; `dialogops import NAME -- ID` works as well.
+@click.command("import", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
-@click.argument("campaign_id", metavar="ID", type=click.IntRange(min=1))
+@click.argument("campaign_id", metavar="ID", callback=_campaign_id)
 @lock_timeout_option
 @common_options
 def import_command(opts: CommonOptions, name: str, campaign_id: int, lock_timeout: float) -> None:

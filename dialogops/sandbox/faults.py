@@ -17,10 +17,12 @@ DropPoint = Literal["before_store", "after_store"]
 class CreateFault:
     """The faults one create request gets, decided atomically when it arrives."""
 
-    status: int | None = None  # answer with this status and store nothing
+    status: int | None = None  # answer with this status (after storing, see below)
     retry_after: float | None = None  # Retry-After to send with `status`
+    store_first: bool = False  # store the campaign, then answer with `status`
     drop: DropPoint | None = None  # close the connection without answering
     malformed: bool = False  # store, then answer 200 without campaign.id
+    answer_id: Any = None  # store, then answer 200 with this as campaign.id
     delay_after_store: float = 0.0  # store, then wait this long before answering
 
 
@@ -32,10 +34,13 @@ class Faults:
     status: int | None = None  # answer the next `status_count` creates with this status
     status_count: int = 0
     retry_after: float | None = None  # with status 429/503: send Retry-After
+    status_after_store: bool = False  # store the campaign first, then answer with `status`
     timeout_after_store: float = 0.0  # store, then wait this long before answering
     drop: DropPoint | None = None  # close the connection without answering
     drop_count: int = 0
     malformed_count: int = 0  # store, then answer 200 with a body lacking campaign.id
+    answer_id: Any = None  # with answer_id_count: store, then answer this as campaign.id
+    answer_id_count: int = 0
     report_status: int | None = None  # answer every report request with this status
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -53,7 +58,8 @@ class Faults:
             if self.status is not None and self.status_count > 0:
                 self.status_count -= 1
                 retry = self.retry_after if self.status in (429, 503) else None
-                return CreateFault(status=self.status, retry_after=retry)
+                return CreateFault(status=self.status, retry_after=retry,
+                                   store_first=self.status_after_store)
             drop: DropPoint | None = None
             if self.drop is not None and self.drop_count > 0:
                 self.drop_count -= 1
@@ -62,6 +68,11 @@ class Faults:
             if drop is None and self.malformed_count > 0:
                 self.malformed_count -= 1
                 malformed = True
+            answer_id = None
+            if drop is None and not malformed and self.answer_id_count > 0:
+                self.answer_id_count -= 1
+                answer_id = self.answer_id
             return CreateFault(
-                drop=drop, malformed=malformed, delay_after_store=self.timeout_after_store
+                drop=drop, malformed=malformed, answer_id=answer_id,
+                delay_after_store=self.timeout_after_store,
             )

@@ -176,6 +176,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._authorize()
         check_create(body)
         fault = sandbox.faults.take_create_fault()
+        if fault.status is not None and fault.store_first:
+            campaign_id = sandbox._store.add(body)
+            _log.info("created campaign %d, answering %d", campaign_id, fault.status)
         if fault.status is not None:
             headers = {}
             if fault.retry_after is not None:
@@ -194,6 +197,9 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox._stopping.wait(fault.delay_after_store)
         if fault.malformed:
             self._send_json(200, {"campaign": {"status": "created"}})
+            return
+        if fault.answer_id is not None:
+            self._send_json(200, {"campaign": {"id": fault.answer_id}})
             return
         self._send_json(200, {"campaign": {"id": campaign_id}})
 
