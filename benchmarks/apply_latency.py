@@ -32,7 +32,8 @@ def write_project(root: Path, campaigns: int) -> None:
     (root / "campaigns").mkdir(parents=True)
     (root / "dialogops.yaml").write_text("manifests: [campaigns/]\n", encoding="utf-8")
     for i in range(campaigns):
-        (root / "campaigns" / f"bench-{i:03d}.yaml").write_text(textwrap.dedent(f"""\
+        (root / "campaigns" / f"bench-{i:03d}.yaml").write_text(
+            textwrap.dedent(f"""\
             apiVersion: dialogops/v1
             kind: Campaign
             metadata: {{name: bench-{i:03d}}}
@@ -44,15 +45,19 @@ def write_project(root: Path, campaigns: int) -> None:
               phones:
                 inline: ["+7999{i:03d}0001", "+7999{i:03d}0002", "+7999{i:03d}0003"]
               add_data: {{greeting: Здравствуйте}}
-            """), encoding="utf-8")
+            """),
+            encoding="utf-8",
+        )
 
 
 def time_executor(root: Path, server: SandboxServer, parallelism: int) -> float:
     """Seconds the executor takes to create every campaign of the project."""
     config = load_config(None, root)
     project = load_project([], config)
-    with LocalBackend(root / "executor.state.json").lock("benchmark") as lock, \
-            DialogClient(server.url, token=SANDBOX_TOKEN, timeout=30) as client:
+    with (
+        LocalBackend(root / "executor.state.json").lock("benchmark") as lock,
+        DialogClient(server.url, token=SANDBOX_TOKEN, timeout=30) as client,
+    ):
         plan = build_plan(project, lock.read())
         started = time.perf_counter()
         outcomes = Executor(lock, client, {}, parallelism=parallelism).run(plan.creates)
@@ -65,12 +70,29 @@ def time_executor(root: Path, server: SandboxServer, parallelism: int) -> float:
 
 def time_command(root: Path, server: SandboxServer, parallelism: int) -> float:
     """Seconds the real `dialogops apply` command takes, start-up included."""
-    env = {**os.environ, "DIALOG_API_URL": server.url, "DIALOG_TOKEN": SANDBOX_TOKEN,
-           "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "DIALOG_API_URL": server.url,
+        "DIALOG_TOKEN": SANDBOX_TOKEN,
+        "NO_COLOR": "1",
+    }
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "dialogops", "apply", "--auto-approve", "--parallelism",
-         str(parallelism)], cwd=root, env=env, capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "dialogops",
+            "apply",
+            "--auto-approve",
+            "--parallelism",
+            str(parallelism),
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"benchmark broken: apply exited {result.returncode}: {result.stderr}")
@@ -84,10 +106,13 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=10)
     args = parser.parse_args()
     ideal = args.campaigns / args.parallelism * args.latency
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}")
-    print(f"{args.campaigns} campaigns, {args.latency * 1000:.0f} ms latency per create, "
-          f"parallelism {args.parallelism}: ideal {ideal:.2f} s")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(
+        f"{args.campaigns} campaigns, {args.latency * 1000:.0f} ms latency per create, "
+        f"parallelism {args.parallelism}: ideal {ideal:.2f} s"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "project"
         write_project(root, args.campaigns)
@@ -98,8 +123,10 @@ def main() -> None:
             counts = server.creates_by_name()
     if len(counts) != args.campaigns or set(counts.values()) != {2}:
         raise SystemExit("benchmark broken: each campaign should be created once per run")
-    for what, seconds in (("create phase (executor)", creating),
-                          ("whole `dialogops apply` command", command)):
+    for what, seconds in (
+        ("create phase (executor)", creating),
+        ("whole `dialogops apply` command", command),
+    ):
         ratio = seconds / ideal
         verdict = "within" if ratio <= 2 else "OVER"
         print(f"{what:34} {seconds:6.2f} s = {ratio:4.2f}x ideal ({verdict} the 2x target)")

@@ -40,10 +40,15 @@ def write_csv(path: Path, rows: int) -> None:
         writer.writerow(["phone", "last_name", "first_name", "slot", "contract"])
         for i in range(rows):
             code, rest = rnd.choice(MOBILE), f"{rnd.randrange(10**7):07d}"
-            phone = [f"+7 {code} {rest[:3]}-{rest[3:5]}-{rest[5:]}", f"8 ({code}) {rest}",
-                     f"7{code}{rest}", f"{code}{rest}"][i % 4]
-            writer.writerow([phone, rnd.choice(LAST), rnd.choice(FIRST),
-                             f"{9 + i % 8}:00", str(100000 + i)])
+            phone = [
+                f"+7 {code} {rest[:3]}-{rest[3:5]}-{rest[5:]}",
+                f"8 ({code}) {rest}",
+                f"7{code}{rest}",
+                f"{code}{rest}",
+            ][i % 4]
+            writer.writerow(
+                [phone, rnd.choice(LAST), rnd.choice(FIRST), f"{9 + i % 8}:00", str(100000 + i)]
+            )
 
 
 DIALOGOPS = """
@@ -118,12 +123,16 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak, "rows": rows,
 
 def run(code: str, csv_path: Path, cpu: int) -> dict[str, float | str]:
     """Run one contender in a fresh interpreter pinned to `cpu`."""
+
     def pin() -> None:
         os.sched_setaffinity(0, {cpu})
 
     done = subprocess.run(
         [sys.executable, "-c", code, str(csv_path), json.dumps(TEMPLATES)],
-        capture_output=True, text=True, check=True, preexec_fn=pin,
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=pin,
     )
     result: dict[str, float | str] = json.loads(done.stdout)
     return result
@@ -132,15 +141,18 @@ def run(code: str, csv_path: Path, cpu: int) -> dict[str, float | str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="CSV rows (default 1e6)")
-    parser.add_argument("--skip-baseline", action="store_true",
-                        help="Only time dialogops (no ratio).")
+    parser.add_argument(
+        "--skip-baseline", action="store_true", help="Only time dialogops (no ratio)."
+    )
     args = parser.parse_args()
     cpu = min(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "phones.csv"
         write_csv(csv_path, args.rows)
-        print(f"{dt.datetime.now():%Y-%m-%d %H:%M} {args.rows:,} rows, 3 templates, "
-              f"CPU {cpu}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+        print(
+            f"{dt.datetime.now():%Y-%m-%d %H:%M} {args.rows:,} rows, 3 templates, "
+            f"CPU {cpu}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+        )
         ours = run(DIALOGOPS, csv_path, cpu)
         _report("dialogops", ours)
         if args.skip_baseline:
@@ -161,9 +173,11 @@ def main() -> int:
 
 def _report(label: str, result: dict[str, float | str]) -> None:
     cpu, wall = float(result["cpu"]), float(result["seconds"])
-    print(f"{label:>16}: {cpu:6.2f} s CPU ({wall:6.2f} s wall)  "
-          f"{float(result['rows']) / cpu:9,.0f} rows/s  "
-          f"peak RSS {float(result['peak']) / 2**20:6.1f} MB")
+    print(
+        f"{label:>16}: {cpu:6.2f} s CPU ({wall:6.2f} s wall)  "
+        f"{float(result['rows']) / cpu:9,.0f} rows/s  "
+        f"peak RSS {float(result['peak']) / 2**20:6.1f} MB"
+    )
 
 
 if __name__ == "__main__":

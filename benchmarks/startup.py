@@ -33,9 +33,11 @@ def main() -> int:
         timings.append(time.perf_counter() - started)
     median = statistics.median(timings)
     print(f"machine: {platform.machine()}, Python {platform.python_version()}")
-    print(f"dialogops --version over {args.runs} runs: median {median:.3f} s, "
-          f"slowest {max(timings):.3f} s; target {TARGET_SECONDS} s "
-          f"(median is {median / TARGET_SECONDS:.2f}x the target)")
+    print(
+        f"dialogops --version over {args.runs} runs: median {median:.3f} s, "
+        f"slowest {max(timings):.3f} s; target {TARGET_SECONDS} s "
+        f"(median is {median / TARGET_SECONDS:.2f}x the target)"
+    )
     return 0 if median <= TARGET_SECONDS else 1
 
 

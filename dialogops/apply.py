@@ -213,10 +213,13 @@ class Executor:
 
     def run(self, actions: Sequence[Action]) -> tuple[Outcome, ...]:
         """Create every action's campaign at most once; return the outcomes in plan order."""
-        with ThreadPoolExecutor(2 * self._parallelism,
-                                thread_name_prefix="dialogops-apply") as pool:
-            futures = [pool.submit(self._create_reported, turn, action)
-                       for turn, action in enumerate(actions)]
+        with ThreadPoolExecutor(
+            2 * self._parallelism, thread_name_prefix="dialogops-apply"
+        ) as pool:
+            futures = [
+                pool.submit(self._create_reported, turn, action)
+                for turn, action in enumerate(actions)
+            ]
             waiting = set(futures)
             while waiting:
                 # A timeout keeps the main thread responsive to Ctrl-C.
@@ -228,8 +231,11 @@ class Executor:
             outcome = self._create(turn, action)
         except Exception as exc:  # a bug must not hide what happened to the others
             self.halt("an unexpected error")
-            outcome = Outcome(action.name, "unknown", message=(
-                f"unexpected error: {redact(repr(exc))}; " + _resolve_hint(action.name)))
+            outcome = Outcome(
+                action.name,
+                "unknown",
+                message=(f"unexpected error: {redact(repr(exc))}; " + _resolve_hint(action.name)),
+            )
         self._on_outcome(outcome)
         return outcome
 
@@ -244,21 +250,27 @@ class Executor:
                 body = create_body(action.campaign, self._vars)
             except DialogOpsError as exc:
                 self.halt(f"{name} could not be rendered")
-                return Outcome(name, "failed",
-                               message=f"could not be rendered, nothing sent: {exc}")
+                return Outcome(
+                    name, "failed", message=f"could not be rendered, nothing sent: {exc}"
+                )
             if fingerprint(body) != action.rendered.fingerprint:
                 self.halt(f"the manifest of {name} changed during apply")
-                return Outcome(name, "failed", message=(
-                    "its manifest or data files changed since the plan was made; nothing sent "
-                    "(run apply again to see the new plan)"))
-            pending = self._pending_entry(action, action.rendered.fingerprint,
-                                          len(body["phones"]))
+                return Outcome(
+                    name,
+                    "failed",
+                    message=(
+                        "its manifest or data files changed since the plan was made; nothing sent "
+                        "(run apply again to see the new plan)"
+                    ),
+                )
+            pending = self._pending_entry(action, action.rendered.fingerprint, len(body["phones"]))
             try:
                 self._save(lambda state: state.put(pending))
             except Exception as exc:
                 self.halt("the state could not be written")
-                return Outcome(name, "failed",
-                               message=f"state could not be written, nothing sent: {exc}")
+                return Outcome(
+                    name, "failed", message=f"state could not be written, nothing sent: {exc}"
+                )
             sent = self._send(action, body, pending)
         # The answer is in: the slot goes to the next create while this one is recorded.
         if isinstance(sent, Outcome):
@@ -270,16 +282,27 @@ class Executor:
         old = action.entry
         if action.status == "replace" and old is not None and old.id is not None:
             # Recorded before the POST so a crash cannot lose the old campaign's ID.
-            history = (*old.history,
-                       Replaced(id=old.id, fingerprint=old.fingerprint,
-                                created_at=old.created_at or "", replaced_at=utc_now()))
+            history = (
+                *old.history,
+                Replaced(
+                    id=old.id,
+                    fingerprint=old.fingerprint,
+                    created_at=old.created_at or "",
+                    replaced_at=utc_now(),
+                ),
+            )
         elif old is not None:
             history = old.history
-        return StateEntry(name=action.name, status="pending", fingerprint=fp, phones=phones,
-                          started_at=utc_now(), history=history)
+        return StateEntry(
+            name=action.name,
+            status="pending",
+            fingerprint=fp,
+            phones=phones,
+            started_at=utc_now(),
+            history=history,
+        )
 
-    def _send(self, action: Action, body: Mapping[str, Any],
-              pending: StateEntry) -> int | Outcome:
+    def _send(self, action: Action, body: Mapping[str, Any], pending: StateEntry) -> int | Outcome:
         """POST once (again only after a proven refusal); the new ID, or the final outcome."""
         retries = 0
         while True:
@@ -293,8 +316,11 @@ class Executor:
             except ApiRetryLater as exc:
                 retries += 1
                 if retries > self._retry.max_retries:
-                    return self._forget(action, f"{exc}; gave up after {self._retry.max_retries} "
-                                        "retries (nothing was created)")
+                    return self._forget(
+                        action,
+                        f"{exc}; gave up after {self._retry.max_retries} "
+                        "retries (nothing was created)",
+                    )
                 if self.stop.wait(min(max(exc.retry_after, 0.0), self._retry.max_wait)):
                     return self._forget(action, f"not retried: {self._stop_reason}", "skipped")
                 continue
@@ -304,8 +330,9 @@ class Executor:
 
     def _record_created(self, action: Action, pending: StateEntry, campaign_id: int) -> Outcome:
         name = pending.name
-        created = dataclasses.replace(pending, status="created", id=campaign_id,
-                                      created_at=utc_now())
+        created = dataclasses.replace(
+            pending, status="created", id=campaign_id, created_at=utc_now()
+        )
         owners: list[str] = []
 
         def record(state: State) -> State:
@@ -321,15 +348,26 @@ class Executor:
             self._save(record)
         except Exception as exc:
             self.halt("the state could not be written")
-            return Outcome(name, "unknown", campaign_id, (
-                f"created with ID {campaign_id}, but the state could not be written ({exc}); "
-                f"run `dialogops import {name} {campaign_id}`"))
+            return Outcome(
+                name,
+                "unknown",
+                campaign_id,
+                (
+                    f"created with ID {campaign_id}, but the state could not be written ({exc}); "
+                    f"run `dialogops import {name} {campaign_id}`"
+                ),
+            )
         if owners:
-            return Outcome(action.name, "unknown", message=(
-                f"the server answered with ID {campaign_id}, which state already records for "
-                f"campaign {owners[0]!r}; it may or may not have been created and was NOT "
-                "resent. " + _resolve_hint(name, action.campaign.title if action.campaign
-                                           else None)))
+            return Outcome(
+                action.name,
+                "unknown",
+                message=(
+                    f"the server answered with ID {campaign_id}, which state already records for "
+                    f"campaign {owners[0]!r}; it may or may not have been created and was NOT "
+                    "resent. "
+                    + _resolve_hint(name, action.campaign.title if action.campaign else None)
+                ),
+            )
         return Outcome(name, "created", campaign_id)
 
     def _forget(self, action: Action, message: str, result: Result = "failed") -> Outcome:
@@ -342,17 +380,24 @@ class Executor:
                 self._save(lambda state: state.remove(action.name))
         except Exception as exc:
             self.halt("the state could not be written")
-            message = (f"{message}; the pending entry could not be removed ({exc}): "
-                       f"nothing was created, run `dialogops state rm {action.name}`")
+            message = (
+                f"{message}; the pending entry could not be removed ({exc}): "
+                f"nothing was created, run `dialogops state rm {action.name}`"
+            )
         return Outcome(action.name, result, message=message)
 
     def _unknown(self, action: Action, pending: StateEntry, reason: str) -> Outcome:
         # If this write fails the entry stays `pending`, which plan shows as unknown too.
         with contextlib.suppress(Exception):
             self._save(lambda state: state.put(dataclasses.replace(pending, status="unknown")))
-        return Outcome(action.name, "unknown", message=(
-            f"{reason}; it may or may not have been created and was NOT resent. "
-            + _resolve_hint(action.name, action.campaign.title if action.campaign else None)))
+        return Outcome(
+            action.name,
+            "unknown",
+            message=(
+                f"{reason}; it may or may not have been created and was NOT resent. "
+                + _resolve_hint(action.name, action.campaign.title if action.campaign else None)
+            ),
+        )
 
     def _save(self, change: Callable[[State], State]) -> None:
         self._writer.write(change)
@@ -360,13 +405,14 @@ class Executor:
 
 def _resolve_hint(name: str, title: str | None = None) -> str:
     where = f"a campaign named {title!r}" if title else "the campaign"
-    return (f"Look for {where} in the Dialog UI, then run `dialogops import {name} ID` "
-            f"if it exists or `dialogops state rm {name}` if it does not.")
+    return (
+        f"Look for {where} in the Dialog UI, then run `dialogops import {name} ID` "
+        f"if it exists or `dialogops state rm {name}` if it does not."
+    )
 
 
 @contextlib.contextmanager
-def interrupts(executor: Executor, console: Console,
-               lock: StateLock) -> Iterator[threading.Event]:
+def interrupts(executor: Executor, console: Console, lock: StateLock) -> Iterator[threading.Event]:
     """First Ctrl-C or SIGTERM: start nothing new and drain; second: release the lock, exit 130.
 
     SIGTERM counts as Ctrl-C because CI runners cancel a job with it.
@@ -383,19 +429,24 @@ def interrupts(executor: Executor, console: Console,
         if pressed.is_set():
             # Released first: a state write still under way finishes, later ones are refused.
             lock.release()
-            console.print("Interrupted again: exiting now; creates in flight stay pending "
-                          "(plan shows them as unknown).")
+            console.print(
+                "Interrupted again: exiting now; creates in flight stay pending "
+                "(plan shows them as unknown)."
+            )
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(130)
         pressed.set()
         executor.halt("apply was interrupted")
-        console.print("Interrupted: letting the creates already sent finish, then saving "
-                      "state. Press Ctrl-C again to exit at once.")
+        console.print(
+            "Interrupted: letting the creates already sent finish, then saving "
+            "state. Press Ctrl-C again to exit at once."
+        )
         console.file.flush()
 
-    previous = {signum: signal.signal(signum, on_interrupt)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: signal.signal(signum, on_interrupt) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield pressed
     finally:
@@ -427,11 +478,11 @@ def refuse_blockers(plan: Plan) -> None:
     lines = [f"  {a.name}: {a.status}; {a.resolution}" for a in plan.blockers]
     raise StateError(
         "apply refused: resolve these campaigns first, or leave them out with --target:\n"
-        + "\n".join(lines))
+        + "\n".join(lines)
+    )
 
 
-def run_apply(request: ApplyRequest, console: Console,
-              ask: Callable[[str], str] | None) -> int:
+def run_apply(request: ApplyRequest, console: Console, ask: Callable[[str], str] | None) -> int:
     """The `dialogops apply` command; `ask` reads an answer from a terminal (None: no terminal)."""
     config = request.config
     saved = read_saved_plan(request.plan_file) if request.plan_file is not None else None
@@ -464,27 +515,37 @@ def run_apply(request: ApplyRequest, console: Console,
 
 def _confirm(count: int, ask: Callable[[str], str] | None) -> None:
     if ask is None:
-        raise UsageError("apply needs confirmation: there is no terminal to ask on; "
-                         "review `dialogops plan` and pass --auto-approve")
+        raise UsageError(
+            "apply needs confirmation: there is no terminal to ask on; "
+            "review `dialogops plan` and pass --auto-approve"
+        )
     noun = "campaign" if count == 1 else "campaigns"
     answer = ask(f"Create {count} {noun}? Only 'yes' is accepted: ")
     if answer.strip() != "yes":
         raise UsageError("apply cancelled: nothing was created")
 
 
-def _execute(plan: Plan, lock: StateLock, client: DialogClient,
-             request: ApplyRequest, console: Console) -> int:
-    progress = Progress(TextColumn("creating"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=True,
-                        disable=not console.is_terminal)
+def _execute(
+    plan: Plan, lock: StateLock, client: DialogClient, request: ApplyRequest, console: Console
+) -> int:
+    progress = Progress(
+        TextColumn("creating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
     task = progress.add_task("create", total=len(plan.creates))
 
     def report(outcome: Outcome) -> None:
         progress.console.print(_outcome_line(outcome), highlight=False)
         progress.advance(task)
 
-    executor = Executor(lock, client, request.vars, parallelism=request.parallelism,
-                        on_outcome=report)
+    executor = Executor(
+        lock, client, request.vars, parallelism=request.parallelism, on_outcome=report
+    )
     with interrupts(executor, console, lock) as pressed, progress:
         outcomes = executor.run(plan.creates)
     summary = Summary(outcomes, interrupted=pressed.is_set())
@@ -516,7 +577,10 @@ def _summary_text(summary: Summary) -> str:
         count = len(summary.having(result))
         if count:
             parts.append(f"{count} {result}")
-    lines = [("Apply interrupted: " if summary.interrupted else "Apply complete: ")
-             + ", ".join(parts) + "."]
+    lines = [
+        ("Apply interrupted: " if summary.interrupted else "Apply complete: ")
+        + ", ".join(parts)
+        + "."
+    ]
     lines += [f"  {escape(o.name)}: id {o.campaign_id}" for o in created]
     return "\n".join(lines)

@@ -61,8 +61,14 @@ class ApiUnauthorized(ApiRejected):
 class ApiRetryLater(ApiError):
     """A rate limiter refused the call (429; 503 only with `api.retry_503`): nothing created."""
 
-    def __init__(self, message: str, *, retry_after: float, status: int | None = None,
-                 server_message: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        status: int | None = None,
+        server_message: str = "",
+    ) -> None:
         super().__init__(message, status=status, server_message=server_message)
         self.retry_after = retry_after
 
@@ -83,8 +89,12 @@ class SecretRedactor(logging.Filter):
         # Replacing a 1-3 character string would garble every message and hide nothing.
         if len(secret) < _MIN_SECRET:
             return
-        forms = {secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe=""),
-                 urllib.parse.quote_plus(secret)}
+        forms = {
+            secret,
+            json.dumps(secret)[1:-1],
+            urllib.parse.quote(secret, safe=""),
+            urllib.parse.quote_plus(secret),
+        }
         with self._lock:
             self._secrets.update(f for f in forms if f)
 
@@ -165,12 +175,14 @@ def _error_for(
     what = f"{action}: HTTP {status}" + (f": {said}" if said else "")
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status in (401, 403):
-        return ApiUnauthorized(f"{what} (check the API credentials)", status=status,
-                               server_message=said)
+        return ApiUnauthorized(
+            f"{what} (check the API credentials)", status=status, server_message=said
+        )
     if status == 429 or (status == 503 and retry_after is not None and retry_503):
         wait = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
-        return ApiRetryLater(f"{what} (retry after {wait:g}s)", retry_after=wait,
-                             status=status, server_message=said)
+        return ApiRetryLater(
+            f"{what} (retry after {wait:g}s)", retry_after=wait, status=status, server_message=said
+        )
     if 400 <= status < 500 and status != 408:
         return ApiRejected(what, status=status, server_message=said)
     return ApiAmbiguous(f"{what}{unknown}", status=status, server_message=said)
@@ -209,8 +221,11 @@ class DialogClient:
     ) -> None:
         try:
             parts = urllib.parse.urlsplit(base_url)
-            valid = (parts.scheme in ("http", "https") and bool(parts.hostname)
-                     and (parts.port is None or parts.port > 0))
+            valid = (
+                parts.scheme in ("http", "https")
+                and bool(parts.hostname)
+                and (parts.port is None or parts.port > 0)
+            )
         except ValueError:  # e.g. an unclosed IPv6 bracket or a port that is not a number
             valid = False
         if not valid:
@@ -227,14 +242,22 @@ class DialogClient:
         # connections instead of urllib3 discarding them with a warning.
         adapter = HTTPAdapter(
             pool_maxsize=_POOL_SIZE,
-            max_retries=Retry(total=0, connect=0, read=False, redirect=False, status=0,
-                              other=0, raise_on_status=False),
+            max_retries=Retry(
+                total=0,
+                connect=0,
+                read=False,
+                redirect=False,
+                status=0,
+                other=0,
+                raise_on_status=False,
+            ),
         )
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.auth = _BearerAuth(self)
-        self._session.headers.update({"Accept": "application/json",
-                                      "User-Agent": f"dialogops/{__version__}"})
+        self._session.headers.update(
+            {"Accept": "application/json", "User-Agent": f"dialogops/{__version__}"}
+        )
 
     @classmethod
     def from_environment(cls, config: Config, env: Mapping[str, str] | None = None) -> DialogClient:
@@ -249,18 +272,29 @@ class DialogClient:
         if token:
             if not _usable_token(token):
                 _redactor.add(token)
-                raise UsageError("DIALOG_TOKEN cannot be a bearer token: it holds spaces, "
-                                 "control or non-ASCII characters")
-            return cls(base_url, token=token, timeout=config.timeout_seconds,
-                       retry_503=config.retry_503)
+                raise UsageError(
+                    "DIALOG_TOKEN cannot be a bearer token: it holds spaces, "
+                    "control or non-ASCII characters"
+                )
+            return cls(
+                base_url, token=token, timeout=config.timeout_seconds, retry_503=config.retry_503
+            )
         login = env.get("DIALOG_LOGIN", "")
         password = env.get("DIALOG_PASSWORD", "")
         if login and password:
-            return cls.login(base_url, login=login, password=password,
-                             timeout=config.timeout_seconds, retry_503=config.retry_503)
+            return cls.login(
+                base_url,
+                login=login,
+                password=password,
+                timeout=config.timeout_seconds,
+                retry_503=config.retry_503,
+            )
         if login or password:
-            given, missing = (("DIALOG_LOGIN", "DIALOG_PASSWORD") if login
-                              else ("DIALOG_PASSWORD", "DIALOG_LOGIN"))
+            given, missing = (
+                ("DIALOG_LOGIN", "DIALOG_PASSWORD")
+                if login
+                else ("DIALOG_PASSWORD", "DIALOG_LOGIN")
+            )
             raise UsageError(f"{given} is set but {missing} is not: set both, or DIALOG_TOKEN")
         raise UsageError(
             "no Dialog API credentials: set DIALOG_TOKEN, or DIALOG_LOGIN and DIALOG_PASSWORD "
@@ -268,24 +302,36 @@ class DialogClient:
         )
 
     @classmethod
-    def login(cls, base_url: str, *, login: str, password: str,
-              timeout: float = 30.0, retry_503: bool = False) -> DialogClient:
+    def login(
+        cls,
+        base_url: str,
+        *,
+        login: str,
+        password: str,
+        timeout: float = 30.0,
+        retry_503: bool = False,
+    ) -> DialogClient:
         """A client whose token comes from `POST {base_url}/login`."""
         _redactor.add(password)
         client = cls(base_url, token="", timeout=timeout, retry_503=retry_503)
         try:
-            data = client._post_json("/login", {"login": login, "password": password},
-                                     action="logging in", unknown="")
+            data = client._post_json(
+                "/login", {"login": login, "password": password}, action="logging in", unknown=""
+            )
             token = _find_token(data)
             if token is None:
                 raise ApiError(
                     "logging in: the answer holds no token (looked for token, access_token, "
-                    "data.token and data.access_token)", status=200,
+                    "data.token and data.access_token)",
+                    status=200,
                 )
             if not _usable_token(token):
                 _redactor.add(token)
-                raise ApiError("logging in: the token in the answer cannot be a bearer token "
-                               "(spaces, control or non-ASCII characters)", status=200)
+                raise ApiError(
+                    "logging in: the token in the answer cannot be a bearer token "
+                    "(spaces, control or non-ASCII characters)",
+                    status=200,
+                )
         except BaseException:
             client.close()
             raise
@@ -296,11 +342,14 @@ class DialogClient:
     def create_campaign(self, body: Mapping[str, Any]) -> int:
         """Create one campaign and return its ID. One attempt; never retried."""
         phones = body.get("phones")
-        log.debug("creating campaign %r with %d phones",
-                  (body.get("campaign") or {}).get("name"),
-                  len(phones) if isinstance(phones, list) else 0)
-        data = self._post_json("/campaigns", body, action="creating the campaign",
-                               unknown=_OUTCOME_UNKNOWN)
+        log.debug(
+            "creating campaign %r with %d phones",
+            (body.get("campaign") or {}).get("name"),
+            len(phones) if isinstance(phones, list) else 0,
+        )
+        data = self._post_json(
+            "/campaigns", body, action="creating the campaign", unknown=_OUTCOME_UNKNOWN
+        )
         campaign = data.get("campaign") if isinstance(data, dict) else None
         campaign_id = campaign.get("id") if isinstance(campaign, dict) else None
         if not is_campaign_id(campaign_id):
@@ -319,8 +368,9 @@ class DialogClient:
 
         A report only reads, so a failure is just a failure; the caller checks the shape.
         """
-        return self._post_json(f"/analytics/{project_id}/report", body,
-                               action="fetching the report", unknown="")
+        return self._post_json(
+            f"/analytics/{project_id}/report", body, action="fetching the report", unknown=""
+        )
 
     def close(self) -> None:
         self._session.close()
@@ -328,8 +378,12 @@ class DialogClient:
     def __enter__(self) -> DialogClient:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def _post_json(self, path: str, body: Mapping[str, Any], *, action: str, unknown: str) -> Any:
@@ -341,7 +395,9 @@ class DialogClient:
         started = time.monotonic()
         try:
             response = self._session.post(
-                url, json=body, allow_redirects=False,
+                url,
+                json=body,
+                allow_redirects=False,
                 timeout=(min(self.timeout, _MAX_CONNECT_TIMEOUT), self.timeout),
             )
         except requests.ConnectionError as exc:
@@ -382,8 +438,12 @@ def open_client(config: Config, *, sandbox: bool = False) -> Iterator[DialogClie
         if sandbox:
             # The sandbox places its synthetic calls on the project's wall clock.
             server = stack.enter_context(running_sandbox(config.root, timezone=config.timezone))
-            client = DialogClient(server.url, token=SANDBOX_TOKEN, timeout=config.timeout_seconds,
-                                  retry_503=config.retry_503)
+            client = DialogClient(
+                server.url,
+                token=SANDBOX_TOKEN,
+                timeout=config.timeout_seconds,
+                retry_503=config.retry_503,
+            )
         else:
             client = DialogClient.from_environment(config)
         stack.callback(client.close)
@@ -396,8 +456,11 @@ def _reason(exc: BaseException) -> str:
     while True:
         # urllib3 wraps causes as `.reason`, or as the last argument after a label, e.g.
         # ProtocolError('Connection aborted.', RemoteDisconnected(...)).
-        wrapped = [a for a in reason.args if isinstance(a, BaseException)] \
-            if isinstance(reason, BaseException) else []
+        wrapped = (
+            [a for a in reason.args if isinstance(a, BaseException)]
+            if isinstance(reason, BaseException)
+            else []
+        )
         inner = getattr(reason, "reason", None) or (wrapped[-1] if wrapped else None)
         if inner is None or inner is reason:
             break
@@ -411,8 +474,7 @@ def _reason(exc: BaseException) -> str:
 
 def is_campaign_id(value: object) -> bool:
     """Whether `value` can be a campaign ID: an integer from 1 to MAX_CAMPAIGN_ID."""
-    return (isinstance(value, int) and not isinstance(value, bool)
-            and 1 <= value <= MAX_CAMPAIGN_ID)
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_CAMPAIGN_ID
 
 
 def _cut(text: str, limit: int) -> str:

@@ -42,8 +42,14 @@ def load_config(explicit: Path | None, cwd: Path) -> Config:
         found = find_config(cwd)
         if found is None:
             root = cwd.resolve()
-            return _with_env(Config(root=root, path=None, state_path=root / "dialogops.state.json",
-                                    manifests=(root / "campaigns",)))
+            return _with_env(
+                Config(
+                    root=root,
+                    path=None,
+                    state_path=root / "dialogops.state.json",
+                    manifests=(root / "campaigns",),
+                )
+            )
         path = found
     doc, problems = _read(path)
     if problems:
@@ -93,8 +99,13 @@ def _semantic_problems(doc: Document) -> list[Problem]:
     hours = data.get("policy", {}).get("calling_hours")
     if hours and parse_hhmm(hours["earliest"]) >= parse_hhmm(hours["latest"]):
         where = ("policy", "calling_hours", "latest")
-        problems.append(Problem(doc.at(where), "policy.calling_hours.latest",
-                                f"{hours['latest']} must be after earliest {hours['earliest']}"))
+        problems.append(
+            Problem(
+                doc.at(where),
+                "policy.calling_hours.latest",
+                f"{hours['latest']} must be after earliest {hours['earliest']}",
+            )
+        )
     return problems
 
 
@@ -135,4 +146,3 @@ def _with_env(config: Config) -> Config:
     if not url:
         return config
     return dataclasses.replace(config, api_url=url)
-

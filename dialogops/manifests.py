@@ -94,17 +94,24 @@ def missing_manifest_folders(config: Config) -> list[Problem]:
     if not missing:
         return []
     if config.path is None:
-        raise UsageError(f"{display_path(missing[0][1])}: no such folder and no {CONFIG_NAME} "
-                         "here; run `dialogops init`, or name the manifests to check")
+        raise UsageError(
+            f"{display_path(missing[0][1])}: no such folder and no {CONFIG_NAME} "
+            "here; run `dialogops init`, or name the manifests to check"
+        )
     doc = config_document(config.path)
     if doc is None or "manifests" not in doc.data:
         where = doc.location if doc is not None else Location(display_path(config.path), 1, 1)
-        return [Problem(where, "manifests", f"{display_path(root)} does not exist (the default)")
-                for _, root in missing]
+        return [
+            Problem(where, "manifests", f"{display_path(root)} does not exist (the default)")
+            for _, root in missing
+        ]
     listed = isinstance(doc.data["manifests"], list)
     return [
-        Problem(doc.at(("manifests", index)), f"manifests[{index}]" if listed else "manifests",
-                f"{display_path(root)} does not exist")
+        Problem(
+            doc.at(("manifests", index)),
+            f"manifests[{index}]" if listed else "manifests",
+            f"{display_path(root)} does not exist",
+        )
         for index, root in missing
     ]
 
@@ -178,11 +185,7 @@ class _Located:
         return nearest(path, self.doc.marks, self.extra_marks) or self.doc.location
 
     def key_at(self, path: FieldPath) -> Location:
-        return (
-            self.doc.key_marks.get(path)
-            or self.extra_keys.get(path)
-            or self.at(path)
-        )
+        return self.doc.key_marks.get(path) or self.extra_keys.get(path) or self.at(path)
 
 
 class _Checker:
@@ -210,16 +213,22 @@ class _Checker:
         if data is None:
             return
         if not isinstance(data, dict):
-            self.problem(doc.location, (), "a manifest must be a mapping with apiVersion, "
-                         "kind, metadata and spec")
+            self.problem(
+                doc.location,
+                (),
+                "a manifest must be a mapping with apiVersion, kind, metadata and spec",
+            )
             return
         api = data.get("apiVersion")
         if api != API_VERSION:
             if api is None:
                 self.problem(doc.location, (), "'apiVersion' is a required property")
             else:
-                self.problem(doc.at(("apiVersion",)), ("apiVersion",),
-                             f"{api!r} is not supported: use {API_VERSION!r}")
+                self.problem(
+                    doc.at(("apiVersion",)),
+                    ("apiVersion",),
+                    f"{api!r} is not supported: use {API_VERSION!r}",
+                )
             return
         kind = data.get("kind")
         if kind not in KINDS:
@@ -227,8 +236,11 @@ class _Checker:
                 self.problem(doc.location, (), "'kind' is a required property")
             else:
                 hint = schemas.did_you_mean(str(kind), KINDS)
-                self.problem(doc.at(("kind",)), ("kind",),
-                             f"unknown kind {kind!r}: use 'Campaign' or 'Report'{hint}")
+                self.problem(
+                    doc.at(("kind",)),
+                    ("kind",),
+                    f"unknown kind {kind!r}: use 'Campaign' or 'Report'{hint}",
+                )
             return
         # A duplicate is still checked in full, but only the first of a name is kept.
         unique = self._register_name(doc, kind)
@@ -247,8 +259,9 @@ class _Checker:
         first = self._names.setdefault((kind, name), where)
         if first == where:
             return True
-        self.problem(where, ("metadata", "name"),
-                     f"{kind} name {name!r} is already used at {first}")
+        self.problem(
+            where, ("metadata", "name"), f"{kind} name {name!r} is already used at {first}"
+        )
         return False
 
     def cross_check(self) -> None:
@@ -257,8 +270,11 @@ class _Checker:
         for report, name, where in self._report_refs:
             if name not in campaigns:
                 hint = schemas.did_you_mean(name, campaigns)
-                self.problem(where, ("spec", "campaign"),
-                             f"no Campaign named {name!r} in the manifests{hint}")
+                self.problem(
+                    where,
+                    ("spec", "campaign"),
+                    f"no Campaign named {name!r} in the manifests{hint}",
+                )
             elif report is not None:
                 self.reports.append(report)
 
@@ -275,9 +291,14 @@ class _Checker:
         if isinstance(data.get("spec"), dict):
             for key in MERGED_REQUIRED:
                 if key not in data["spec"]:
-                    found.append(Problem(located.key_at(("spec",)), "spec",
-                                         f"{key!r} is a required property "
-                                         "(set it here or in dialogops.yaml defaults)"))
+                    found.append(
+                        Problem(
+                            located.key_at(("spec",)),
+                            "spec",
+                            f"{key!r} is a required property "
+                            "(set it here or in dialogops.yaml defaults)",
+                        )
+                    )
         if found:
             self.problems.extend(found)
             self._check_sound_parts(doc, data, located, found)
@@ -303,8 +324,11 @@ class _Checker:
             return not any(f == field or f.startswith((f"{field}.", f"{field}[")) for f in broken)
 
         schedule_fields = ("date", "start_time", "end_time")
-        if (isinstance(spec.get("schedule"), dict) and "spec.schedule" not in broken
-                and all(clean(f"spec.schedule.{key}") for key in schedule_fields)):
+        if (
+            isinstance(spec.get("schedule"), dict)
+            and "spec.schedule" not in broken
+            and all(clean(f"spec.schedule.{key}") for key in schedule_fields)
+        ):
             self._schedule(spec["schedule"], located)
         if isinstance(spec.get("phones"), dict) and clean("spec.phones"):
             self._phones(spec["phones"], doc, located)
@@ -349,29 +373,44 @@ class _Checker:
         try:
             date = dt.date.fromisoformat(raw["date"])
         except ValueError as exc:
-            self.problem(located.at((*base, "date")), (*base, "date"),
-                         f"{raw['date']!r} is not a valid date: {exc}")
+            self.problem(
+                located.at((*base, "date")),
+                (*base, "date"),
+                f"{raw['date']!r} is not a valid date: {exc}",
+            )
             ok = False
         else:
             if date < self.today:
-                self.problem(located.at((*base, "date")), (*base, "date"),
-                             f"{raw['date']} is in the past in {self.config.timezone}")
+                self.problem(
+                    located.at((*base, "date")),
+                    (*base, "date"),
+                    f"{raw['date']} is in the past in {self.config.timezone}",
+                )
                 ok = False
         start, end = parse_hhmm(raw["start_time"]), parse_hhmm(raw["end_time"])
         if end <= start:
-            self.problem(located.at((*base, "end_time")), (*base, "end_time"),
-                         f"end_time {raw['end_time']} must be after start_time {raw['start_time']}")
+            self.problem(
+                located.at((*base, "end_time")),
+                (*base, "end_time"),
+                f"end_time {raw['end_time']} must be after start_time {raw['start_time']}",
+            )
             ok = False
         hours = self.config.policy.calling_hours
         if hours is not None and start < hours.earliest:
-            self.problem(located.at((*base, "start_time")), (*base, "start_time"),
-                         f"{raw['start_time']} is before the earliest calling hour "
-                         f"{hours.earliest:%H:%M} allowed by policy")
+            self.problem(
+                located.at((*base, "start_time")),
+                (*base, "start_time"),
+                f"{raw['start_time']} is before the earliest calling hour "
+                f"{hours.earliest:%H:%M} allowed by policy",
+            )
             ok = False
         if hours is not None and end > hours.latest:
-            self.problem(located.at((*base, "end_time")), (*base, "end_time"),
-                         f"{raw['end_time']} is after the latest calling hour "
-                         f"{hours.latest:%H:%M} allowed by policy")
+            self.problem(
+                located.at((*base, "end_time")),
+                (*base, "end_time"),
+                f"{raw['end_time']} is after the latest calling hour "
+                f"{hours.latest:%H:%M} allowed by policy",
+            )
             ok = False
         if not ok:
             return None
@@ -445,8 +484,11 @@ class _Checker:
         limit = self.config.policy.max_phones_per_campaign
         if limit is not None and len(entries) > limit:
             where: FieldPath = (*PHONES, "inline")
-            self.problem(located.at(where), where,
-                         f"{len(entries)} phones, more than the {limit} allowed by policy")
+            self.problem(
+                located.at(where),
+                where,
+                f"{len(entries)} phones, more than the {limit} allowed by policy",
+            )
             return None
         locations = tuple(located.at((*PHONES, "inline", i)) for i in range(len(entries)))
         return InlineSource(entries=tuple(entries), locations=locations)
@@ -481,8 +523,14 @@ class _Checker:
     ) -> bool:
         """Check a phone file once per run, however many campaigns share it."""
         limit = self.config.policy.max_phones_per_campaign
-        key = (type(source), source.path, source.encoding, source.phone_column,
-               getattr(source, "delimiter", None), limit)
+        key = (
+            type(source),
+            source.path,
+            source.encoding,
+            source.phone_column,
+            getattr(source, "delimiter", None),
+            limit,
+        )
         if key not in self._data_checked:
             self._data_checked[key] = _file_problem(source, raw["path"], limit)
         message = self._data_checked[key]
@@ -525,9 +573,12 @@ class _Checker:
         if report.outgoing_campaign_id is not None:
             missing = [f for f in ("project_id", "start_block_id", "period") if f not in spec]
             if missing:
-                self.problem(located.key_at(("spec", "outgoing_campaign_id")), ("spec",),
-                             f"{' and '.join(missing)} must be given with outgoing_campaign_id "
-                             "(there is no campaign manifest to take them from)")
+                self.problem(
+                    located.key_at(("spec", "outgoing_campaign_id")),
+                    ("spec",),
+                    f"{' and '.join(missing)} must be given with outgoing_campaign_id "
+                    "(there is no campaign manifest to take them from)",
+                )
         valid = len(self.problems) == before and keep
         if report.campaign is not None:
             where = located.at(("spec", "campaign"))
@@ -553,8 +604,9 @@ class _Checker:
             return None
         if moments["end"] <= moments["start"]:
             where = ("spec", "period", "end")
-            self.problem(located.at(where), where,
-                         f"end {raw['end']} must be after start {raw['start']}")
+            self.problem(
+                located.at(where), where, f"end {raw['end']} must be after start {raw['start']}"
+            )
             return None
         return Period(moments["start"], moments["end"])
 
@@ -568,9 +620,12 @@ class _Checker:
             # A merged manifest must not make CI overwrite files outside the checkout.
             path = (self.config.root / rel).resolve()
             if not path.is_relative_to(self.config.root.resolve()):
-                self.problem(located.at(where), where,
-                             f"{rel!r} resolves outside the project root {self.config.root} "
-                             "(use `report --out` to write elsewhere)")
+                self.problem(
+                    located.at(where),
+                    where,
+                    f"{rel!r} resolves outside the project root {self.config.root} "
+                    "(use `report --out` to write elsewhere)",
+                )
         return ReportOutput(format=raw.get("format", "table"), path=path)
 
 
@@ -600,8 +655,10 @@ def _file_problem(source: CsvSource | JsonlSource, shown: str, limit: int | None
     except OSError as exc:
         return f"{shown} cannot be read: {exc.strerror}"
     if bad_line is not None:
-        return (f"encoding:{shown} line {bad_line} is not valid {source.encoding} "
-                "(declare the file's real encoding, e.g. cp1251)")
+        return (
+            f"encoding:{shown} line {bad_line} is not valid {source.encoding} "
+            "(declare the file's real encoding, e.g. cp1251)"
+        )
     try:
         if isinstance(source, CsvSource):
             return _csv_problem(source, shown, limit)
@@ -646,8 +703,7 @@ def _csv_rows_problem(
     if source.phone_column not in columns:
         listed = ", ".join(repr(c) for c in columns)
         hint = schemas.did_you_mean(source.phone_column, columns)
-        return (f"column:{shown} has no column {source.phone_column!r}{hint} "
-                f"(its columns: {listed})")
+        return f"column:{shown} has no column {source.phone_column!r}{hint} (its columns: {listed})"
     if limit is not None:
         rows = sum(1 for _ in reader)
         if rows > limit:

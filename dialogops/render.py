@@ -138,8 +138,13 @@ class _Problems:
             # At the last problem's location, so it sorts after every problem shown.
             more = self.total - len(self.kept)
             last = sources.origin(self.source, self.last_position)
-            problems.append(Problem(last, "", f"... and {more} more rendering problems "
-                                              f"(the first {MAX_PROBLEMS} are shown)"))
+            problems.append(
+                Problem(
+                    last,
+                    "",
+                    f"... and {more} more rendering problems (the first {MAX_PROBLEMS} are shown)",
+                )
+            )
         raise RenderError(problems)
 
 

@@ -470,10 +470,10 @@ def run_report(
         try:
             # csv writes its own \r\n line ends; the other formats use \n on every platform.
             path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_writer(path, newline="" if chosen == "csv" else "\n",
-                               mode=existing_mode(path)) as handle:
-                write_report(result, chosen, handle, title=report.name, excel=excel,
-                             no_color=True)
+            with atomic_writer(
+                path, newline="" if chosen == "csv" else "\n", mode=existing_mode(path)
+            ) as handle:
+                write_report(result, chosen, handle, title=report.name, excel=excel, no_color=True)
         except OSError as exc:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return ReportOutcome(name=report.name, format=chosen, path=path, summary=result.summary)
@@ -538,8 +538,14 @@ def run_reports(command: ReportCommand, *, stdout: TextIO, stderr: TextIO) -> in
     with open_client(config, sandbox=command.sandbox) as client:
         for report, request in zip(reports, requests, strict=True):
             outcome = run_report(
-                report, request, client, fmt=command.format, out=command.out,
-                excel=command.excel, no_color=command.no_color, stdout=stdout,
+                report,
+                request,
+                client,
+                fmt=command.format,
+                out=command.out,
+                excel=command.excel,
+                no_color=command.no_color,
+                stdout=stdout,
             )
             if not outcome.summary_shown:
                 written = f"; written to {outcome.path}" if outcome.path is not None else ""

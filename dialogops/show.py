@@ -81,11 +81,13 @@ def _details(action: Action) -> list[tuple[str, str]]:
     ]
     if rendered is not None:
         stats = rendered.stats
-        lines.append((
-            "rows",
-            f"{stats.rows}; dropped: {stats.duplicates} duplicate, "
-            f"{stats.excluded} excluded, {stats.skipped} skipped",
-        ))
+        lines.append(
+            (
+                "rows",
+                f"{stats.rows}; dropped: {stats.duplicates} duplicate, "
+                f"{stats.excluded} excluded, {stats.skipped} skipped",
+            )
+        )
         sample = _masked_sample(action)
         if sample:
             more = ", ..." if stats.phones > len(sample) else ""

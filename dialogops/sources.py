@@ -83,8 +83,15 @@ def _csv_rows(source: CsvSource) -> Iterator[RawRow]:
             raise RenderError([Problem(where, "", "the file is empty; a header row is expected")])
         if source.phone_column not in header:
             columns = ", ".join(header)
-            raise RenderError([Problem(where, "", f"no column {source.phone_column!r} in the "
-                                                  f"header (columns: {columns})")])
+            raise RenderError(
+                [
+                    Problem(
+                        where,
+                        "",
+                        f"no column {source.phone_column!r} in the header (columns: {columns})",
+                    )
+                ]
+            )
         phone_at = header.index(source.phone_column)
         width = len(header)
         line = reader.line_num + 1

@@ -370,8 +370,10 @@ class LocalBackend:
             if remaining <= 0:
                 who = holder.describe() if holder else f"an unreadable lock file {self.lock_path}"
                 waited = f" (waited {timeout:g}s)" if timeout > 0 else ""
-                raise StateError(f"state is locked by {who}{waited}; try again later or pass "
-                                 f"--lock-timeout SECONDS to wait")
+                raise StateError(
+                    f"state is locked by {who}{waited}; try again later or pass "
+                    f"--lock-timeout SECONDS to wait"
+                )
             time.sleep(min(LOCK_POLL_SECONDS, remaining))
 
     def unlock(self, force: bool = False) -> LockInfo | None:
@@ -453,10 +455,14 @@ class StateLock:
             # Entries equal to the current ones were checked when read or written; checking
             # only the changed ones keeps "never write what cannot be read" at a fraction
             # of the cost of checking the whole document on every write.
-            changed = {name: raw for name, raw in document["campaigns"].items()
-                       if current.campaigns.get(name) != written.campaigns[name]}
-            _check_shape(json.loads(json.dumps({**document, "campaigns": changed})),
-                         str(self.backend.path))
+            changed = {
+                name: raw
+                for name, raw in document["campaigns"].items()
+                if current.campaigns.get(name) != written.campaigns[name]
+            }
+            _check_shape(
+                json.loads(json.dumps({**document, "campaigns": changed})), str(self.backend.path)
+            )
             text = _document_text(document)
             self._backup_previous()
             write_atomic(self.backend.target, text, mode=0o600, sync_dir=True)
@@ -588,4 +594,3 @@ def record_import(
         history=history,
     )
     return state.put(entry), entry
-

@@ -331,5 +331,7 @@ def json_value(value: Any) -> Any:
         return {k: json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_value(v) for v in value]
-    raise _NotJson(f"the expression gives a {type(value).__name__}, which is not a JSON value; "
-                   "convert it, e.g. with | string or | list")
+    raise _NotJson(
+        f"the expression gives a {type(value).__name__}, which is not a JSON value; "
+        "convert it, e.g. with | string or | list"
+    )

@@ -121,8 +121,10 @@ def load_file(path: Path, display: str) -> tuple[list[Document], list[Problem]]:
     except OSError as exc:
         return [], [Problem(Location(display, 1, 1), "", f"cannot read file: {exc.strerror}")]
     if len(raw) > MAX_FILE_BYTES:
-        message = (f"file is larger than {MAX_FILE_BYTES // 2**20} MiB, the most dialogops "
-                   "reads from a YAML file (put long phone lists in a CSV or JSONL file)")
+        message = (
+            f"file is larger than {MAX_FILE_BYTES // 2**20} MiB, the most dialogops "
+            "reads from a YAML file (put long phone lists in a CSV or JSONL file)"
+        )
         return [], [Problem(Location(display, 1, 1), "", message)]
     try:
         text = raw.decode("utf-8-sig")
@@ -147,8 +149,11 @@ def load_text(text: str, path: Path, display: str) -> tuple[list[Document], list
                 if doc is not None:
                     documents.append(doc)
     except _TooDeep as exc:
-        problems.append(_marked_problem(exc, display, "YAML nested deeper than "
-                                        f"{MAX_DEPTH} levels; refusing to load it"))
+        problems.append(
+            _marked_problem(
+                exc, display, f"YAML nested deeper than {MAX_DEPTH} levels; refusing to load it"
+            )
+        )
     except MarkedYAMLError as exc:
         problems.append(_syntax_problem(exc, display))
     except YAMLError as exc:
@@ -233,8 +238,11 @@ def _check_expansion(root: Node) -> None:
             size[key] = total
             depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
             if depth[key] > MAX_DEPTH:
-                raise _YamlProblem(node, f"YAML nested deeper than {MAX_DEPTH} levels "
-                                   "once aliases are expanded; refusing to load it")
+                raise _YamlProblem(
+                    node,
+                    f"YAML nested deeper than {MAX_DEPTH} levels "
+                    "once aliases are expanded; refusing to load it",
+                )
             if total - unique > MAX_ALIAS_EXPANSION:
                 raise _YamlProblem(
                     root,
@@ -278,7 +286,7 @@ class _Builder:
     def _check_tag(self, node: Node, *allowed: str) -> None:
         tag = str(node.tag)
         if tag not in {_CORE + name for name in allowed}:
-            shown = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+            shown = "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
             raise _YamlProblem(node, f"YAML tag {shown!r} is not allowed here")
 
     def _mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
@@ -323,7 +331,7 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode) -> Any:
         self._check_tag(node, "str", "null", "bool", "int", "float", "timestamp")
-        kind = str(node.tag)[len(_CORE):]
+        kind = str(node.tag)[len(_CORE) :]
         text: str = node.value
         if kind == "null":
             return None

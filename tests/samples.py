@@ -73,26 +73,33 @@ def expected_body(title: str, phones: list[str]) -> dict[str, Any]:
     """The create body `manifest()` must produce, byte for byte as JSON."""
     return {
         "campaign": campaign_part(title),
-        "phones": [{"phone": p, "add_data": {"name": f"Гость {i}", "slot": "10:00"}}
-                   for i, p in enumerate(phones)],
+        "phones": [
+            {"phone": p, "add_data": {"name": f"Гость {i}", "slot": "10:00"}}
+            for i, p in enumerate(phones)
+        ],
     }
 
 
-def write_project(root: Path, names: list[str], *, api_url: str = "http://127.0.0.1:9/api",
-                  timeout: float = 5) -> Path:
+def write_project(
+    root: Path, names: list[str], *, api_url: str = "http://127.0.0.1:9/api", timeout: float = 5
+) -> Path:
     """A project at `root` with one campaign per name (two phones each)."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "dialogops.yaml").write_text(textwrap.dedent(f"""\
+    (root / "dialogops.yaml").write_text(
+        textwrap.dedent(f"""\
         api:
           url: {api_url}
           timeout_seconds: {timeout}
         manifests: [campaigns/]
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     folder = root / "campaigns"
     folder.mkdir(exist_ok=True)
     for n, name in enumerate(names):
-        (folder / f"{name}.yaml").write_text(manifest(name, [phone(2 * n), phone(2 * n + 1)]),
-                                             encoding="utf-8")
+        (folder / f"{name}.yaml").write_text(
+            manifest(name, [phone(2 * n), phone(2 * n + 1)]), encoding="utf-8"
+        )
     return root
 
 

@@ -41,17 +41,32 @@ class Harness:
         project = load_project([], config)
         return build_plan(project, lock.read(), **options)
 
-    def apply(self, *, parallelism: int = 4, retry: RetryPolicy | None = None,
-              halt_first: str = "", retry_503: bool = False,
-              **options: Any) -> tuple[Summary, list[Outcome]]:
+    def apply(
+        self,
+        *,
+        parallelism: int = 4,
+        retry: RetryPolicy | None = None,
+        halt_first: str = "",
+        retry_503: bool = False,
+        **options: Any,
+    ) -> tuple[Summary, list[Outcome]]:
         seen: list[Outcome] = []
-        with self.backend.lock("test apply") as lock, \
-                DialogClient(self.sandbox.url, token=SANDBOX_TOKEN, timeout=2,
-                             retry_503=retry_503) as client:
+        with (
+            self.backend.lock("test apply") as lock,
+            DialogClient(
+                self.sandbox.url, token=SANDBOX_TOKEN, timeout=2, retry_503=retry_503
+            ) as client,
+        ):
             plan = self.plan(lock, **options)
             refuse_blockers(plan)
-            executor = Executor(lock, client, {}, parallelism=parallelism,
-                                retry=retry or RetryPolicy(max_wait=1.0), on_outcome=seen.append)
+            executor = Executor(
+                lock,
+                client,
+                {},
+                parallelism=parallelism,
+                retry=retry or RetryPolicy(max_wait=1.0),
+                on_outcome=seen.append,
+            )
             if halt_first:
                 executor.halt(halt_first)
             return Summary(executor.run(plan.creates)), seen
@@ -108,7 +123,10 @@ def test_unauthorized_stops_every_further_create(harness: Harness) -> None:
     summary, _ = harness.apply(parallelism=1)
 
     assert [(o.name, o.result) for o in summary.outcomes] == [
-        ("alpha", "failed"), ("beta", "skipped"), ("gamma", "skipped")]
+        ("alpha", "failed"),
+        ("beta", "skipped"),
+        ("gamma", "skipped"),
+    ]
     assert "no further creates" in summary.outcomes[0].message
     assert "refused the credentials" in summary.outcomes[1].message
     assert read_state(harness.root)["campaigns"] == {}
@@ -141,14 +159,18 @@ def test_retry_later_gives_up_after_the_bound_and_nothing_is_left_pending(
     assert len([r for r in harness.sandbox.requests if r.path == "/api/campaigns"]) == 9
 
 
-@pytest.mark.parametrize("fault", [
-    {"status": 500, "status_count": 1},
-    {"drop": "after_store", "drop_count": 1},
-    {"drop": "before_store", "drop_count": 1},
-    {"malformed_count": 1},
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500, "status_count": 1},
+        {"drop": "after_store", "drop_count": 1},
+        {"drop": "before_store", "drop_count": 1},
+        {"malformed_count": 1},
+    ],
+)
 def test_an_ambiguous_outcome_is_unknown_and_never_resent(
-    harness: Harness, fault: dict[str, Any],
+    harness: Harness,
+    fault: dict[str, Any],
 ) -> None:
     harness.sandbox.faults.update(**fault)
 
@@ -173,16 +195,22 @@ def test_replace_keeps_the_old_id_in_history(harness: Harness) -> None:
     harness.apply()
     old = read_state(harness.root)["campaigns"]["beta"]
     (harness.root / "campaigns" / "beta.yaml").write_text(
-        manifest("beta", [phone(50)]), encoding="utf-8")
+        manifest("beta", [phone(50)]), encoding="utf-8"
+    )
 
     summary, _ = harness.apply(replace=["beta"])
 
     entry = read_state(harness.root)["campaigns"]["beta"]
     assert summary.exit_code == 0
     assert entry["id"] != old["id"] and entry["phones"] == 1
-    assert entry["history"] == [{"id": old["id"], "fingerprint": old["fingerprint"],
-                                 "created_at": old["created_at"],
-                                 "replaced_at": entry["history"][0]["replaced_at"]}]
+    assert entry["history"] == [
+        {
+            "id": old["id"],
+            "fingerprint": old["fingerprint"],
+            "created_at": old["created_at"],
+            "replaced_at": entry["history"][0]["replaced_at"],
+        }
+    ]
     assert harness.sandbox.creates_by_name()["beta"] == 2
 
 
@@ -190,7 +218,8 @@ def test_a_rejected_replace_puts_the_old_entry_back(harness: Harness) -> None:
     harness.apply()
     old = read_state(harness.root)["campaigns"]["beta"]
     (harness.root / "campaigns" / "beta.yaml").write_text(
-        manifest("beta", [phone(50)]), encoding="utf-8")
+        manifest("beta", [phone(50)]), encoding="utf-8"
+    )
     harness.sandbox.faults.update(status=400, status_count=1)
 
     summary, _ = harness.apply(replace=["beta"])
@@ -202,14 +231,16 @@ def test_a_rejected_replace_puts_the_old_entry_back(harness: Harness) -> None:
 def test_a_changed_campaign_blocks_apply_naming_the_fix(harness: Harness) -> None:
     harness.apply()
     (harness.root / "campaigns" / "beta.yaml").write_text(
-        manifest("beta", [phone(50)]), encoding="utf-8")
+        manifest("beta", [phone(50)]), encoding="utf-8"
+    )
 
     with pytest.raises(StateError, match="beta: changed; dialogops apply --replace beta"):
         harness.apply()
 
 
 def test_a_manifest_changed_during_apply_sends_nothing_for_it_and_starts_nothing_new(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "project", ["alpha", "beta"])
     (root / "campaigns" / "phones.csv").write_text("phone\n+79990000001\n", encoding="utf-8")
@@ -218,10 +249,13 @@ def test_a_manifest_changed_during_apply_sends_nothing_for_it_and_starts_nothing
     after = after.split("  add_data:", 1)[1]
     (root / "campaigns" / "alpha.yaml").write_text(
         before + "    csv: {path: phones.csv}\n  add_data:" + after.replace("row.who", "'x'"),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     backend = LocalBackend(root / "dialogops.state.json")
-    with backend.lock("test") as lock, \
-            DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client:
+    with (
+        backend.lock("test") as lock,
+        DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client,
+    ):
         plan = build_plan(load_project([], load_config(None, root)), lock.read())
         (root / "campaigns" / "phones.csv").write_text("phone\n+79990000002\n", encoding="utf-8")
         outcomes = Executor(lock, client, {}, parallelism=1).run(plan.creates)
@@ -246,9 +280,21 @@ def test_group_writer_loses_no_change_from_concurrent_threads(tmp_path: Path) ->
     with backend.lock("test") as lock:
         writer = GroupWriter(lock)
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda name: writer.write(lambda s: s.put(StateEntry(
-                name=name, status="pending", fingerprint="sha256:" + "0" * 64, phones=1))),
-                names))
+            list(
+                pool.map(
+                    lambda name: writer.write(
+                        lambda s: s.put(
+                            StateEntry(
+                                name=name,
+                                status="pending",
+                                fingerprint="sha256:" + "0" * 64,
+                                phones=1,
+                            )
+                        )
+                    ),
+                    names,
+                )
+            )
 
     state = backend.read()
     assert sorted(state.campaigns) == names
@@ -267,20 +313,26 @@ def test_group_writer_reports_a_failed_write_to_its_caller_and_keeps_working(
         writer = GroupWriter(lock)
         with pytest.raises(OSError, match="disk full"):
             writer.write(broken)
-        writer.write(lambda s: s.put(StateEntry(
-            name="ok", status="pending", fingerprint="sha256:" + "0" * 64, phones=1)))
+        writer.write(
+            lambda s: s.put(
+                StateEntry(name="ok", status="pending", fingerprint="sha256:" + "0" * 64, phones=1)
+            )
+        )
 
     assert list(backend.read().campaigns) == ["ok"]
 
 
 def test_stopping_during_a_retry_wait_abandons_the_retry_and_forgets_the_entry(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
     sandbox.faults.update(status=429, status_count=1, retry_after=30)
     backend = LocalBackend(root / "dialogops.state.json")
-    with backend.lock("test") as lock, \
-            DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client:
+    with (
+        backend.lock("test") as lock,
+        DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client,
+    ):
         plan = build_plan(load_project([], load_config(None, root)), lock.read())
         executor = Executor(lock, client, {}, retry=RetryPolicy(max_wait=30))
 
@@ -306,7 +358,8 @@ def test_creates_start_in_plan_order(tmp_path: Path, sandbox: SandboxServer) -> 
 
 
 def test_an_unexpected_error_while_sending_is_unknown_and_shows_no_secret(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+    harness: Harness,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def fails(self: DialogClient, body: Any) -> int:
         raise ValueError(f"Invalid header value b'Bearer {SANDBOX_TOKEN}'")

@@ -50,19 +50,41 @@ EXAMPLE_BODY: dict[str, Any] = {
         "phone_id": 5,
     },
     "phones": [
-        {"phone": "+79991234567", "add_data": {
-            "name": "Иванов Иван", "time": "10:00", "contract": 1001, "source": "nps-survey"}},
+        {
+            "phone": "+79991234567",
+            "add_data": {
+                "name": "Иванов Иван",
+                "time": "10:00",
+                "contract": 1001,
+                "source": "nps-survey",
+            },
+        },
         # Her slot cell is empty: the example's `default('10:00', true)` fills it.
-        {"phone": "+79991234568", "add_data": {
-            "name": "Петрова Анна", "time": "10:00", "contract": 1002, "source": "nps-survey"}},
-        {"phone": "+79991234569", "add_data": {
-            "name": "Сидоров Пётр", "time": "11:30", "contract": 1003, "source": "nps-survey"}},
+        {
+            "phone": "+79991234568",
+            "add_data": {
+                "name": "Петрова Анна",
+                "time": "10:00",
+                "contract": 1002,
+                "source": "nps-survey",
+            },
+        },
+        {
+            "phone": "+79991234569",
+            "add_data": {
+                "name": "Сидоров Пётр",
+                "time": "11:30",
+                "contract": 1003,
+                "source": "nps-survey",
+            },
+        },
     ],
 }
 
 
 def test_apply_the_example_project_then_nothing_more(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = example_project(tmp_path)
 
@@ -89,7 +111,8 @@ def test_apply_the_example_project_then_nothing_more(
 
 
 def test_without_a_terminal_apply_refuses_unless_auto_approved(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = example_project(tmp_path)
 
@@ -118,7 +141,9 @@ def test_sandbox_flag_keeps_its_own_state_and_never_touches_the_real_one(tmp_pat
 
 @pytest.mark.parametrize("status", [400, 422])
 def test_a_rejected_create_is_forgotten_and_the_message_shown(
-    tmp_path: Path, sandbox: SandboxServer, status: int,
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    status: int,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
     sandbox.faults.update(status=status, status_count=1)
@@ -126,8 +151,10 @@ def test_a_rejected_create_is_forgotten_and_the_message_shown(
     result = apply(root, sandbox)
 
     assert result.returncode == 1
-    assert f"x failed alpha: creating the campaign: HTTP {status}: sandbox fault: injected" \
+    assert (
+        f"x failed alpha: creating the campaign: HTTP {status}: sandbox fault: injected"
         in result.stdout
+    )
     assert "0 created, 1 failed" in result.stdout
     assert read_state(root)["campaigns"] == {}
     again = apply(root, sandbox)
@@ -137,8 +164,11 @@ def test_a_rejected_create_is_forgotten_and_the_message_shown(
 def test_unauthorized_stops_all_further_creates(tmp_path: Path, sandbox: SandboxServer) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta", "gamma"])
 
-    result = run_dialogops(["apply", "--auto-approve", "--parallelism", "1"], root,
-                           env={"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": "wrong-token"})
+    result = run_dialogops(
+        ["apply", "--auto-approve", "--parallelism", "1"],
+        root,
+        env={"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": "wrong-token"},
+    )
 
     assert result.returncode == 1
     assert "x failed alpha: creating the campaign: HTTP 401" in result.stdout
@@ -150,13 +180,16 @@ def test_unauthorized_stops_all_further_creates(tmp_path: Path, sandbox: Sandbox
 
 def opt_in_to_retry_503(root: Path) -> None:
     config = root / "dialogops.yaml"
-    config.write_text(config.read_text("utf-8").replace("api:\n", "api:\n  retry_503: true\n"),
-                      encoding="utf-8")
+    config.write_text(
+        config.read_text("utf-8").replace("api:\n", "api:\n  retry_503: true\n"), encoding="utf-8"
+    )
 
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_retry_later_is_retried_and_created_once(
-    tmp_path: Path, sandbox: SandboxServer, status: int,
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    status: int,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
     if status == 503:
@@ -172,7 +205,8 @@ def test_retry_later_is_retried_and_created_once(
 
 
 def test_a_503_with_retry_after_is_unknown_by_default_so_a_stored_campaign_is_not_made_twice(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
     sandbox.faults.update(status=503, status_count=1, retry_after=0.1, status_after_store=True)
@@ -191,7 +225,9 @@ def test_a_503_with_retry_after_is_unknown_by_default_so_a_stored_campaign_is_no
 
 @pytest.mark.parametrize("answer", [0, -5, "12", 10**30])
 def test_an_id_that_is_not_a_positive_integer_is_unknown_never_pending(
-    tmp_path: Path, sandbox: SandboxServer, answer: object,
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    answer: object,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
     sandbox.faults.update(answer_id=answer, answer_id_count=1)
@@ -199,8 +235,10 @@ def test_an_id_that_is_not_a_positive_integer_is_unknown_never_pending(
     result = apply(root, sandbox)
 
     assert result.returncode == 1
-    assert "? unknown alpha: creating the campaign: HTTP 200 without a campaign.id that is a " \
+    assert (
+        "? unknown alpha: creating the campaign: HTTP 200 without a campaign.id that is a "
         "positive integer" in result.stdout
+    )
     assert read_state(root)["campaigns"]["alpha"]["status"] == "unknown"
     # The hint is runnable as printed once the user puts in the ID the Dialog UI shows.
     assert "dialogops import alpha ID" in result.stdout
@@ -212,7 +250,8 @@ def test_an_id_that_is_not_a_positive_integer_is_unknown_never_pending(
 
 
 def test_an_id_already_recorded_for_another_campaign_is_unknown(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta"])
     assert apply(root, sandbox, "--target", "alpha").returncode == 0
@@ -222,15 +261,18 @@ def test_an_id_already_recorded_for_another_campaign_is_unknown(
     result = apply(root, sandbox)
 
     assert result.returncode == 1
-    assert (f"? unknown beta: the server answered with ID {alpha_id}, which state already "
-            "records for campaign 'alpha'") in result.stdout
+    assert (
+        f"? unknown beta: the server answered with ID {alpha_id}, which state already "
+        "records for campaign 'alpha'"
+    ) in result.stdout
     campaigns = read_state(root)["campaigns"]
     assert campaigns["beta"]["status"] == "unknown" and "id" not in campaigns["beta"]
     assert campaigns["alpha"]["id"] == alpha_id
 
 
 def test_a_lost_state_with_its_backup_left_is_refused_by_plan_and_apply(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta"])
     assert apply(root, sandbox, "--target", "alpha").returncode == 0
@@ -264,7 +306,9 @@ AMBIGUOUS = {
 
 @pytest.mark.parametrize("fault", AMBIGUOUS.values(), ids=AMBIGUOUS.keys())
 def test_an_ambiguous_outcome_is_unknown_never_resent_and_blocks_until_resolved(
-    tmp_path: Path, sandbox: SandboxServer, fault: dict[str, Any],
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    fault: dict[str, Any],
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha"], timeout=1)
     sandbox.faults.update(**fault)
@@ -274,8 +318,9 @@ def test_an_ambiguous_outcome_is_unknown_never_resent_and_blocks_until_resolved(
     assert result.returncode == 1
     assert "? unknown alpha: " in result.stdout
     assert "was NOT resent" in result.stdout
-    assert "dialogops import alpha ID" in result.stdout and "dialogops state rm alpha" \
-        in result.stdout
+    assert (
+        "dialogops import alpha ID" in result.stdout and "dialogops state rm alpha" in result.stdout
+    )
     assert read_state(root)["campaigns"]["alpha"]["status"] == "unknown"
     sandbox.faults.update(status=None, timeout_after_store=0.0)
 
@@ -311,7 +356,8 @@ def test_no_credentials_when_something_must_be_created_is_a_clear_error(tmp_path
 
 
 def test_a_saved_plan_is_applied_and_a_stale_one_refused(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta"])
     saved = run_dialogops(["plan", "--out", "alpha.plan", "--target", "alpha"], root)
@@ -329,21 +375,28 @@ def test_a_saved_plan_is_applied_and_a_stale_one_refused(
 def popen_apply(root: Path, sandbox: SandboxServer, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "dialogops", "apply", "--auto-approve", *args],
-        cwd=root, env=child_env(api_env(sandbox)), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        cwd=root,
+        env=child_env(api_env(sandbox)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
 def test_a_second_apply_waits_for_the_lock_then_fails_naming_the_holder(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta"])
     sandbox.faults.update(latency=3.0)
     first = popen_apply(root, sandbox, "--target", "alpha")
     wait_for(lambda: len(creates(sandbox)) == 1, "the first apply's create")
 
-    second = run_dialogops(["apply", "--auto-approve", "--target", "beta", "--lock-timeout",
-                            "0.5"], root, env=api_env(sandbox))
+    second = run_dialogops(
+        ["apply", "--auto-approve", "--target", "beta", "--lock-timeout", "0.5"],
+        root,
+        env=api_env(sandbox),
+    )
     third = popen_apply(root, sandbox, "--target", "beta", "--lock-timeout", "60")
     sandbox.faults.update(latency=0.0)
     first_out, first_err = first.communicate(timeout=60)
@@ -363,7 +416,9 @@ def test_a_second_apply_waits_for_the_lock_then_fails_naming_the_holder(
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_first_ctrl_c_or_term_drains_creates_in_flight_and_saves(
-    tmp_path: Path, sandbox: SandboxServer, signum: signal.Signals,
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    signum: signal.Signals,
 ) -> None:
     # CI runners cancel a job with SIGTERM: it must leave state as tidy as Ctrl-C does.
     root = write_project(tmp_path / "p", ["a1", "a2", "a3", "a4", "a5", "a6"])
@@ -384,7 +439,8 @@ def test_first_ctrl_c_or_term_drains_creates_in_flight_and_saves(
 
 
 def test_second_ctrl_c_exits_at_once_leaving_creates_in_flight_unknown(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["a1", "a2", "a3"])
     sandbox.faults.update(latency=5.0)
@@ -415,8 +471,14 @@ def run_on_terminal(root: Path, sandbox: SandboxServer, answer: str) -> tuple[in
     """Run `dialogops apply` on a pseudo-terminal, answer its question; (exit code, screen)."""
     primary, secondary = pty.openpty()
     env = child_env({**api_env(sandbox), "COLUMNS": "120", "LINES": "40", "TERM": "xterm"})
-    proc = subprocess.Popen([sys.executable, "-m", "dialogops", "apply"], cwd=root, env=env,
-                            stdin=secondary, stdout=secondary, stderr=secondary)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dialogops", "apply"],
+        cwd=root,
+        env=env,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
     os.close(secondary)
     screen, answered = b"", False
     while True:
@@ -435,7 +497,8 @@ def run_on_terminal(root: Path, sandbox: SandboxServer, answer: str) -> tuple[in
 
 
 def test_on_a_terminal_apply_asks_and_shows_progress(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta"])
     sandbox.faults.update(latency=0.3)
@@ -461,13 +524,15 @@ def test_on_a_terminal_any_answer_but_yes_cancels(tmp_path: Path, sandbox: Sandb
 
 
 def test_a_changed_campaign_is_refused_then_replaced_keeping_the_old_id(
-    tmp_path: Path, sandbox: SandboxServer,
+    tmp_path: Path,
+    sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta"])
     assert apply(root, sandbox).returncode == 0
     old_id = read_state(root)["campaigns"]["alpha"]["id"]
-    (root / "campaigns" / "alpha.yaml").write_text(manifest("alpha", ["+79995550000"]),
-                                                   encoding="utf-8")
+    (root / "campaigns" / "alpha.yaml").write_text(
+        manifest("alpha", ["+79995550000"]), encoding="utf-8"
+    )
 
     refused = apply(root, sandbox)
     replaced = apply(root, sandbox, "--replace", "alpha")

@@ -34,8 +34,11 @@ BODY: dict[str, Any] = {
         "description": "",
         "start_block_id": 10,
         "schedule": {
-            "date": "2099-12-01", "start_time": "09:00", "end_time": "17:00",
-            "periods": {"id": 1, "title": "Однократно"}, "attempts": {"id": 1, "title": "1"},
+            "date": "2099-12-01",
+            "start_time": "09:00",
+            "end_time": "17:00",
+            "periods": {"id": 1, "title": "Однократно"},
+            "attempts": {"id": 1, "title": "1"},
             "interval": "0",
         },
         "state": "Создано",
@@ -74,14 +77,24 @@ def test_the_session_is_reused_between_calls(sandbox, client):
     assert len(client._session.adapters["http://"].poolmanager.pools) == 1
 
 
-@pytest.mark.parametrize(("status", "error", "retry_after"), [
-    (400, ApiRejected, None), (404, ApiRejected, None), (422, ApiRejected, None),
-    (401, ApiUnauthorized, None), (403, ApiUnauthorized, None),
-    (429, ApiRetryLater, 2.5), (503, ApiAmbiguous, 4),
-    (500, ApiAmbiguous, None), (502, ApiAmbiguous, None), (408, ApiAmbiguous, None),
-])
-def test_each_status_maps_to_its_error_and_is_not_retried(sandbox, client, status, error,
-                                                          retry_after):
+@pytest.mark.parametrize(
+    ("status", "error", "retry_after"),
+    [
+        (400, ApiRejected, None),
+        (404, ApiRejected, None),
+        (422, ApiRejected, None),
+        (401, ApiUnauthorized, None),
+        (403, ApiUnauthorized, None),
+        (429, ApiRetryLater, 2.5),
+        (503, ApiAmbiguous, 4),
+        (500, ApiAmbiguous, None),
+        (502, ApiAmbiguous, None),
+        (408, ApiAmbiguous, None),
+    ],
+)
+def test_each_status_maps_to_its_error_and_is_not_retried(
+    sandbox, client, status, error, retry_after
+):
     sandbox.faults.update(status=status, status_count=1, retry_after=retry_after)
     with pytest.raises(ApiError) as caught:
         client.create_campaign(BODY)
@@ -114,16 +127,17 @@ def test_a_503_after_the_server_stored_is_ambiguous_unless_retry_503_opts_in(san
         client.create_campaign(BODY)
     assert len(sandbox.campaigns()) == 1  # it was stored: a retry would have made two
 
-    with DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=5, retry_503=True) as opted, \
-            pytest.raises(ApiRetryLater) as caught:
+    with (
+        DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=5, retry_503=True) as opted,
+        pytest.raises(ApiRetryLater) as caught,
+    ):
         opted.create_campaign(BODY)
     assert caught.value.retry_after == 1
 
 
 @pytest.mark.parametrize("answer", [0, -5, "12", 10**30, 2**63, 1.5, None, True, [7]])
 def test_an_id_that_is_not_a_positive_integer_is_ambiguous(sandbox, client, answer):
-    sandbox.faults.update(answer_id=answer if answer is not None else {"x": 1},
-                          answer_id_count=1)
+    sandbox.faults.update(answer_id=answer if answer is not None else {"x": 1}, answer_id_count=1)
     with pytest.raises(ApiAmbiguous, match="positive integer") as caught:
         client.create_campaign(BODY)
     assert "the outcome is unknown" in str(caught.value)
@@ -142,9 +156,9 @@ def test_a_validation_error_carries_the_servers_message(sandbox, client):
         client.create_campaign(body)
     assert caught.value.status == 422
     assert caught.value.server_message == (
-        'campaign.schedule.attempts.title: must be "2" (equal to id), got \'3\'')
-    assert str(caught.value) == (
-        "creating the campaign: HTTP 422: " + caught.value.server_message)
+        "campaign.schedule.attempts.title: must be \"2\" (equal to id), got '3'"
+    )
+    assert str(caught.value) == ("creating the campaign: HTTP 422: " + caught.value.server_message)
 
 
 @pytest.mark.parametrize("point", ["before_store", "after_store"])
@@ -156,13 +170,16 @@ def test_a_dropped_connection_is_ambiguous_and_not_resent(sandbox, client, point
     # The innermost cause only, not urllib3's tuple of wrappers.
     assert str(caught.value) == (
         f"creating the campaign: the connection to {sandbox.url} broke before an answer "
-        "(the outcome is unknown): Remote end closed connection without response")
+        "(the outcome is unknown): Remote end closed connection without response"
+    )
 
 
 def test_a_timeout_after_the_server_stored_is_ambiguous(sandbox):
     sandbox.faults.timeout_after_store = 3
-    with DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=0.3) as api, \
-            pytest.raises(ApiAmbiguous, match=r"no answer .* within 0.3s"):
+    with (
+        DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=0.3) as api,
+        pytest.raises(ApiAmbiguous, match=r"no answer .* within 0.3s"),
+    ):
         api.create_campaign(BODY)
     assert len(sandbox.campaigns()) == 1 and len(sandbox.requests) == 1
 
@@ -179,48 +196,82 @@ def test_a_refused_connection_is_rejected_because_nothing_was_sent():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # bound, never listening: connections are refused
-        with DialogClient(f"http://127.0.0.1:{port}/api", token="t", timeout=2) as api, \
-                pytest.raises(ApiRejected, match="nothing was sent") as caught:
+        with (
+            DialogClient(f"http://127.0.0.1:{port}/api", token="t", timeout=2) as api,
+            pytest.raises(ApiRejected, match="nothing was sent") as caught,
+        ):
             api.create_campaign(BODY)
     assert type(caught.value) is ApiRejected and caught.value.status is None
 
 
 def test_a_wrong_token_is_unauthorized(sandbox):
-    with DialogClient(sandbox.url, token="not-the-sandbox-token", timeout=5) as api, \
-            pytest.raises(ApiUnauthorized) as caught:
+    with (
+        DialogClient(sandbox.url, token="not-the-sandbox-token", timeout=5) as api,
+        pytest.raises(ApiUnauthorized) as caught,
+    ):
         api.create_campaign(BODY)
     assert caught.value.status == 401 and "credentials" in str(caught.value)
 
 
 def test_report_returns_the_decoded_answer(sandbox, client):
     campaign_id = client.create_campaign(BODY)
-    report = client.report(1, {
-        "analytics_filter": {"scenario_id": 951, "start_block_id": 10,
-                             "outgoing_campaign_id": campaign_id,
-                             "date_start": "2099-12-01T00:00:00.000Z",
-                             "date_end": "2099-12-02T00:00:00.000Z"},
-        "columns": [{"id": 1, "name": "phone_number", "display_name": "Phone",
-                     "column_type": "field", "data_type": "number"}],
-    })
+    report = client.report(
+        1,
+        {
+            "analytics_filter": {
+                "scenario_id": 951,
+                "start_block_id": 10,
+                "outgoing_campaign_id": campaign_id,
+                "date_start": "2099-12-01T00:00:00.000Z",
+                "date_end": "2099-12-02T00:00:00.000Z",
+            },
+            "columns": [
+                {
+                    "id": 1,
+                    "name": "phone_number",
+                    "display_name": "Phone",
+                    "column_type": "field",
+                    "data_type": "number",
+                }
+            ],
+        },
+    )
     assert report["data"] == [{"phone_number": "+79991234567"}]
     assert report["count"] == 1
     with pytest.raises(ApiRejected, match="HTTP 404: campaign 999999 not found"):
-        client.report(1, {
-            "analytics_filter": {"scenario_id": 951, "start_block_id": 10,
-                                 "outgoing_campaign_id": 999999,
-                                 "date_start": "2099-12-01T00:00:00.000Z",
-                                 "date_end": "2099-12-02T00:00:00.000Z"},
-            "columns": [{"id": 1, "name": "status", "display_name": "S",
-                         "column_type": "field", "data_type": "text"}],
-        })
+        client.report(
+            1,
+            {
+                "analytics_filter": {
+                    "scenario_id": 951,
+                    "start_block_id": 10,
+                    "outgoing_campaign_id": 999999,
+                    "date_start": "2099-12-01T00:00:00.000Z",
+                    "date_end": "2099-12-02T00:00:00.000Z",
+                },
+                "columns": [
+                    {
+                        "id": 1,
+                        "name": "status",
+                        "display_name": "S",
+                        "column_type": "field",
+                        "data_type": "text",
+                    }
+                ],
+            },
+        )
 
 
 # --- credentials from the environment ----------------------------------------------------
 
 
 def test_from_environment_prefers_the_env_url_and_token(sandbox, tmp_path):
-    env = {"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": SANDBOX_TOKEN,
-           "DIALOG_LOGIN": "ignored", "DIALOG_PASSWORD": "ignored"}
+    env = {
+        "DIALOG_API_URL": sandbox.url,
+        "DIALOG_TOKEN": SANDBOX_TOKEN,
+        "DIALOG_LOGIN": "ignored",
+        "DIALOG_PASSWORD": "ignored",
+    }
     with DialogClient.from_environment(config(tmp_path), env) as api:
         assert api.base_url == sandbox.url and api.timeout == 5
         api.create_campaign(BODY)
@@ -228,8 +279,9 @@ def test_from_environment_prefers_the_env_url_and_token(sandbox, tmp_path):
 
 
 def test_from_environment_uses_the_config_url(sandbox, tmp_path):
-    with DialogClient.from_environment(config(tmp_path, sandbox.url + "/"),
-                                       {"DIALOG_TOKEN": SANDBOX_TOKEN}) as api:
+    with DialogClient.from_environment(
+        config(tmp_path, sandbox.url + "/"), {"DIALOG_TOKEN": SANDBOX_TOKEN}
+    ) as api:
         assert api.base_url == sandbox.url
 
 
@@ -251,21 +303,30 @@ def test_a_failed_login_is_unauthorized_and_hides_the_password(sandbox, tmp_path
     assert "hunter2-secret" not in str(caught.value)
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({}, "no Dialog API credentials: set DIALOG_TOKEN, or DIALOG_LOGIN and DIALOG_PASSWORD"),
-    ({"DIALOG_LOGIN": "me"}, "DIALOG_LOGIN is set but DIALOG_PASSWORD is not"),
-    ({"DIALOG_PASSWORD": "pw"}, "DIALOG_PASSWORD is set but DIALOG_LOGIN is not"),
-    ({"DIALOG_TOKEN": " "}, "no Dialog API credentials"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "no Dialog API credentials: set DIALOG_TOKEN, or DIALOG_LOGIN and DIALOG_PASSWORD"),
+        ({"DIALOG_LOGIN": "me"}, "DIALOG_LOGIN is set but DIALOG_PASSWORD is not"),
+        ({"DIALOG_PASSWORD": "pw"}, "DIALOG_PASSWORD is set but DIALOG_LOGIN is not"),
+        ({"DIALOG_TOKEN": " "}, "no Dialog API credentials"),
+    ],
+)
 def test_missing_credentials_say_which_variables_to_set(tmp_path, env, message):
     with pytest.raises(UsageError, match=message):
         DialogClient.from_environment(config(tmp_path), env)
 
 
-@pytest.mark.parametrize("url", [
-    "ftp://example.org/api", "http://[::1/api", "http://127.0.0.1:abc/api", "http:///api",
-    "http://127.0.0.1:0/api",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.org/api",
+        "http://[::1/api",
+        "http://127.0.0.1:abc/api",
+        "http:///api",
+        "http://127.0.0.1:0/api",
+    ],
+)
 def test_a_url_that_is_not_http_is_a_usage_error_before_anything_is_sent(url):
     with pytest.raises(UsageError) as caught:
         DialogClient(url, token="t")
@@ -289,8 +350,13 @@ class Scripted:
 
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
-                owner.seen.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                   "body": json.loads(self.rfile.read(length))})
+                owner.seen.append(
+                    {
+                        "path": self.path,
+                        "auth": self.headers.get("Authorization"),
+                        "body": json.loads(self.rfile.read(length)),
+                    }
+                )
                 status, headers, body = owner.answers.pop(0)
                 self.send_response(status)
                 for name, value in {"Content-Length": str(len(body)), **headers}.items():
@@ -317,9 +383,14 @@ def scripted() -> Iterator[Scripted]:
     server.thread.join()
 
 
-@pytest.mark.parametrize("answer", [
-    {"access_token": "tok-1"}, {"data": {"token": "tok-1"}}, {"data": {"access_token": "tok-1"}},
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"access_token": "tok-1"},
+        {"data": {"token": "tok-1"}},
+        {"data": {"access_token": "tok-1"}},
+    ],
+)
 def test_login_reads_the_token_from_any_documented_field(scripted, tmp_path, answer):
     scripted.answer(200, answer)
     scripted.answer(200, {"campaign": {"id": 42}})
@@ -336,16 +407,18 @@ def test_a_token_that_cannot_be_a_header_is_refused_before_anything_is_sent(
 ):
     with pytest.raises(UsageError) as caught:
         DialogClient.from_environment(config(tmp_path, scripted.url), {"DIALOG_TOKEN": token})
-    assert str(caught.value) == ("DIALOG_TOKEN cannot be a bearer token: it holds spaces, "
-                                 "control or non-ASCII characters")
+    assert str(caught.value) == (
+        "DIALOG_TOKEN cannot be a bearer token: it holds spaces, control or non-ASCII characters"
+    )
     assert scripted.seen == []
 
 
 def test_a_login_answer_with_an_unusable_token_is_an_error_not_shown(scripted, tmp_path):
     scripted.answer(200, {"token": "tok\nsecret-9"})
     with pytest.raises(ApiError, match="cannot be a bearer token") as caught:
-        DialogClient.from_environment(config(tmp_path, scripted.url),
-                                      {"DIALOG_LOGIN": "me", "DIALOG_PASSWORD": "pw-3"})
+        DialogClient.from_environment(
+            config(tmp_path, scripted.url), {"DIALOG_LOGIN": "me", "DIALOG_PASSWORD": "pw-3"}
+        )
     assert "secret-9" not in str(caught.value)
     assert len(scripted.seen) == 1
 
@@ -353,8 +426,9 @@ def test_a_login_answer_with_an_unusable_token_is_an_error_not_shown(scripted, t
 def test_a_login_answer_without_a_token_is_an_error(scripted, tmp_path):
     scripted.answer(200, {"ok": True})
     with pytest.raises(ApiError, match="the answer holds no token"):
-        DialogClient.from_environment(config(tmp_path, scripted.url),
-                                      {"DIALOG_LOGIN": "me", "DIALOG_PASSWORD": "pw-2"})
+        DialogClient.from_environment(
+            config(tmp_path, scripted.url), {"DIALOG_LOGIN": "me", "DIALOG_PASSWORD": "pw-2"}
+        )
 
 
 def test_secrets_are_redacted_from_errors_and_logs(scripted, tmp_path, caplog):
@@ -371,17 +445,25 @@ def test_secrets_are_redacted_from_errors_and_logs(scripted, tmp_path, caplog):
     assert redact(f"x{token}y") == "x***y"
 
 
-@pytest.mark.parametrize(("status", "body", "headers", "error", "text"), [
-    (200, {"campaign": {"id": "12"}}, {}, ApiAmbiguous, "the answer was {\"campaign\""),
-    (200, {"campaign": {"id": True}}, {}, ApiAmbiguous, "a positive integer"),
-    (200, {"campaign": {"id": -5}, "phones": ["+79991234567"]}, {}, ApiAmbiguous,
-     "the answer was {\"campaign\": {\"id\": -5}, \"phones\": [\"+7999*****67\"]}"),
-    (200, b"<html>ok</html>", {}, ApiAmbiguous, "not JSON"),
-    (502, b"<html><h1>Bad Gateway</h1></html>", {}, ApiAmbiguous, "HTTP 502: <html><h1>Bad"),
-    (302, b"", {"Location": "http://127.0.0.1:9/login"}, ApiAmbiguous, "HTTP 302"),
-    (400, {"error": "phones are missing"}, {}, ApiRejected, "HTTP 400: phones are missing"),
-    (429, b"", {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}, ApiRetryLater, "HTTP 429"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error", "text"),
+    [
+        (200, {"campaign": {"id": "12"}}, {}, ApiAmbiguous, 'the answer was {"campaign"'),
+        (200, {"campaign": {"id": True}}, {}, ApiAmbiguous, "a positive integer"),
+        (
+            200,
+            {"campaign": {"id": -5}, "phones": ["+79991234567"]},
+            {},
+            ApiAmbiguous,
+            'the answer was {"campaign": {"id": -5}, "phones": ["+7999*****67"]}',
+        ),
+        (200, b"<html>ok</html>", {}, ApiAmbiguous, "not JSON"),
+        (502, b"<html><h1>Bad Gateway</h1></html>", {}, ApiAmbiguous, "HTTP 502: <html><h1>Bad"),
+        (302, b"", {"Location": "http://127.0.0.1:9/login"}, ApiAmbiguous, "HTTP 302"),
+        (400, {"error": "phones are missing"}, {}, ApiRejected, "HTTP 400: phones are missing"),
+        (429, b"", {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}, ApiRetryLater, "HTTP 429"),
+    ],
+)
 def test_unusual_answers(scripted, status, body, headers, error, text):
     scripted.answer(status, body, headers)
     with DialogClient(scripted.url, token="t") as api, pytest.raises(ApiError) as caught:

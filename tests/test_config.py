@@ -66,9 +66,7 @@ def test_every_problem_reported_with_position(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "dialogops.yaml").write_text(
-        "api:\n  timeout_seconds: 0\n"
-        "state:\n  backend: etcd\n"
-        "policy:\n  max_phones: 10\n"
+        "api:\n  timeout_seconds: 0\nstate:\n  backend: etcd\npolicy:\n  max_phones: 10\n"
     )
     with pytest.raises(ManifestError) as caught:
         load_config(None, tmp_path)
@@ -85,8 +83,11 @@ def test_calling_hours_must_be_ordered(tmp_path: Path, monkeypatch: pytest.Monke
     (tmp_path / "dialogops.yaml").write_text(
         "policy:\n  calling_hours: {earliest: '21:00', latest: '09:00'}\n"
     )
-    with pytest.raises(ManifestError, match=r"dialogops.yaml:2:46: policy.calling_hours.latest: "
-                       r"09:00 must be after earliest 21:00"):
+    with pytest.raises(
+        ManifestError,
+        match=r"dialogops.yaml:2:46: policy.calling_hours.latest: "
+        r"09:00 must be after earliest 21:00",
+    ):
         load_config(None, tmp_path)
 
 

@@ -47,13 +47,14 @@ def create_requests(sandbox: SandboxServer) -> int:
 def start_apply(root: Path, sandbox: SandboxServer) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "dialogops", "apply", "--auto-approve", "--parallelism", "4"],
-        cwd=root, env=child_env(api_env(sandbox)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root,
+        env=child_env(api_env(sandbox)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
-def kill_at(proc: subprocess.Popen[bytes], sandbox: SandboxServer, kind: str,
-            count: float) -> None:
+def kill_at(proc: subprocess.Popen[bytes], sandbox: SandboxServer, kind: str, count: float) -> None:
     requests, stored = create_requests(sandbox), len(sandbox.campaigns())
     started = time.monotonic()
     while proc.poll() is None and time.monotonic() - started < 60:
@@ -89,8 +90,9 @@ def dialogops(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0, capsys.readouterr().err
 
 
-def resolve_like_a_user(root: Path, sandbox: SandboxServer,
-                        capsys: pytest.CaptureFixture[str]) -> list[str]:
+def resolve_like_a_user(
+    root: Path, sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> list[str]:
     """Clear the dead lock; import each unknown campaign found on the server, forget the rest.
 
     Returns the commands run, e.g. `import c03 1004`.
@@ -112,7 +114,9 @@ def resolve_like_a_user(root: Path, sandbox: SandboxServer,
 
 
 def test_killed_applies_never_create_a_campaign_twice(
-    tmp_path: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = write_project(tmp_path / "p", NAMES)

@@ -187,8 +187,25 @@ def test_no_input_crashes_the_loader(project: Path) -> None:
     """Seeded mutations of a valid manifest: each yields records or located problems."""
     _write(project, "survey", "    csv: {path: data/p.csv}")
     lines = (project / "campaigns" / "survey.yaml").read_text().splitlines()
-    values = ["", "~", "[]", "{}", "-1", "1.5", "'x'", "[1, {a: b}]", "09:00", "2099-02-30",
-              "!!binary aGk=", "*x", "&x 1", '"\\x00"', "{path: ../x}", "|\n  text", "no"]
+    values = [
+        "",
+        "~",
+        "[]",
+        "{}",
+        "-1",
+        "1.5",
+        "'x'",
+        "[1, {a: b}]",
+        "09:00",
+        "2099-02-30",
+        "!!binary aGk=",
+        "*x",
+        "&x 1",
+        '"\\x00"',
+        "{path: ../x}",
+        "|\n  text",
+        "no",
+    ]
     rng = random.Random(7)
     config = load_config(None, project)
     for _ in range(300):
@@ -204,17 +221,20 @@ def test_no_input_crashes_the_loader(project: Path) -> None:
 
 
 def test_csv_error_is_a_problem_with_its_line(project: Path) -> None:
-    (project / "dialogops.yaml").write_text("policy: {max_phones_per_campaign: 10}\n"
-                                            "defaults: {project_id: 3, phone_id: 5}\n")
+    (project / "dialogops.yaml").write_text(
+        "policy: {max_phones_per_campaign: 10}\ndefaults: {project_id: 3, phone_id: 5}\n"
+    )
     (project / "campaigns" / "data" / "p.csv").write_text(
         "phone;name\n+79991234567;Ann\n+79991234568;" + "x" * 200_000 + "\n"
     )
     _write(project, "survey", "    csv: {path: data/p.csv}")
     _, problems = check_project([], load_config(None, project))
-    assert [(p.field, p.message) for p in problems] == [(
-        "spec.phones.csv.path",
-        "data/p.csv line 3 is not readable as CSV: field larger than field limit (131072)",
-    )]
+    assert [(p.field, p.message) for p in problems] == [
+        (
+            "spec.phones.csv.path",
+            "data/p.csv line 3 is not readable as CSV: field larger than field limit (131072)",
+        )
+    ]
 
 
 def test_encoding_scan_reads_long_lines_in_pieces(

@@ -56,8 +56,15 @@ def test_plan_of_200k_rows_stays_under_250_mb(tmp_path: Path) -> None:
             code = MOBILE_CODES[i % len(MOBILE_CODES)]
             handle.write(f"8 ({code}) {i:07d};Иванов;Иван;{9 + i % 8}:00;{i}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOG")}
-    measured = subprocess.run([sys.executable, "-c", MEASURE], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, check=True, timeout=300)
+    measured = subprocess.run(
+        [sys.executable, "-c", MEASURE],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     result = json.loads(measured.stdout)
     assert result["code"] == 0, result["err"]
     [campaign] = json.loads(result["out"])["campaigns"]

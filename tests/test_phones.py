@@ -82,8 +82,15 @@ def test_default_region_is_ru() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["+7 999 123-45-67", "8 (999) 123-45-67", "79991234567", "9991234567",
-            "8 (812) 123-45-67", "+7 701 123 45 67"]
+    "raw",
+    [
+        "+7 999 123-45-67",
+        "8 (999) 123-45-67",
+        "79991234567",
+        "9991234567",
+        "8 (812) 123-45-67",
+        "+7 701 123 45 67",
+    ],
 )
 def test_common_notations_take_the_fast_path(raw: str) -> None:
     assert fast_e164(raw, "RU") == library(raw, "RU")

@@ -82,8 +82,13 @@ def write_state(root: Path, campaigns: dict[str, dict[str, Any]]) -> Path:
 
 
 def created(fingerprint: str, id: int = 4242) -> dict[str, Any]:
-    return {"status": "created", "id": id, "fingerprint": fingerprint, "phones": 3,
-            "created_at": "2026-01-01T10:00:00Z"}
+    return {
+        "status": "created",
+        "id": id,
+        "fingerprint": fingerprint,
+        "phones": 3,
+        "created_at": "2026-01-01T10:00:00Z",
+    }
 
 
 def assert_private(*outputs: str) -> None:
@@ -106,8 +111,10 @@ def test_a_new_campaign_is_a_create_with_masked_phones(project: Path) -> None:
     assert "    add_data: name, code" in lines
     assert "    rows: 4; dropped: 1 duplicate, 0 excluded, 0 skipped" in lines
     assert "    phones: +7999***4567, +7999***4568, +7999***4569" in lines
-    assert lines[-1] == ("Plan: 1 to create, 0 unchanged, 0 changed, 0 unknown, 0 orphaned; "
-                         "3 phones would be called.")
+    assert lines[-1] == (
+        "Plan: 1 to create, 0 unchanged, 0 changed, 0 unknown, 0 orphaned; "
+        "3 phones would be called."
+    )
     assert_private(result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
 
@@ -120,7 +127,10 @@ def test_plan_never_writes_state(project: Path) -> None:
     assert result.stdout.startswith("-/+ nps  replace  3 phones")
     assert state.read_bytes() == before
     assert sorted(p.name for p in project.iterdir()) == [
-        "campaigns", "data", "dialogops.state.json", "dialogops.yaml",
+        "campaigns",
+        "data",
+        "dialogops.state.json",
+        "dialogops.yaml",
     ]
 
 
@@ -150,20 +160,34 @@ def test_a_changed_campaign_fails_with_the_command_that_resolves_it(project: Pat
 
 
 def test_an_unknown_outcome_fails_with_import_or_state_rm(project: Path) -> None:
-    write_state(project, {"nps": {"status": "unknown", "fingerprint": "sha256:" + "2" * 64,
-                                  "phones": 3, "started_at": "2026-01-01T10:00:00Z"}})
+    write_state(
+        project,
+        {
+            "nps": {
+                "status": "unknown",
+                "fingerprint": "sha256:" + "2" * 64,
+                "phones": 3,
+                "started_at": "2026-01-01T10:00:00Z",
+            }
+        },
+    )
     result = run_dialogops(["plan"], project)
     assert result.returncode == 1
     assert result.stdout.startswith("? nps  unknown  3 phones (state: status unknown, 3 phones)")
-    assert result.stderr == ("error: campaign nps is unknown; to resolve it run: "
-                             "dialogops import nps ID or dialogops state rm nps\n")
+    assert result.stderr == (
+        "error: campaign nps is unknown; to resolve it run: "
+        "dialogops import nps ID or dialogops state rm nps\n"
+    )
 
 
 def test_an_orphan_is_only_a_warning(project: Path) -> None:
-    write_state(project, {
-        "nps": created(fingerprint_of(project, "nps")),
-        "old-campaign": created("sha256:" + "3" * 64, id=17),
-    })
+    write_state(
+        project,
+        {
+            "nps": created(fingerprint_of(project, "nps")),
+            "old-campaign": created("sha256:" + "3" * 64, id=17),
+        },
+    )
     result = run_dialogops(["plan", "--detailed-exitcode"], project)
     assert result.returncode == 0, result.stderr
     assert "- old-campaign  orphaned  (state: id 17, 3 phones)" in result.stdout
@@ -176,8 +200,10 @@ def test_an_orphan_is_only_a_warning(project: Path) -> None:
     [
         ('{"version": 1, "serial": ', "state file is not valid JSON"),
         ('{"version": 9, "serial": 1, "lineage": "x", "campaigns": {}}', "newer dialogops"),
-        ('{"version": 1, "serial": -1, "lineage": "x", "campaigns": {}}',
-         "not a valid dialogops state file"),
+        (
+            '{"version": 1, "serial": -1, "lineage": "x", "campaigns": {}}',
+            "not a valid dialogops state file",
+        ),
     ],
 )
 def test_a_corrupt_state_file_is_a_clear_error(project: Path, content: str, message: str) -> None:
@@ -195,7 +221,8 @@ def test_render_problems_are_reported_with_file_and_line(tmp_path: Path) -> None
     root = make_project(tmp_path, ("one", "two"))
     (root / "data" / "one.csv").write_text("phone,name\n12345,A\n+79991234567,B\n", "utf-8")
     (root / "data" / "two.csv").write_text(
-        "phone,name\n+79991234567,B\nnot-a-phone,C\n8 (999) 765-43-2,D\n", "utf-8")
+        "phone,name\n+79991234567,B\nnot-a-phone,C\n8 (999) 765-43-2,D\n", "utf-8"
+    )
     result = run_dialogops(["plan"], root)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
@@ -238,8 +265,14 @@ def test_out_saves_a_plan_without_phones_or_add_data(project: Path) -> None:
     saved = json.loads(text)
     assert saved["format_version"] == 1
     assert saved["state"] == {"lineage": "", "serial": 0}
-    assert saved["campaigns"] == [{"name": "nps", "status": "create",
-                                   "fingerprint": fingerprint_of(project, "nps"), "phones": 3}]
+    assert saved["campaigns"] == [
+        {
+            "name": "nps",
+            "status": "create",
+            "fingerprint": fingerprint_of(project, "nps"),
+            "phones": 3,
+        }
+    ]
     assert_private(text)
     for secret in SECRETS:
         assert secret not in text
@@ -257,8 +290,10 @@ def test_colour_follows_the_terminal_and_no_color(project: Path) -> None:
     forced = {"FORCE_COLOR": "1", "NO_COLOR": ""}
     assert "\x1b[" in run_dialogops(["plan"], project, env=forced).stdout
     assert "\x1b[" not in run_dialogops(["plan", "--no-color"], project, env=forced).stdout
-    assert "\x1b[" not in run_dialogops(["plan"], project, env={"FORCE_COLOR": "1",
-                                                               "NO_COLOR": "1"}).stdout
+    assert (
+        "\x1b["
+        not in run_dialogops(["plan"], project, env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout
+    )
 
 
 def test_paths_and_targets_limit_what_is_planned(tmp_path: Path) -> None:
@@ -275,15 +310,24 @@ def test_paths_and_targets_limit_what_is_planned(tmp_path: Path) -> None:
 def test_every_status_at_once_in_text_json_and_markdown(tmp_path: Path) -> None:
     root = make_project(tmp_path, ("a-new", "b-same", "c-edited", "d-lost"))
     fingerprints = {c["name"]: c["render"]["fingerprint"] for c in plan_json(root)["campaigns"]}
-    write_state(root, {
-        "b-same": created(fingerprints["b-same"], 101),
-        "c-edited": created("sha256:" + "0" * 64, 102),
-        "d-lost": {"status": "unknown", "fingerprint": fingerprints["d-lost"], "phones": 3,
-                   "started_at": "2026-01-01T10:00:00Z"},
-        "e-gone": created("sha256:" + "1" * 64, 104),
-    })
-    summary = ("Plan: 1 to create, 1 unchanged, 1 changed, 1 unknown, 1 orphaned; "
-               "3 phones would be called.")
+    write_state(
+        root,
+        {
+            "b-same": created(fingerprints["b-same"], 101),
+            "c-edited": created("sha256:" + "0" * 64, 102),
+            "d-lost": {
+                "status": "unknown",
+                "fingerprint": fingerprints["d-lost"],
+                "phones": 3,
+                "started_at": "2026-01-01T10:00:00Z",
+            },
+            "e-gone": created("sha256:" + "1" * 64, 104),
+        },
+    )
+    summary = (
+        "Plan: 1 to create, 1 unchanged, 1 changed, 1 unknown, 1 orphaned; "
+        "3 phones would be called."
+    )
     outputs = {}
     for fmt in ("text", "json", "markdown"):
         result = run_dialogops(["plan", "--format", fmt, "--detailed-exitcode"], root)
@@ -298,12 +342,21 @@ def test_every_status_at_once_in_text_json_and_markdown(tmp_path: Path) -> None:
         outputs[fmt] = result.stdout
     text = outputs["text"]
     assert [line.split("  ")[0] for line in text.splitlines() if not line.startswith(" ")][:5] == [
-        "+ a-new", "= b-same", "! c-edited", "? d-lost", "- e-gone"]
+        "+ a-new",
+        "= b-same",
+        "! c-edited",
+        "? d-lost",
+        "- e-gone",
+    ]
     assert text.endswith(summary + "\n")
     doc = json.loads(outputs["json"])
     assert [(c["name"], c["status"]) for c in doc["campaigns"]] == [
-        ("a-new", "create"), ("b-same", "unchanged"), ("c-edited", "changed"),
-        ("d-lost", "unknown"), ("e-gone", "orphaned")]
+        ("a-new", "create"),
+        ("b-same", "unchanged"),
+        ("c-edited", "changed"),
+        ("d-lost", "unknown"),
+        ("e-gone", "orphaned"),
+    ]
     assert doc["summary"]["blocked"] is True and doc["summary"]["phones_to_call"] == 3
     markdown = outputs["markdown"]
     assert markdown.startswith(f"### dialogops plan\n\n**{summary}**\n\n| |")

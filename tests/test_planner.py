@@ -97,13 +97,18 @@ def test_render_problems_of_every_campaign_are_raised_together() -> None:
         build_plan(project, State())
     paths = [p.location.path for p in info.value.problems]
     assert "campaigns/bad-one.yaml" in paths and "campaigns/bad-two.yaml" in paths
-    assert next(p for p in info.value.problems if p.location.path == "campaigns/bad-one.yaml"
-                ).location.line == 13
+    assert (
+        next(
+            p for p in info.value.problems if p.location.path == "campaigns/bad-one.yaml"
+        ).location.line
+        == 13
+    )
 
 
 def test_policy_max_phones_is_a_problem_at_the_campaign() -> None:
     project = make_project(
-        make_campaign("big"), make_campaign("small", PHONES[:2]),
+        make_campaign("big"),
+        make_campaign("small", PHONES[:2]),
         policy=Policy(max_phones_per_campaign=3),
     )
     with pytest.raises(RenderError) as info:

@@ -49,23 +49,32 @@ def _inside_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def campaign(source: PhoneSource, add_data: dict[str, Any] | None = None, **phones: Any
-             ) -> Campaign:
+def campaign(
+    source: PhoneSource, add_data: dict[str, Any] | None = None, **phones: Any
+) -> Campaign:
     add_data = TEMPLATES if add_data is None else add_data
     return Campaign(
-        name="nps", location=WHERE, project_id=1, title="Обзвон клиентов",
-        description="Обзвон клиентов для опроса удовлетворенности", start_block_id=10,
-        phone_id=5, schedule=Schedule(dt.date(2099, 1, 1), dt.time(9), dt.time(17), 1, 5),
-        phones=PhonesSpec(source, **phones), add_data=add_data,
-        add_data_locations={k: Location("campaigns/nps.yaml", 30 + i, 11)
-                            for i, k in enumerate(add_data)},
+        name="nps",
+        location=WHERE,
+        project_id=1,
+        title="Обзвон клиентов",
+        description="Обзвон клиентов для опроса удовлетворенности",
+        start_block_id=10,
+        phone_id=5,
+        schedule=Schedule(dt.date(2099, 1, 1), dt.time(9), dt.time(17), 1, 5),
+        phones=PhonesSpec(source, **phones),
+        add_data=add_data,
+        add_data_locations={
+            k: Location("campaigns/nps.yaml", 30 + i, 11) for i, k in enumerate(add_data)
+        },
     )
 
 
 def csv_source(tmp_path: Path, lines: list[str], name: str = "phones.csv") -> CsvSource:
     path = tmp_path / name
-    path.write_text("phone;last_name;first_name;slot;contract\n" + "\n".join(lines) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "phone;last_name;first_name;slot;contract\n" + "\n".join(lines) + "\n", encoding="utf-8"
+    )
     return CsvSource(path, WHERE)
 
 
@@ -96,8 +105,10 @@ DOCUMENTED = {
         "phone_id": 5,
     },
     "phones": [
-        {"phone": "+79999999999",
-         "add_data": {"name": "Иванов Иван", "time": "10:00", "phone": 123456}},
+        {
+            "phone": "+79999999999",
+            "add_data": {"name": "Иванов Иван", "time": "10:00", "phone": 123456},
+        },
     ],
 }
 
@@ -132,7 +143,8 @@ def test_documented_example_from_a_manifest_is_exact(tmp_path: Path) -> None:
     (tmp_path / "campaigns" / "nps.yaml").write_text(EXAMPLE_MANIFEST, encoding="utf-8")
     (tmp_path / "campaigns" / "data" / "nps.csv").write_text(
         "phone;last_name;first_name;contract\n8 (999) 999-99-99;Иванов;Иван;123456\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     project = load_project([tmp_path / "campaigns"], load_config(None, tmp_path))
     [example] = project.campaigns
     body = create_body(example, {})
@@ -143,7 +155,8 @@ def test_documented_example_from_a_manifest_is_exact(tmp_path: Path) -> None:
 
 def test_canonical_json_and_fingerprint() -> None:
     assert canonical_json({"b": 1, "a": ["ё", 2.5, None, True]}) == (
-        '{"a":["ё",2.5,null,true],"b":1}'.encode())
+        '{"a":["ё",2.5,null,true],"b":1}'.encode()
+    )
     digest = hashlib.sha256(b'{"a":"\xd1\x91"}').hexdigest()
     assert fingerprint({"a": "ё"}) == "sha256:" + digest
     with pytest.raises(ValueError):
@@ -151,24 +164,35 @@ def test_canonical_json_and_fingerprint() -> None:
 
 
 SOURCES = {
-    "csv": lambda tmp: csv_source(tmp, [
-        "+7 999 123-45-67;Иванов;Иван;11:00;1", "89991234567;Дубль;Д;;2",
-        "9997654321;Петров;Пётр;;0003", "79990000001;Сидоров;Семён;12:00;4"]),
+    "csv": lambda tmp: csv_source(
+        tmp,
+        [
+            "+7 999 123-45-67;Иванов;Иван;11:00;1",
+            "89991234567;Дубль;Д;;2",
+            "9997654321;Петров;Пётр;;0003",
+            "79990000001;Сидоров;Семён;12:00;4",
+        ],
+    ),
     "jsonl": lambda tmp: _jsonl(tmp),
     "inline": lambda tmp: InlineSource(
-        ("+79991234567", {"phone": "89997654321", "last_name": "Ли", "first_name": "Ан",
-                          "contract": "5"}),
-        (Location("campaigns/nps.yaml", 20, 9), Location("campaigns/nps.yaml", 21, 9))),
+        (
+            "+79991234567",
+            {"phone": "89997654321", "last_name": "Ли", "first_name": "Ан", "contract": "5"},
+        ),
+        (Location("campaigns/nps.yaml", 20, 9), Location("campaigns/nps.yaml", 21, 9)),
+    ),
 }
 
 
 def _jsonl(tmp: Path) -> JsonlSource:
     path = tmp / "p.jsonl"
-    rows = [{"phone": 79991234567, "last_name": "Ли", "first_name": "Ян", "contract": 7,
-             "slot": None},
-            {"phone": "+7 999 765 43 21", "last_name": "Ким", "first_name": "Юн", "contract": "8"}]
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
-                    encoding="utf-8")
+    rows = [
+        {"phone": 79991234567, "last_name": "Ли", "first_name": "Ян", "contract": 7, "slot": None},
+        {"phone": "+7 999 765 43 21", "last_name": "Ким", "first_name": "Юн", "contract": "8"},
+    ]
+    path.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
     return JsonlSource(path, WHERE)
 
 
@@ -192,51 +216,65 @@ def test_csv_body_values_and_counts(tmp_path: Path) -> None:
     subject = campaign(SOURCES["csv"](tmp_path))
     body = create_body(subject, {})
     assert body["phones"] == [
-        {"phone": "+79991234567", "add_data": {"name": "Иванов Иван", "time": "11:00",
-                                               "phone": 1}},
+        {"phone": "+79991234567", "add_data": {"name": "Иванов Иван", "time": "11:00", "phone": 1}},
         {"phone": "+79997654321", "add_data": {"name": "Петров Пётр", "time": "", "phone": 3}},
-        {"phone": "+79990000001", "add_data": {"name": "Сидоров Семён", "time": "12:00",
-                                               "phone": 4}},
+        {
+            "phone": "+79990000001",
+            "add_data": {"name": "Сидоров Семён", "time": "12:00", "phone": 4},
+        },
     ]
     assert render_campaign(subject, {}).stats == RenderStats(
-        rows=4, phones=3, duplicates=1, excluded=0, skipped=0)
+        rows=4, phones=3, duplicates=1, excluded=0, skipped=0
+    )
 
 
 def test_fingerprint_changes_with_any_sent_value(tmp_path: Path) -> None:
     subject = campaign(SOURCES["csv"](tmp_path))
     base = render_campaign(subject, {}).fingerprint
-    later = dataclasses.replace(subject, schedule=dataclasses.replace(subject.schedule,
-                                                                      attempts=2))
+    later = dataclasses.replace(subject, schedule=dataclasses.replace(subject.schedule, attempts=2))
     relabelled = dataclasses.replace(subject, labels={"team": "care"})
     assert render_campaign(later, {}).fingerprint != base
     assert render_campaign(relabelled, {}).fingerprint == base  # labels are never sent
 
 
 def test_exclude_dedupe_and_skip_are_counted(tmp_path: Path) -> None:
-    source = csv_source(tmp_path, [
-        "+79991234567;a;b;;1", "89991234567;a;b;;1", "not a phone;a;b;;1", "9990000000;a;b;;1",
-        "12;a;b;;1", "+79995556677;a;b;;1", "8 999 555 66 77;a;b;;1"])
+    source = csv_source(
+        tmp_path,
+        [
+            "+79991234567;a;b;;1",
+            "89991234567;a;b;;1",
+            "not a phone;a;b;;1",
+            "9990000000;a;b;;1",
+            "12;a;b;;1",
+            "+79995556677;a;b;;1",
+            "8 999 555 66 77;a;b;;1",
+        ],
+    )
     dnc = tmp_path / "dnc.txt"
     dnc.write_text("+7 999 000-00-00\n", encoding="utf-8")
     subject = campaign(source, exclude=(Exclude(dnc, WHERE),), on_invalid="skip")
     rendered = render_campaign(subject, {})
     assert rendered.stats == RenderStats(rows=7, phones=2, duplicates=2, excluded=1, skipped=2)
     assert rendered.sample_phones == ("+79991234567", "+79995556677")
-    no_dedupe = render_campaign(dataclasses.replace(
-        subject, phones=dataclasses.replace(subject.phones, dedupe=False)), {})
+    no_dedupe = render_campaign(
+        dataclasses.replace(subject, phones=dataclasses.replace(subject.phones, dedupe=False)), {}
+    )
     assert no_dedupe.stats == RenderStats(rows=7, phones=4, duplicates=0, excluded=1, skipped=2)
 
 
 def test_vars_reach_templates(tmp_path: Path) -> None:
     subject = campaign(InlineSource(("+79991234567",), (WHERE,)), {"op": "{{ vars.operator }}"})
     assert create_body(subject, {"operator": "Анна"})["phones"][0]["add_data"] == {"op": "Анна"}
-    assert (render_campaign(subject, {"operator": "Анна"}).fingerprint
-            != render_campaign(subject, {"operator": "Олег"}).fingerprint)
+    assert (
+        render_campaign(subject, {"operator": "Анна"}).fingerprint
+        != render_campaign(subject, {"operator": "Олег"}).fingerprint
+    )
 
 
 def test_every_problem_is_reported_at_its_line(tmp_path: Path) -> None:
-    source = csv_source(tmp_path, [
-        "+79991234567;a;b;;1", "12345;a;b;;1", "+79997654321;a;b;;x", "+7999;a;b;;1"])
+    source = csv_source(
+        tmp_path, ["+79991234567;a;b;;1", "12345;a;b;;1", "+79997654321;a;b;;x", "+7999;a;b;;1"]
+    )
     subject = campaign(source, {**TEMPLATES, "bad": "{{ row.nope }}"})
     with pytest.raises(RenderError) as info:
         render_campaign(subject, {})
@@ -257,16 +295,20 @@ def test_skip_does_not_hide_template_errors(tmp_path: Path) -> None:
     with pytest.raises(RenderError) as info:
         render_campaign(subject, {})
     [problem] = info.value.problems
-    assert str(problem).startswith("phones.csv:3:1: add_data.x: not allowed in the template "
-                                   "sandbox: access to attribute '__class__' of 'dict'")
+    assert str(problem).startswith(
+        "phones.csv:3:1: add_data.x: not allowed in the template "
+        "sandbox: access to attribute '__class__' of 'dict'"
+    )
 
 
 def test_missing_phone_field_in_jsonl_and_inline(tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text('{"name": "x"}\n', encoding="utf-8")
     inline = InlineSource(({"name": "y"},), (Location("campaigns/nps.yaml", 9, 9),))
-    for source, where in ((JsonlSource(path, WHERE), "p.jsonl:1:1"),
-                          (inline, "campaigns/nps.yaml:9:9")):
+    for source, where in (
+        (JsonlSource(path, WHERE), "p.jsonl:1:1"),
+        (inline, "campaigns/nps.yaml:9:9"),
+    ):
         with pytest.raises(RenderError) as info:
             render_campaign(campaign(source, {}), {})
         assert str(info.value) == f"{where}: phone: the row has no 'phone' field"
@@ -279,8 +321,10 @@ def test_problems_are_capped_with_a_count_of_the_rest(tmp_path: Path) -> None:
     problems = [str(p) for p in info.value.problems]
     assert len(problems) == MAX_PROBLEMS + 1
     assert problems[0].startswith("phones.csv:2:1: phone: '0' is not a valid phone number")
-    assert problems[-1] == (f"phones.csv:{MAX_PROBLEMS + 31}:1: ... and 30 more rendering "
-                            f"problems (the first {MAX_PROBLEMS} are shown)")
+    assert problems[-1] == (
+        f"phones.csv:{MAX_PROBLEMS + 31}:1: ... and 30 more rendering "
+        f"problems (the first {MAX_PROBLEMS} are shown)"
+    )
 
 
 def test_template_compile_errors_come_first(tmp_path: Path) -> None:
@@ -298,7 +342,10 @@ def test_templates_excludes_and_rows_are_all_reported_in_one_run(tmp_path: Path)
     with pytest.raises(RenderError) as info:
         render_campaign(subject, {})
     assert [f"{p.location.path}:{p.location.line} {p.field}" for p in info.value.problems] == [
-        "campaigns/nps.yaml:30 add_data.a", "dnc.txt:2 exclude", "phones.csv:3 phone"]
+        "campaigns/nps.yaml:30 add_data.a",
+        "dnc.txt:2 exclude",
+        "phones.csv:3 phone",
+    ]
 
 
 def test_templates_that_compile_are_still_checked_on_every_row(tmp_path: Path) -> None:
@@ -318,7 +365,9 @@ def test_an_unreadable_source_is_reported_with_template_problems(tmp_path: Path)
     with pytest.raises(RenderError) as info:
         render_campaign(subject, {})
     assert [p.field or p.message for p in info.value.problems] == [
-        "file 'gone.csv' does not exist", "add_data.a"]
+        "file 'gone.csv' does not exist",
+        "add_data.a",
+    ]
 
 
 def test_render_streams_without_holding_the_phones(tmp_path: Path) -> None:
@@ -351,15 +400,19 @@ def test_plan_reports_rendering_problems_without_a_traceback(tmp_path: Path) -> 
         "phone;last_name;first_name;contract\n"
         "+79991234567;Иванов;Иван;1\n"
         "555;Петров;Пётр;2\n"
-        "+79997654321;Сидоров;Сидор;3\n", encoding="utf-8")
+        "+79997654321;Сидоров;Сидор;3\n",
+        encoding="utf-8",
+    )
     (tmp_path / "campaigns" / "nps.yaml").write_text(
-        EXAMPLE_MANIFEST.replace("{{ row.first_name }}", "{{ row.first }}"), encoding="utf-8")
+        EXAMPLE_MANIFEST.replace("{{ row.first_name }}", "{{ row.first }}"), encoding="utf-8"
+    )
     result = run_dialogops(["plan"], tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     columns = "phone, last_name, first_name, contract"
     csv_name = "campaigns/data/nps.csv"
     assert f"{csv_name}:2:1: add_data.name: no field 'first' (available: {columns})" in (
-        result.stderr)
+        result.stderr
+    )
     assert f"{csv_name}:3:1: phone: '555' is not a valid phone number" in result.stderr
     assert f"{csv_name}:4:1: add_data.name: no field 'first'" in result.stderr

@@ -35,10 +35,12 @@ YEKT = "Asia/Yekaterinburg"  # UTC+5 all year round
 
 
 def make_state(**entries: tuple[Status, int | None]) -> State:
-    return State(campaigns={
-        name: StateEntry(name=name, status=status, fingerprint="sha256:0", phones=1, id=id_)
-        for name, (status, id_) in entries.items()
-    })
+    return State(
+        campaigns={
+            name: StateEntry(name=name, status=status, fingerprint="sha256:0", phones=1, id=id_)
+            for name, (status, id_) in entries.items()
+        }
+    )
 
 
 class FakeClient:
@@ -123,8 +125,14 @@ def test_documented_example_body_is_reproduced_key_for_key(tmp_path: Path) -> No
         ),
         columns=(
             ReportColumn(
-                1, "phone_number", "Phone Number", "field", "number",
-                filter_type="contains", filter_value="79999999999", sorting="asc",
+                1,
+                "phone_number",
+                "Phone Number",
+                "field",
+                "number",
+                filter_type="contains",
+                filter_value="79999999999",
+                sorting="asc",
             ),
         ),
     )
@@ -199,8 +207,9 @@ def test_campaign_not_in_state_names_apply(tmp_path: Path) -> None:
 
 def test_campaign_not_in_the_sandbox_state_names_apply_sandbox(tmp_path: Path) -> None:
     with pytest.raises(StateError) as info:
-        rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), make_state(),
-                          sandbox=True)
+        rpt.build_request(
+            make_report(), make_project(tmp_path, make_campaign()), make_state(), sandbox=True
+        )
     assert str(info.value) == (
         "campaign 'nps' is not in the sandbox state: create it with `dialogops apply --sandbox`"
     )
@@ -209,8 +218,9 @@ def test_campaign_not_in_the_sandbox_state_names_apply_sandbox(tmp_path: Path) -
 def test_unknown_in_the_sandbox_state_names_the_sandbox_state_file(tmp_path: Path) -> None:
     state = make_state(nps=("unknown", None))
     with pytest.raises(StateError) as info:
-        rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), state,
-                          sandbox=True)
+        rpt.build_request(
+            make_report(), make_project(tmp_path, make_campaign()), state, sandbox=True
+        )
     assert str(info.value).endswith(
         "`dialogops import nps ID --state .dialogops/sandbox.state.json` or "
         "`dialogops state rm nps --state .dialogops/sandbox.state.json`"
@@ -249,8 +259,10 @@ def test_outgoing_campaign_id_needs_what_no_campaign_can_supply(
 
 def test_campaign_without_manifest_cannot_supply_defaults(tmp_path: Path) -> None:
     state = make_state(nps=("created", 5))
-    expected = (r"spec.project_id and spec.start_block_id and spec.period not given and "
-                r"campaign 'nps' has no manifest")
+    expected = (
+        r"spec.project_id and spec.start_block_id and spec.period not given and "
+        r"campaign 'nps' has no manifest"
+    )
     with pytest.raises(UsageError, match=expected):
         rpt.build_request(make_report(), make_project(tmp_path), state)
 
@@ -279,8 +291,10 @@ def test_rows_are_the_servers_list_not_a_copy() -> None:
         ({"total_duration": 0, "avg_duration": 0}, "'data' is missing"),
         ({"data": [1], "total_duration": 0, "avg_duration": 0}, r"data\[0\] is not an object"),
         ({"data": [], "columns": {}, "total_duration": 0, "avg_duration": 0}, "'columns'"),
-        ({"data": [], "columns": [{}], "total_duration": 0, "avg_duration": 0},
-         r"columns\[0\] has no 'field'"),
+        (
+            {"data": [], "columns": [{}], "total_duration": 0, "avg_duration": 0},
+            r"columns\[0\] has no 'field'",
+        ),
         ({"data": [], "avg_duration": 0}, "'total_duration' is None"),
         ({"data": [], "total_duration": "1", "avg_duration": 0}, "'total_duration' is '1'"),
         ({"data": [], "total_duration": 0, "avg_duration": -1}, "'avg_duration' is -1"),
@@ -294,8 +308,14 @@ def test_malformed_bodies_are_api_errors(payload: object, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (45, "45s"), (59.6, "1m 00s"), (125, "2m 05s"), (3725, "1h 02m 05s"),
-     (90061, "25h 01m 01s")],
+    [
+        (0, "0s"),
+        (45, "45s"),
+        (59.6, "1m 00s"),
+        (125, "2m 05s"),
+        (3725, "1h 02m 05s"),
+        (90061, "25h 01m 01s"),
+    ],
 )
 def test_human_duration(seconds: float, text: str) -> None:
     assert rpt.human_duration(seconds) == text
@@ -327,11 +347,13 @@ def test_json_holds_columns_rows_and_summary() -> None:
     out = io.StringIO()
     rpt.write_json(result(), out)
     document = json.loads(out.getvalue())
-    assert document["columns"][1] == {"field": "duration", "display_name": "Duration",
-                                      "type": "number"}
+    assert document["columns"][1] == {
+        "field": "duration",
+        "display_name": "Duration",
+        "type": "number",
+    }
     assert document["rows"] == RESPONSE["data"]
-    assert document["summary"] == {"count": 3, "total_duration": 3725,
-                                   "avg_duration": 3725 / 3}
+    assert document["summary"] == {"count": 3, "total_duration": 3725, "avg_duration": 3725 / 3}
 
 
 def test_jsonl_is_one_row_per_line_and_nothing_else() -> None:
@@ -358,16 +380,20 @@ def test_table_shows_headers_rows_and_summary() -> None:
     out = io.StringIO()
     rpt.write_table(result(), out, title="nps-results", no_color=True)
     text = out.getvalue()
-    for expected in ("nps-results", "Phone Number", "+79990000002", "3600",
-                     "Summary: 3 rows, total duration 1h 02m 05s"):
+    for expected in (
+        "nps-results",
+        "Phone Number",
+        "+79990000002",
+        "3600",
+        "Summary: 3 rows, total duration 1h 02m 05s",
+    ):
         assert expected in text
     assert "\x1b[" not in text
 
 
 def test_table_folds_long_values_instead_of_cutting_them() -> None:
     long_value = "2099-12-01T11:42:25+05:00-" + "x" * 60
-    response = {"data": [{"note": long_value}], "count": 1, "total_duration": 0,
-                "avg_duration": 0}
+    response = {"data": [{"note": long_value}], "count": 1, "total_duration": 0, "avg_duration": 0}
     note = ReportColumn(1, "note", "Note", "field", "text")
     out = io.StringIO()
     rpt.write_table(rpt.parse_response(response, (note,)), out, title="t", no_color=True)
@@ -404,7 +430,9 @@ CSV_OUT = ReportOutput(format="csv", path=Path("/p/reports/r.csv"))
     ],
 )
 def test_options_override_the_manifest_output(
-    option: rpt.OutputFormat | None, out: Path | None, manifest: ReportOutput,
+    option: rpt.OutputFormat | None,
+    out: Path | None,
+    manifest: ReportOutput,
     chosen: tuple[str, Path | None],
 ) -> None:
     assert rpt.pick_output(option, out, manifest) == chosen
@@ -419,14 +447,23 @@ def test_excel_with_another_format_is_refused() -> None:
 
 
 def run(
-    tmp_path: Path, response: Any, out: Path | None = None, *, report: Report | None = None,
-    client: FakeClient | None = None, **kwargs: Any,
+    tmp_path: Path,
+    response: Any,
+    out: Path | None = None,
+    *,
+    report: Report | None = None,
+    client: FakeClient | None = None,
+    **kwargs: Any,
 ) -> rpt.ReportOutcome:
     report = report or make_report()
     project = make_project(tmp_path, make_campaign())
     request = rpt.build_request(report, project, make_state(nps=("created", 4242)))
     return rpt.run_report(
-        report, request, client or FakeClient(response), out=out, **kwargs,
+        report,
+        request,
+        client or FakeClient(response),
+        out=out,
+        **kwargs,
     )
 
 
@@ -482,8 +519,7 @@ def test_failure_while_writing_leaves_no_partial_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["nps.csv"]
 
 
-@pytest.mark.parametrize(("fmt", "shown"), [("jsonl", False), ("markdown", True),
-                                             ("table", True)])
+@pytest.mark.parametrize(("fmt", "shown"), [("jsonl", False), ("markdown", True), ("table", True)])
 def test_run_report_to_stdout(tmp_path: Path, fmt: rpt.OutputFormat, shown: bool) -> None:
     stdout = io.StringIO()
     outcome = run(tmp_path, RESPONSE, fmt=fmt, stdout=stdout, no_color=True)

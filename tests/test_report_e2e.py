@@ -142,7 +142,10 @@ def test_documented_example_report_sends_the_documented_body(
         db.execute("UPDATE sqlite_sequence SET seq = 12344 WHERE name = 'campaigns'")
     db.close()
     columns = column_yaml(
-        1, "phone_number", "Phone Number", "number",
+        1,
+        "phone_number",
+        "Phone Number",
+        "number",
         'filter: {type: contains, value: "79999999999"}\nsorting: asc',
     )
     period = (
@@ -173,8 +176,10 @@ def test_default_period_is_the_schedule_date_in_the_config_timezone(
         "date_start": "2099-11-30T21:00:00.000Z",
         "date_end": "2099-12-01T21:00:00.000Z",
     }
-    assert all(set(c) == {"id", "name", "display_name", "column_type", "data_type"}
-               for c in body["columns"])
+    assert all(
+        set(c) == {"id", "name", "display_name", "column_type", "data_type"}
+        for c in body["columns"]
+    )
 
 
 # --- the output formats -------------------------------------------------------------------
@@ -215,8 +220,9 @@ def test_every_format_carries_the_same_rows_and_a_consistent_summary(
     assert markdown[0] == "| " + " | ".join(d for _, d, _ in ALL_COLUMNS) + " |"
     assert len(markdown) == 2 + 40 + 2
     assert markdown[2].startswith(f"| {rows[0]['phone_number']} | {rows[0]['status']} |")
-    assert markdown[-1] == (f"**Summary:** 40 rows, total duration {human(total)}, "
-                            f"average {human(round(total / 40))}")
+    assert markdown[-1] == (
+        f"**Summary:** 40 rows, total duration {human(total)}, average {human(round(total / 40))}"
+    )
     assert sorted(p.name for p in out.iterdir()) == ["r.csv", "r.jsonl", "r.md"]
 
 
@@ -277,7 +283,8 @@ def test_each_filter_and_sorting_changes_the_rows_as_the_sandbox_defines(
 ) -> None:
     reports = "".join(
         report_yaml(
-            name, all_columns({column: manifest_lines(*rest)}),
+            name,
+            all_columns({column: manifest_lines(*rest)}),
             f"  output: {{format: json, path: out/{name}.json}}\n",
         )
         for name, (column, *rest) in FILTERS.items()
@@ -295,13 +302,16 @@ def test_each_filter_and_sorting_changes_the_rows_as_the_sandbox_defines(
         if sorting is not None:
             assert sorted(rows, key=lambda r: r["phone_number"]) == every
             assert [r["duration"] for r in rows] == sorted(
-                (r["duration"] for r in every), reverse=sorting == "desc")
+                (r["duration"] for r in every), reverse=sorting == "desc"
+            )
         else:
             wanted = ColumnRequest(column, column, filter_type, value, None)
             assert rows == [r for r in every if matches(r[column], wanted)], name
             assert 0 < len(rows) < len(every), name
-    sent = [next(c for c in body["columns"] if c["name"] == FILTERS[name][0])
-            for name, body in zip(FILTERS, report_bodies(sandbox)[2:], strict=True)]
+    sent = [
+        next(c for c in body["columns"] if c["name"] == FILTERS[name][0])
+        for name, body in zip(FILTERS, report_bodies(sandbox)[2:], strict=True)
+    ]
     assert [(c.get("filter_type"), c.get("filter_value"), c.get("sorting")) for c in sent] == [
         tuple(rest) for _, *rest in FILTERS.values()
     ]
@@ -328,16 +338,23 @@ def test_campaign_not_in_state(tmp_path: Path, sandbox: SandboxServer) -> None:
 
 def test_campaign_with_unknown_outcome(tmp_path: Path, sandbox: SandboxServer) -> None:
     root = make_project(tmp_path / "project")
-    entry = StateEntry(name="survey", status="unknown", fingerprint="sha256:" + "0" * 64,
-                       phones=40, started_at="2099-01-01T00:00:00Z")
+    entry = StateEntry(
+        name="survey",
+        status="unknown",
+        fingerprint="sha256:" + "0" * 64,
+        phones=40,
+        started_at="2099-01-01T00:00:00Z",
+    )
     (root / "dialogops.state.json").write_text(
-        dumps(State(lineage="l", serial=1, campaigns={"survey": entry})), encoding="utf-8")
+        dumps(State(lineage="l", serial=1, campaigns={"survey": entry})), encoding="utf-8"
+    )
 
     result = report(root, sandbox, "everything", "--out", "r.csv")
 
     assert result.returncode == 1
     assert "error: campaign 'survey' has no known ID (its create outcome is unknown)" in (
-        result.stderr)
+        result.stderr
+    )
     assert "`dialogops import survey ID` or `dialogops state rm survey`" in result.stderr
     assert not (root / "r.csv").exists()
     assert report_bodies(sandbox) == []
@@ -359,8 +376,10 @@ def test_server_error_keeps_the_previous_file(applied: Path, sandbox: SandboxSer
 
 
 def test_unknown_campaign_id_is_the_servers_404(tmp_path: Path, sandbox: SandboxServer) -> None:
-    head = "outgoing_campaign_id: 999999\n  project_id: 1\n  start_block_id: 10\n" \
-           "  period: {start: 2099-12-01T00:00:00Z, end: 2099-12-02T00:00:00Z}"
+    head = (
+        "outgoing_campaign_id: 999999\n  project_id: 1\n  start_block_id: 10\n"
+        "  period: {start: 2099-12-01T00:00:00Z, end: 2099-12-02T00:00:00Z}"
+    )
     root = make_project(tmp_path / "project", report_yaml("by-id", all_columns(), head=head))
 
     result = report(root, sandbox, "by-id", "--out", "r.csv")
@@ -404,8 +423,7 @@ def test_example_project_before_and_after_apply_to_stdout(tmp_path: Path) -> Non
     assert applied.returncode == 0, applied.stderr
 
     # --format alone prints, even the manifest's own format: the README's example.
-    as_csv = run_dialogops(["report", "nps-2099-12-results", "--sandbox", "--format", "csv"],
-                           root)
+    as_csv = run_dialogops(["report", "nps-2099-12-results", "--sandbox", "--format", "csv"], root)
     dashed = run_dialogops(["report", "nps-2099-12-results", "--sandbox", "--out", "-"], root)
 
     for result in (as_csv, dashed):

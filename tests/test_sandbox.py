@@ -40,10 +40,16 @@ def create_body(name: str = "Обзвон клиентов", phones: list[str] |
     }
 
 
-def post(server: SandboxServer, path: str, body: Any, headers: dict[str, str] | None = None,
-         timeout: float = 10) -> requests.Response:
-    return requests.post(server.url + path, json=body,
-                         headers=AUTH if headers is None else headers, timeout=timeout)
+def post(
+    server: SandboxServer,
+    path: str,
+    body: Any,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
+) -> requests.Response:
+    return requests.post(
+        server.url + path, json=body, headers=AUTH if headers is None else headers, timeout=timeout
+    )
 
 
 def create(server: SandboxServer, body: dict[str, Any] | None = None) -> int:
@@ -138,8 +144,9 @@ INVALID_CREATES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "message"), INVALID_CREATES,
-                         ids=[f"{p}={v!r}" for p, v, _ in INVALID_CREATES])
+@pytest.mark.parametrize(
+    ("path", "value", "message"), INVALID_CREATES, ids=[f"{p}={v!r}" for p, v, _ in INVALID_CREATES]
+)
 def test_create_rejects_any_deviation_with_422_naming_the_field(sandbox, path, value, message):
     body = copy.deepcopy(create_body())
     set_path(body, path, value)
@@ -159,8 +166,9 @@ def test_optional_fields_and_edge_values_are_accepted(sandbox):
     assert sandbox.creates_by_name() == {"": 1}
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": f"Basic {SANDBOX_TOKEN}"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {SANDBOX_TOKEN}"}]
+)
 def test_create_needs_the_bearer_token(sandbox, headers):
     response = post(sandbox, "/campaigns", create_body(), headers=headers)
     assert response.status_code == 401
@@ -284,28 +292,52 @@ def test_stop_does_not_wait_for_a_pending_timeout_fault(tmp_path):
 
 
 def column(name: str, **extra: Any) -> dict[str, Any]:
-    return {"id": 1, "name": name, "display_name": name.title(), "column_type": "field",
-            "data_type": "text", **extra}
-
-
-def report_body(campaign_id: int, columns: list[dict[str, Any]],
-                start: str = "2099-12-01T00:00:00.000Z",
-                end: str = "2099-12-02T00:00:00.000Z") -> dict[str, Any]:
     return {
-        "analytics_filter": {"scenario_id": 951, "start_block_id": 10,
-                             "outgoing_campaign_id": campaign_id,
-                             "date_start": start, "date_end": end},
+        "id": 1,
+        "name": name,
+        "display_name": name.title(),
+        "column_type": "field",
+        "data_type": "text",
+        **extra,
+    }
+
+
+def report_body(
+    campaign_id: int,
+    columns: list[dict[str, Any]],
+    start: str = "2099-12-01T00:00:00.000Z",
+    end: str = "2099-12-02T00:00:00.000Z",
+) -> dict[str, Any]:
+    return {
+        "analytics_filter": {
+            "scenario_id": 951,
+            "start_block_id": 10,
+            "outgoing_campaign_id": campaign_id,
+            "date_start": start,
+            "date_end": end,
+        },
         "columns": columns,
     }
 
 
-ALL_FIELDS = ["phone_number", "status", "duration", "goal", "attempts", "started_at", "name",
-              "slot"]
+ALL_FIELDS = [
+    "phone_number",
+    "status",
+    "duration",
+    "goal",
+    "attempts",
+    "started_at",
+    "name",
+    "slot",
+]
 
 
 def full_report(server: SandboxServer, campaign_id: int, **filters: Any) -> dict[str, Any]:
-    response = post(server, "/analytics/1/report",
-                    report_body(campaign_id, [column(f) for f in ALL_FIELDS], **filters))
+    response = post(
+        server,
+        "/analytics/1/report",
+        report_body(campaign_id, [column(f) for f in ALL_FIELDS], **filters),
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -316,8 +348,15 @@ def test_report_rows_are_deterministic_and_consistent(sandbox):
     assert report == full_report(sandbox, campaign_id)
     assert [c["field"] for c in report["columns"]] == ALL_FIELDS
     assert {c["field"]: c["type"] for c in report["columns"]} == {
-        "phone_number": "text", "status": "text", "duration": "number", "goal": "goal",
-        "attempts": "number", "started_at": "datetime", "name": "text", "slot": "number"}
+        "phone_number": "text",
+        "status": "text",
+        "duration": "number",
+        "goal": "goal",
+        "attempts": "number",
+        "started_at": "datetime",
+        "name": "text",
+        "slot": "number",
+    }
     rows = report["data"]
     assert [r["phone_number"] for r in rows] == PHONES
     assert [(r["name"], r["slot"]) for r in rows] == [(f"Client {i}", i) for i in range(10)]
@@ -338,7 +377,8 @@ def test_report_rows_are_deterministic_and_consistent(sandbox):
     # The same phone in another campaign gets the same outcome: it is derived from the phone.
     other = create(sandbox, create_body("other", PHONES[:2]))
     assert [r["status"] for r in full_report(sandbox, other)["data"]] == [
-        r["status"] for r in rows[:2]]
+        r["status"] for r in rows[:2]
+    ]
 
 
 def test_report_returns_only_rows_inside_the_period(sandbox):
@@ -350,10 +390,15 @@ def test_report_returns_only_rows_inside_the_period(sandbox):
     before = full_report(sandbox, campaign_id, end=cut_text)
     after = full_report(sandbox, campaign_id, start=cut_text)
     assert before["count"] == 4 and after["count"] == 6  # [start, end): the cut row is after
-    empty = full_report(sandbox, campaign_id, start="2099-12-02T00:00:00Z",
-                        end="2099-12-03T00:00:00Z")
+    empty = full_report(
+        sandbox, campaign_id, start="2099-12-02T00:00:00Z", end="2099-12-03T00:00:00Z"
+    )
     assert (empty["data"], empty["count"], empty["total_duration"], empty["avg_duration"]) == (
-        [], 0, 0, 0)
+        [],
+        0,
+        0,
+        0,
+    )
 
 
 def report_rows(server: SandboxServer, campaign_id: int, *columns: dict[str, Any]) -> list[Any]:
@@ -367,23 +412,28 @@ def test_report_filters(sandbox):
     every = full_report(sandbox, campaign_id)["data"]
 
     def phones(**filter_: Any) -> list[str]:
-        rows = report_rows(sandbox, campaign_id, column("phone_number"),
-                           column(filter_.pop("field"), **filter_))
+        rows = report_rows(
+            sandbox, campaign_id, column("phone_number"), column(filter_.pop("field"), **filter_)
+        )
         return [r["phone_number"] for r in rows]
 
     answered = [r["phone_number"] for r in every if r["status"] == "answered"]
     assert answered and len(answered) < 10
     assert phones(field="status", filter_type="equal", filter_value="ANSWERED") == answered
     assert phones(field="phone_number", filter_type="contains", filter_value="79991234503") == [
-        "+79991234503"]
+        "+79991234503"
+    ]
     assert phones(field="phone_number", filter_type="equal", filter_value="+79991234507") == [
-        "+79991234507"]
+        "+79991234507"
+    ]
     assert phones(field="phone_number", filter_type="starts_with", filter_value="7999") == PHONES
     assert phones(field="name", filter_type="ends_with", filter_value="t 9") == ["+79991234509"]
     assert phones(field="goal", filter_type="is_true") == [
-        r["phone_number"] for r in every if r["goal"]]
+        r["phone_number"] for r in every if r["goal"]
+    ]
     assert phones(field="goal", filter_type="not_true") == [
-        r["phone_number"] for r in every if not r["goal"]]
+        r["phone_number"] for r in every if not r["goal"]
+    ]
     assert phones(field="slot", filter_type="is_true") == PHONES[1:]  # 0 is not true
     assert phones(field="name", filter_type="not_empty") == PHONES
     assert phones(field="name", filter_type="is_empty") == []
@@ -393,16 +443,24 @@ def test_report_filters_on_a_key_only_some_phones_have(sandbox):
     body = create_body(phones=PHONES[:3])
     body["phones"][1]["add_data"]["vip"] = "yes"
     campaign_id = create(sandbox, body)
-    rows = report_rows(sandbox, campaign_id, column("phone_number"),
-                       column("vip", filter_type="is_empty"))
-    assert rows == [{"phone_number": PHONES[0], "vip": None},
-                    {"phone_number": PHONES[2], "vip": None}]
+    rows = report_rows(
+        sandbox, campaign_id, column("phone_number"), column("vip", filter_type="is_empty")
+    )
+    assert rows == [
+        {"phone_number": PHONES[0], "vip": None},
+        {"phone_number": PHONES[2], "vip": None},
+    ]
 
 
 def test_report_sorting_uses_the_first_sorted_column(sandbox):
     campaign_id = create(sandbox)
-    rows = report_rows(sandbox, campaign_id, column("phone_number"),
-                       column("duration", sorting="desc"), column("slot", sorting="asc"))
+    rows = report_rows(
+        sandbox,
+        campaign_id,
+        column("phone_number"),
+        column("duration", sorting="desc"),
+        column("slot", sorting="asc"),
+    )
     durations = [r["duration"] for r in rows]
     assert durations == sorted(durations, reverse=True)
     ties = [r["slot"] for r in rows if r["duration"] == 0]
@@ -416,8 +474,11 @@ def test_report_sorting_uses_the_first_sorted_column(sandbox):
 
 def test_report_counts_cover_the_filtered_rows_only(sandbox):
     campaign_id = create(sandbox)
-    response = post(sandbox, "/analytics/1/report", report_body(
-        campaign_id, [column("status", filter_type="equal", filter_value="answered")]))
+    response = post(
+        sandbox,
+        "/analytics/1/report",
+        report_body(campaign_id, [column("status", filter_type="equal", filter_value="answered")]),
+    )
     report = response.json()
     every = full_report(sandbox, campaign_id)["data"]
     answered = [r["duration"] for r in every if r["status"] == "answered"]
@@ -429,8 +490,9 @@ def test_report_counts_cover_the_filtered_rows_only(sandbox):
 
 def test_report_unknown_campaign_is_404_and_other_project_is_422(sandbox):
     campaign_id = create(sandbox)
-    missing = post(sandbox, "/analytics/1/report", report_body(campaign_id + 100,
-                                                               [column("status")]))
+    missing = post(
+        sandbox, "/analytics/1/report", report_body(campaign_id + 100, [column("status")])
+    )
     assert missing.status_code == 404
     assert missing.json() == {"message": f"campaign {campaign_id + 100} not found"}
     other = post(sandbox, "/analytics/2/report", report_body(campaign_id, [column("status")]))
@@ -454,8 +516,11 @@ INVALID_REPORTS = [
 ]
 
 
-@pytest.mark.parametrize(("change", "message"), INVALID_REPORTS,
-                         ids=[m.split(":")[0] + str(i) for i, (_, m) in enumerate(INVALID_REPORTS)])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    INVALID_REPORTS,
+    ids=[m.split(":")[0] + str(i) for i, (_, m) in enumerate(INVALID_REPORTS)],
+)
 def test_report_rejects_invalid_requests_with_422(sandbox, change, message):
     campaign_id = create(sandbox)
     body = report_body(campaign_id, [column("status")])
@@ -481,9 +546,26 @@ def test_report_needs_the_token_and_honours_report_status(sandbox):
 
 def test_serve_prints_url_and_token_serves_and_exits_0_on_ctrl_c(tmp_path):
     with subprocess.Popen(
-        [sys.executable, "-m", "dialogops", "sandbox", "serve", "--port", "0",
-         "--fail-status", "429", "--fail-count", "1", "--retry-after", "2"],
-        cwd=tmp_path, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "dialogops",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--fail-status",
+            "429",
+            "--fail-count",
+            "1",
+            "--retry-after",
+            "2",
+        ],
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as process:
         try:
             assert process.stdout is not None
@@ -491,11 +573,9 @@ def test_serve_prints_url_and_token_serves_and_exits_0_on_ctrl_c(tmp_path):
             assert first.startswith("Dialog API sandbox listening on http://127.0.0.1:"), first
             url = first.split()[-1]
             assert process.stdout.readline().split() == ["token:", SANDBOX_TOKEN]
-            limited = requests.post(url + "/campaigns", json=create_body(), headers=AUTH,
-                                    timeout=5)
+            limited = requests.post(url + "/campaigns", json=create_body(), headers=AUTH, timeout=5)
             assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
-            created = requests.post(url + "/campaigns", json=create_body(), headers=AUTH,
-                                    timeout=5)
+            created = requests.post(url + "/campaigns", json=create_body(), headers=AUTH, timeout=5)
             assert created.status_code == 200
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=10)
@@ -507,10 +587,13 @@ def test_serve_prints_url_and_token_serves_and_exits_0_on_ctrl_c(tmp_path):
     assert (tmp_path / ".dialogops" / "sandbox.db").is_file()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--host", "0.0.0.0"], "error: the sandbox listens on loopback only, not on '0.0.0.0'"),
-    (["--retry-after", "3"], "error: --retry-after needs --fail-status 429 or 503"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--host", "0.0.0.0"], "error: the sandbox listens on loopback only, not on '0.0.0.0'"),
+        (["--retry-after", "3"], "error: --retry-after needs --fail-status 429 or 503"),
+    ],
+)
 def test_serve_rejects_bad_options_without_a_traceback(tmp_path, args, message):
     result = run_dialogops(["sandbox", "serve", "--port", "0", *args], cwd=tmp_path)
     assert result.returncode == 1
@@ -529,5 +612,6 @@ def test_serve_reports_a_database_it_cannot_open(tmp_path):
     result = run_dialogops(["sandbox", "serve", "--port", "0", "--db", "notes.db"], cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr == (
-        "error: notes.db: cannot open the sandbox database: file is not a database\n")
+        "error: notes.db: cannot open the sandbox database: file is not a database\n"
+    )
     assert result.stdout == ""

@@ -122,8 +122,10 @@ def test_a_new_state_serial_or_lineage_makes_the_plan_stale(tmp_path: Path) -> N
     with pytest.raises(StateError) as info:
         check_fresh(saved, build_plan(project, moved, targets=targets))
     message = str(info.value)
-    assert message.startswith("stale plan: the state lineage is 'lineage-2', the plan was made "
-                              "for 'lineage-1'; the state serial is 8, the plan was made at 7")
+    assert message.startswith(
+        "stale plan: the state lineage is 'lineage-2', the plan was made "
+        "for 'lineage-1'; the state serial is 8, the plan was made at 7"
+    )
     assert message.endswith("run dialogops plan again")
 
 
@@ -138,8 +140,11 @@ def test_an_edited_campaign_makes_the_plan_stale(tmp_path: Path) -> None:
 
 def test_a_different_set_of_campaigns_makes_the_plan_stale(tmp_path: Path) -> None:
     saved, project, state, _ = saved_and_project(tmp_path)
-    with pytest.raises(StateError, match=r"campaigns not in the plan: edited; campaigns in the "
-                                         r"plan but no longer planned: gone"):
+    with pytest.raises(
+        StateError,
+        match=r"campaigns not in the plan: edited; campaigns in the "
+        r"plan but no longer planned: gone",
+    ):
         check_fresh(saved, build_plan(project, state, targets=["new", "same", "edited"]))
 
 
@@ -158,6 +163,9 @@ def test_a_plan_made_before_the_first_state_write_is_stale_after_it(tmp_path: Pa
     project, state = all_statuses()
     path = tmp_path / "plan.json"
     write_saved_plan(build_plan(project, State(), targets=["new"]), path)
-    with pytest.raises(StateError, match=r"^stale plan: the state lineage is 'lineage-1', the "
-                                         r"plan was made for none \(no state yet\)"):
+    with pytest.raises(
+        StateError,
+        match=r"^stale plan: the state lineage is 'lineage-1', the "
+        r"plan was made for none \(no state yet\)",
+    ):
         check_fresh(read_saved_plan(path), build_plan(project, state, targets=["new"]))

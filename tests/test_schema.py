@@ -37,8 +37,11 @@ def test_schema_is_valid_draft_2020_12_with_help_on_every_property(kind: str) ->
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     # Properties named inside `if` are conditions, not fields a user writes.
-    undocumented = [name for name, sub in _properties(schema)
-                    if "/if" not in name and not (sub.get("title") and sub.get("description"))]
+    undocumented = [
+        name
+        for name, sub in _properties(schema)
+        if "/if" not in name and not (sub.get("title") and sub.get("description"))
+    ]
     assert undocumented == []
 
 
@@ -71,8 +74,13 @@ def test_stock_validator_accepts_the_examples(tmp_path: Path) -> None:
     ):
         schema = tmp_path / f"{kind}.json"
         schema.write_text(run_dialogops(["schema", kind], tmp_path).stdout)
-        result = subprocess.run([tool, "--schemafile", str(schema), *files], cwd=REPO,
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [tool, "--schemafile", str(schema), *files],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -80,8 +88,12 @@ def test_stock_validator_rejects_a_broken_manifest(tmp_path: Path) -> None:
     tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
     assert tool is not None
     bad = REPO / "tests/cases/invalid/attempts-six/campaigns/survey.yaml"
-    result = subprocess.run([tool, "--schemafile", str(REPO / "schemas/campaign.schema.json"),
-                             str(bad)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [tool, "--schemafile", str(REPO / "schemas/campaign.schema.json"), str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert "6 is greater than the maximum of 5" in result.stdout
 

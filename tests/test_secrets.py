@@ -21,8 +21,12 @@ def leaks(root: Path, outputs: list[str], secrets: list[str]) -> list[str]:
     for path in root.rglob("*"):
         if path.is_file() and path.suffix != ".db":
             places[str(path.relative_to(root))] = path.read_text("utf-8", errors="replace")
-    return [f"{secret!r} in {where}" for where, text in places.items() for secret in secrets
-            if secret in text]
+    return [
+        f"{secret!r} in {where}"
+        for where, text in places.items()
+        for secret in secrets
+        if secret in text
+    ]
 
 
 @pytest.fixture
@@ -35,15 +39,15 @@ def distinctive_sandbox(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_token_never_appears_in_outputs_state_or_saved_plan(
-    tmp_path: Path, distinctive_sandbox: SandboxServer,
+    tmp_path: Path,
+    distinctive_sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta"])
     env = {"DIALOG_API_URL": distinctive_sandbox.url, "DIALOG_TOKEN": TOKEN}
     distinctive_sandbox.faults.update(status=422, status_count=1)
 
     saved = run_dialogops(["plan", "-v", "--out", "saved.plan"], root, env=env)
-    rejected = run_dialogops(["apply", "-v", "--auto-approve", "--parallelism", "1"], root,
-                             env=env)
+    rejected = run_dialogops(["apply", "-v", "--auto-approve", "--parallelism", "1"], root, env=env)
     applied = run_dialogops(["apply", "-v", "--auto-approve"], root, env=env)
 
     assert (saved.returncode, rejected.returncode, applied.returncode) == (0, 1, 0)
@@ -54,15 +58,22 @@ def test_token_never_appears_in_outputs_state_or_saved_plan(
 
 
 def test_login_and_password_flow_leaks_neither(
-    tmp_path: Path, distinctive_sandbox: SandboxServer,
+    tmp_path: Path,
+    distinctive_sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
-    env = {"DIALOG_API_URL": distinctive_sandbox.url, "DIALOG_LOGIN": LOGIN,
-           "DIALOG_PASSWORD": PASSWORD}
+    env = {
+        "DIALOG_API_URL": distinctive_sandbox.url,
+        "DIALOG_LOGIN": LOGIN,
+        "DIALOG_PASSWORD": PASSWORD,
+    }
 
     applied = run_dialogops(["apply", "-v", "--auto-approve"], root, env=env)
-    wrong = run_dialogops(["apply", "-v", "--auto-approve"], write_project(
-        tmp_path / "q", ["beta"]), env={**env, "DIALOG_PASSWORD": PASSWORD + "x"})
+    wrong = run_dialogops(
+        ["apply", "-v", "--auto-approve"],
+        write_project(tmp_path / "q", ["beta"]),
+        env={**env, "DIALOG_PASSWORD": PASSWORD + "x"},
+    )
 
     assert applied.returncode == 0, applied.stderr
     assert "/api/login" in applied.stderr and "/api/campaigns" in applied.stderr

@@ -54,8 +54,10 @@ def test_text_marks_every_status_and_says_how_to_resolve() -> None:
     ]
     assert "to create a new one instead run: dialogops apply --replace edited" in output
     assert "then run dialogops import lost ID or dialogops state rm lost" in output
-    assert "warning: in state but no manifest; apply leaves it alone; " \
-           "dialogops state rm gone forgets it" in output
+    assert (
+        "warning: in state but no manifest; apply leaves it alone; "
+        "dialogops state rm gone forgets it" in output
+    )
     assert_no_raw_phones(output)
 
 
@@ -63,13 +65,14 @@ def test_replace_is_shown_with_the_id_it_replaces() -> None:
     project, state = all_statuses()
     output = show.text(build_plan(project, state, replace=["edited"]))
     assert "-/+ edited  replace  4 phones (replaces: id 100, 4 phones)" in output
-    assert output.rstrip().endswith("2 to create, 1 unchanged, 0 changed, 2 unknown, "
-                                    "1 orphaned; 8 phones would be called.")
+    assert output.rstrip().endswith(
+        "2 to create, 1 unchanged, 0 changed, 2 unknown, 1 orphaned; 8 phones would be called."
+    )
 
 
 def test_styled_text_colours_marks_by_status() -> None:
     styled = show.styled(plan_of_all_statuses())
-    styles = {styled.plain[s.start:s.end]: str(s.style) for s in styled.spans}
+    styles = {styled.plain[s.start : s.end]: str(s.style) for s in styled.spans}
     assert styles["+ new"] == "green"
     assert styles["! edited"] == "bold red"
     assert styles["- gone"] == "yellow"
@@ -82,8 +85,16 @@ def test_json_is_versioned_and_holds_only_masked_phones() -> None:
     assert doc["state"] == {"lineage": "lineage-1", "serial": 7}
     assert doc["options"] == {"targets": [], "replace": [], "vars": []}
     assert doc["summary"] == {
-        "create": 1, "replace": 0, "unchanged": 1, "changed": 1, "unknown": 2, "orphaned": 1,
-        "to_create": 1, "phones_to_call": 4, "has_changes": True, "blocked": True,
+        "create": 1,
+        "replace": 0,
+        "unchanged": 1,
+        "changed": 1,
+        "unknown": 2,
+        "orphaned": 1,
+        "to_create": 1,
+        "phones_to_call": 4,
+        "has_changes": True,
+        "blocked": True,
     }
     by_name = {c["name"]: c for c in doc["campaigns"]}
     new = by_name["new"]
@@ -91,8 +102,11 @@ def test_json_is_versioned_and_holds_only_masked_phones() -> None:
     assert new["render"]["sample_phones"] == ["+7999***4567", "+7999***4568", "+7999***4569"]
     assert new["render"]["fingerprint"].startswith("sha256:")
     assert new["campaign"]["schedule"] == {
-        "date": "2099-12-01", "start_time": "09:00", "end_time": "17:00",
-        "attempts": 3, "interval_minutes": 5,
+        "date": "2099-12-01",
+        "start_time": "09:00",
+        "end_time": "17:00",
+        "attempts": 3,
+        "interval_minutes": 5,
     }
     assert new["state"] is None
     assert by_name["edited"]["resolution"] == "dialogops apply --replace edited"
@@ -134,8 +148,10 @@ def test_a_200_campaign_markdown_plan_is_cut_in_the_middle_under_the_limit() -> 
     kept = output.count("<details>")
     assert kept + int(note.group(1)) == 200
     assert "<summary>+ campaign-000:" in output and "<summary>+ campaign-199:" in output
-    assert output.index("<summary>+ campaign-000:") < note.start() < output.index(
-        "<summary>+ campaign-199:"
+    assert (
+        output.index("<summary>+ campaign-000:")
+        < note.start()
+        < output.index("<summary>+ campaign-199:")
     )
 
 

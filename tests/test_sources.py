@@ -49,7 +49,9 @@ def test_declared_delimiter_wins_over_detection(tmp_path: Path) -> None:
     # Commas inside values would fool detection; the declared ";" is used.
     path = write(tmp_path / "p.csv", "phone;note\n+79991234567;a,b,c,d\n")
     assert rows(CsvSource(path, MANIFEST, delimiter=";"))[0][0] == {
-        "phone": "+79991234567", "note": "a,b,c,d"}
+        "phone": "+79991234567",
+        "note": "a,b,c,d",
+    }
 
 
 @pytest.mark.parametrize("bom", [False, True])
@@ -74,15 +76,20 @@ def test_cp1251_read_as_utf8_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_quoted_fields_blank_lines_and_crlf_keep_line_numbers(tmp_path: Path) -> None:
-    text = ('phone,name,note\r\n'
-            '"+7 999 123-45-67","Иванов, Иван","multi\r\nline"\r\n'
-            '\r\n'
-            ',,\r\n'
-            '89991112233,"He said ""hi""",x\r\n')
+    text = (
+        "phone,name,note\r\n"
+        '"+7 999 123-45-67","Иванов, Иван","multi\r\nline"\r\n'
+        "\r\n"
+        ",,\r\n"
+        '89991112233,"He said ""hi""",x\r\n'
+    )
     path = write(tmp_path / "p.csv", text)
     assert rows(CsvSource(path, MANIFEST)) == [
-        ({"phone": "+7 999 123-45-67", "name": "Иванов, Иван", "note": "multi\r\nline"},
-         "+7 999 123-45-67", "p.csv:2:1"),
+        (
+            {"phone": "+7 999 123-45-67", "name": "Иванов, Иван", "note": "multi\r\nline"},
+            "+7 999 123-45-67",
+            "p.csv:2:1",
+        ),
         ({"phone": "89991112233", "name": 'He said "hi"', "note": "x"}, "89991112233", "p.csv:6:1"),
     ]
 
@@ -120,16 +127,17 @@ def test_rows_stream_lazily(tmp_path: Path) -> None:
     path = write(tmp_path / "p.csv", "phone\n" + "+79991234567\n" * 10)
     iterator = iter_rows(CsvSource(path, MANIFEST))
     first = next(iterator)
-    assert first == SourceRow({"phone": "+79991234567"}, "+79991234567",
-                              Location("p.csv", 2, 1))
+    assert first == SourceRow({"phone": "+79991234567"}, "+79991234567", Location("p.csv", 2, 1))
     assert sum(1 for _ in iterator) == 9
 
 
 def test_jsonl_objects_with_line_numbers(tmp_path: Path) -> None:
-    text = ('{"phone": "+79991234567", "name": "Анна", "n": 3}\r\n'
-            '\n'
-            '{"phone": 79997654321, "tags": ["a"], "none": null}\n'
-            '{"name": "no phone"}\n')
+    text = (
+        '{"phone": "+79991234567", "name": "Анна", "n": 3}\r\n'
+        "\n"
+        '{"phone": 79997654321, "tags": ["a"], "none": null}\n'
+        '{"name": "no phone"}\n'
+    )
     path = write(tmp_path / "p.jsonl", text)
     assert rows(JsonlSource(path, MANIFEST)) == [
         ({"phone": "+79991234567", "name": "Анна", "n": 3}, "+79991234567", "p.jsonl:1:1"),
@@ -140,9 +148,13 @@ def test_jsonl_objects_with_line_numbers(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [('{"phone": "1"}\n{"phone": \n', "p.jsonl:2:1: not valid JSON: "),
-     ('{"phone": "1"}\n["+79991234567"]\n',
-      "p.jsonl:2:1: each line must be a JSON object, not list")],
+    [
+        ('{"phone": "1"}\n{"phone": \n', "p.jsonl:2:1: not valid JSON: "),
+        (
+            '{"phone": "1"}\n["+79991234567"]\n',
+            "p.jsonl:2:1: each line must be a JSON object, not list",
+        ),
+    ],
 )
 def test_jsonl_bad_lines(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path / "p.jsonl", text)
@@ -152,10 +164,19 @@ def test_jsonl_bad_lines(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_inline_strings_and_objects_keep_manifest_locations() -> None:
-    where = (Location("campaigns/nps.yaml", 15, 9), Location("campaigns/nps.yaml", 16, 9),
-             Location("campaigns/nps.yaml", 17, 9))
-    source = InlineSource(("+79991234567", {"phone": 79997654321, "name": "Анна"},
-                           {"name": "x", "extra": {"k": [1]}}), where)
+    where = (
+        Location("campaigns/nps.yaml", 15, 9),
+        Location("campaigns/nps.yaml", 16, 9),
+        Location("campaigns/nps.yaml", 17, 9),
+    )
+    source = InlineSource(
+        (
+            "+79991234567",
+            {"phone": 79997654321, "name": "Анна"},
+            {"name": "x", "extra": {"k": [1]}},
+        ),
+        where,
+    )
     assert rows(source) == [
         ({"phone": "+79991234567"}, "+79991234567", "campaigns/nps.yaml:15:9"),
         ({"phone": 79997654321, "name": "Анна"}, "79997654321", "campaigns/nps.yaml:16:9"),
@@ -167,10 +188,12 @@ def test_excludes_from_text_and_csv_files(tmp_path: Path) -> None:
     txt = write(tmp_path / "dnc.txt", "# do not call\n+7 999 123-45-67\n\n89990000000\n")
     csv_file = write(tmp_path / "dnc.csv", "name;Phone\nA;8 (912) 000-00-01\nB;79120000002\n")
     headed = write(tmp_path / "dnc2.csv", "number\n9123334455\n")
-    numbers = read_excludes([Exclude(txt, MANIFEST), Exclude(csv_file, MANIFEST),
-                             Exclude(headed, MANIFEST)], "RU")
-    assert numbers == frozenset({"+79991234567", "+79990000000", "+79120000001",
-                                 "+79120000002", "+79123334455"})
+    numbers = read_excludes(
+        [Exclude(txt, MANIFEST), Exclude(csv_file, MANIFEST), Exclude(headed, MANIFEST)], "RU"
+    )
+    assert numbers == frozenset(
+        {"+79991234567", "+79990000000", "+79120000001", "+79120000002", "+79123334455"}
+    )
 
 
 def test_every_invalid_exclude_line_is_reported(tmp_path: Path) -> None:

@@ -45,8 +45,9 @@ def dead_pid() -> int:
 
 
 def write_lock_file(backend: LocalBackend, pid: int, host: str) -> LockInfo:
-    info = LockInfo(pid=pid, host=host, user="ci", command="dialogops apply",
-                    started_at="2099-01-01T00:00:00Z")
+    info = LockInfo(
+        pid=pid, host=host, user="ci", command="dialogops apply", started_at="2099-01-01T00:00:00Z"
+    )
     backend.lock_path.write_text(json.dumps(info.__dict__))
     return info
 
@@ -65,11 +66,20 @@ def test_missing_file_is_the_empty_state(backend: LocalBackend) -> None:
 
 
 def test_file_text_is_stable_sorted_and_holds_no_phone_numbers() -> None:
-    state = State(lineage="l-1", serial=4).put(
-        StateEntry("zeta", "unknown", FP_B, 2, started_at="2099-01-02T00:00:00Z")
-    ).put(
-        StateEntry("alpha", "created", FP_A, 3, id=7, created_at="2099-01-03T00:00:00Z",
-                   history=(Replaced(5, FP_B, "2099-01-01T00:00:00Z", "2099-01-03T00:00:00Z"),))
+    state = (
+        State(lineage="l-1", serial=4)
+        .put(StateEntry("zeta", "unknown", FP_B, 2, started_at="2099-01-02T00:00:00Z"))
+        .put(
+            StateEntry(
+                "alpha",
+                "created",
+                FP_A,
+                3,
+                id=7,
+                created_at="2099-01-03T00:00:00Z",
+                history=(Replaced(5, FP_B, "2099-01-01T00:00:00Z", "2099-01-03T00:00:00Z"),),
+            )
+        )
     )
     assert dumps(state) == (
         "{\n"
@@ -109,16 +119,24 @@ def test_file_text_is_stable_sorted_and_holds_no_phone_numbers() -> None:
     [
         ("{not json", "state file is not valid JSON (line 1, column 2"),
         ("[]", "not a valid dialogops state file: (top level): [] is not of type 'object'"),
-        ('{"version": 1, "serial": 0, "lineage": "", "campaigns": {"a": {"status": "done", '
-         f'"fingerprint": "{FP_A}", "phones": 1}}}}}}',
-         "campaigns.a.status: 'done' is not one of"),
-        ('{"version": 1, "serial": 0, "lineage": "", "campaigns": {"a": {"status": "created", '
-         f'"fingerprint": "{FP_A}", "phones": 1}}}}}}',
-         "campaigns.a: 'id' is a required property"),
-        ('{"version": 1, "serial": -1, "lineage": "", "campaigns": {}}',
-         "serial: -1 is less than the minimum of 0"),
-        ('{"version": 2, "serial": 0, "lineage": "", "campaigns": {}}',
-         "state format version 2 was written by a newer dialogops; this one reads version 1"),
+        (
+            '{"version": 1, "serial": 0, "lineage": "", "campaigns": {"a": {"status": "done", '
+            f'"fingerprint": "{FP_A}", "phones": 1}}}}}}',
+            "campaigns.a.status: 'done' is not one of",
+        ),
+        (
+            '{"version": 1, "serial": 0, "lineage": "", "campaigns": {"a": {"status": "created", '
+            f'"fingerprint": "{FP_A}", "phones": 1}}}}}}',
+            "campaigns.a: 'id' is a required property",
+        ),
+        (
+            '{"version": 1, "serial": -1, "lineage": "", "campaigns": {}}',
+            "serial: -1 is less than the minimum of 0",
+        ),
+        (
+            '{"version": 2, "serial": 0, "lineage": "", "campaigns": {}}',
+            "state format version 2 was written by a newer dialogops; this one reads version 1",
+        ),
         ("\xff\xfe", "cannot read the state file"),
     ],
 )
@@ -281,7 +299,9 @@ def test_a_symlinked_state_is_written_through_to_its_shared_target(tmp_path: Pat
     assert links[1].lock_path == links[0].lock_path == shared.with_name("team.state.json.lock")
     assert stat.S_IMODE(links[0].backup_path.stat().st_mode) == 0o640  # never chmod'ed
     assert sorted(p.name for p in shared.parent.iterdir()) == [
-        "team.state.json", "team.state.json.backup"]
+        "team.state.json",
+        "team.state.json.backup",
+    ]
     assert [p.name for p in (tmp_path / "one").iterdir()] == ["dialogops.state.json"]
 
 
@@ -325,7 +345,8 @@ def test_a_reader_never_sees_a_partial_file(backend: LocalBackend, tmp_path: Pat
         lock.update(lambda s: s.put(created("c000", 1000)))
         reader = subprocess.Popen(
             [sys.executable, "-c", READER, str(backend.path), str(stop)],
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             assert reader.stdout is not None

@@ -59,7 +59,12 @@ def seed(project: Path, *entries: StateEntry) -> State:
 
 
 CREATED = StateEntry(
-    "nps-2099-01", "created", FP_A, 3, id=123, created_at="2099-01-01T08:00:00Z",
+    "nps-2099-01",
+    "created",
+    FP_A,
+    3,
+    id=123,
+    created_at="2099-01-01T08:00:00Z",
     history=(Replaced(99, FP_B, "2098-12-01T00:00:00Z", "2099-01-01T08:00:00Z"),),
 )
 UNKNOWN = StateEntry("welcome", "unknown", FP_B, 7, started_at="2099-01-02T09:30:00Z")
@@ -101,7 +106,10 @@ def test_list_as_json(project: Path) -> None:
     entries = json.loads(result.stdout)
     assert [e["name"] for e in entries] == ["nps-2099-01", "welcome"]
     assert entries[1] == {
-        "name": "welcome", "status": "unknown", "fingerprint": FP_B, "phones": 7,
+        "name": "welcome",
+        "status": "unknown",
+        "fingerprint": FP_B,
+        "phones": 7,
         "started_at": "2099-01-02T09:30:00Z",
     }
 
@@ -120,10 +128,21 @@ def test_show_prints_the_entry_with_history(project: Path) -> None:
     result = run_dialogops(["state", "show", "nps-2099-01"], project)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "name": "nps-2099-01", "status": "created", "fingerprint": FP_A, "phones": 3,
-        "id": 123, "created_at": "2099-01-01T08:00:00Z", "started_at": None,
-        "history": [{"id": 99, "fingerprint": FP_B, "created_at": "2098-12-01T00:00:00Z",
-                     "replaced_at": "2099-01-01T08:00:00Z"}],
+        "name": "nps-2099-01",
+        "status": "created",
+        "fingerprint": FP_A,
+        "phones": 3,
+        "id": 123,
+        "created_at": "2099-01-01T08:00:00Z",
+        "started_at": None,
+        "history": [
+            {
+                "id": 99,
+                "fingerprint": FP_B,
+                "created_at": "2098-12-01T00:00:00Z",
+                "replaced_at": "2099-01-01T08:00:00Z",
+            }
+        ],
     }
 
 
@@ -138,8 +157,9 @@ def test_a_corrupt_state_file_is_an_error_not_a_traceback(project: Path) -> None
     (project / "dialogops.state.json").write_text('{"version": 1, "serial": ')
     result = run_dialogops(["state", "list"], project)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"error: {project / 'dialogops.state.json'}: state file is "
-                                    "not valid JSON")
+    assert result.stderr.startswith(
+        f"error: {project / 'dialogops.state.json'}: state file is not valid JSON"
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -150,8 +170,10 @@ def test_rm_forgets_the_entry_durably(project: Path) -> None:
     seed(project, CREATED, UNKNOWN)
     result = run_dialogops(["state", "rm", "welcome"], project)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ("forgot welcome (status unknown); if it was created after all, "
-                             "the next apply creates it again\n")
+    assert result.stdout == (
+        "forgot welcome (status unknown); if it was created after all, "
+        "the next apply creates it again\n"
+    )
     state = backend(project).read()
     assert set(state.campaigns) == {"nps-2099-01"}
     assert state.serial == 6
@@ -163,8 +185,10 @@ def test_rm_of_a_created_campaign_says_it_still_exists(project: Path) -> None:
     seed(project, CREATED)
     result = run_dialogops(["state", "rm", "nps-2099-01"], project)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ("forgot nps-2099-01 (id 123, 3 phones, created 2099-01-01T08:00:00Z); "
-                             "the campaign still exists on the platform\n")
+    assert result.stdout == (
+        "forgot nps-2099-01 (id 123, 3 phones, created 2099-01-01T08:00:00Z); "
+        "the campaign still exists on the platform\n"
+    )
 
 
 def test_rm_of_an_unknown_name_changes_nothing(project: Path) -> None:
@@ -290,8 +314,9 @@ def test_import_of_a_manifest_that_does_not_render_is_an_error(project: Path) ->
 def test_state_files_never_hold_phone_numbers(project: Path) -> None:
     run_dialogops(["import", "nps-2099-01", "4711", "--var", "who=Ann"], project)
     run_dialogops(["import", "nps-2099-01", "4712", "--var", "who=Bob"], project)
-    texts = [(project / n).read_text() for n in ("dialogops.state.json",
-                                                  "dialogops.state.json.backup")]
+    texts = [
+        (project / n).read_text() for n in ("dialogops.state.json", "dialogops.state.json.backup")
+    ]
     for text in texts:
         assert "1234567" not in text
         assert "1234568" not in text

@@ -27,8 +27,13 @@ MANIFEST = "campaigns/nps.yaml"
 def campaign(add_data: dict[str, Any]) -> Campaign:
     where = Location(MANIFEST, 1, 1)
     return Campaign(
-        name="nps", location=where, project_id=1, title="NPS", description="",
-        start_block_id=10, phone_id=5,
+        name="nps",
+        location=where,
+        project_id=1,
+        title="NPS",
+        description="",
+        start_block_id=10,
+        phone_id=5,
         schedule=Schedule(dt.date(2099, 1, 1), dt.time(9), dt.time(17)),
         phones=PhonesSpec(InlineSource(("+79991234567",), (where,))),
         add_data=add_data,
@@ -36,13 +41,19 @@ def campaign(add_data: dict[str, Any]) -> Campaign:
     )
 
 
-def render(add_data: dict[str, Any], row: dict[str, Any], vars: dict[str, str] | None = None
-           ) -> dict[str, Any]:
+def render(
+    add_data: dict[str, Any], row: dict[str, Any], vars: dict[str, str] | None = None
+) -> dict[str, Any]:
     return compile_add_data(campaign(add_data)).render(row, vars or {})
 
 
-ROW = {"phone": "+79991234567", "last_name": "Иванов", "first_name": "Иван",
-       "contract": "123456", "slot": "11:00"}
+ROW = {
+    "phone": "+79991234567",
+    "last_name": "Иванов",
+    "first_name": "Иван",
+    "contract": "123456",
+    "slot": "11:00",
+}
 
 
 def test_documented_templates() -> None:
@@ -57,24 +68,53 @@ def test_documented_templates() -> None:
 
 
 def test_literals_pass_through_with_their_type() -> None:
-    add_data = {"greeting": "Здравствуйте!", "n": 5, "flag": True, "none": None,
-                "braces": "{ not a template }", "when": dt.date(2099, 1, 2), "ratio": 0.5}
-    assert render(add_data, ROW) == {"greeting": "Здравствуйте!", "n": 5, "flag": True,
-                                     "none": None, "braces": "{ not a template }",
-                                     "when": "2099-01-02", "ratio": 0.5}
+    add_data = {
+        "greeting": "Здравствуйте!",
+        "n": 5,
+        "flag": True,
+        "none": None,
+        "braces": "{ not a template }",
+        "when": dt.date(2099, 1, 2),
+        "ratio": 0.5,
+    }
+    assert render(add_data, ROW) == {
+        "greeting": "Здравствуйте!",
+        "n": 5,
+        "flag": True,
+        "none": None,
+        "braces": "{ not a template }",
+        "when": "2099-01-02",
+        "ratio": 0.5,
+    }
 
 
 def test_single_expression_keeps_its_json_type() -> None:
     row = {"n": 7, "items": None, "tags": ["a", "b"], "obj": {"k": 1}, "s": "42"}
     add_data = {
-        "int": "{{ row.n }}", "str": "{{ row.s }}", "cast": "{{ row.s | int }}",
-        "float": "{{ row.s | float }}", "list": "{{ row.tags }}", "obj": "{{ row.obj }}",
-        "bool": "{{ row.n > 3 }}", "null": "{{ row['items'] }}", "sum": "{{ row.n + 1 }}",
-        "text": "n={{ row.n }}", "spaced": " {{ row.n }}",
+        "int": "{{ row.n }}",
+        "str": "{{ row.s }}",
+        "cast": "{{ row.s | int }}",
+        "float": "{{ row.s | float }}",
+        "list": "{{ row.tags }}",
+        "obj": "{{ row.obj }}",
+        "bool": "{{ row.n > 3 }}",
+        "null": "{{ row['items'] }}",
+        "sum": "{{ row.n + 1 }}",
+        "text": "n={{ row.n }}",
+        "spaced": " {{ row.n }}",
     }
     assert render(add_data, row) == {
-        "int": 7, "str": "42", "cast": 42, "float": 42.0, "list": ["a", "b"],
-        "obj": {"k": 1}, "bool": True, "null": None, "sum": 8, "text": "n=7", "spaced": " 7",
+        "int": 7,
+        "str": "42",
+        "cast": 42,
+        "float": 42.0,
+        "list": ["a", "b"],
+        "obj": {"k": 1},
+        "bool": True,
+        "null": None,
+        "sum": 8,
+        "text": "n=7",
+        "spaced": " 7",
     }
 
 
@@ -84,8 +124,9 @@ def test_vars_are_in_scope() -> None:
 
 
 def test_missing_column_names_the_key_and_the_available_fields() -> None:
-    renderer = compile_add_data(campaign({"name": "{{ row.surname }}", "ok": "{{ row.slot }}",
-                                          "other": "x {{ row.nope }}"}))
+    renderer = compile_add_data(
+        campaign({"name": "{{ row.surname }}", "ok": "{{ row.slot }}", "other": "x {{ row.nope }}"})
+    )
     with pytest.raises(AddDataError) as info:
         renderer.render(ROW, {})
     assert info.value.failures == [
@@ -102,10 +143,16 @@ def test_missing_var_says_how_to_pass_it() -> None:
 
 @pytest.mark.parametrize(
     "template",
-    ["{{ row.__class__ }}", "{{ ''.__class__.__mro__ }}", "{{ cycler.__init__ }}",
-     "x {{ row.__class__ }}", "{{ cycler.__init__.__globals__ }}",
-     "{{ ''.__class__.__mro__[1].__subclasses__() }}", "{% set x = row.__class__ %}{{ x }}",
-     "{{ row.update({'a': 1}) }}"],
+    [
+        "{{ row.__class__ }}",
+        "{{ ''.__class__.__mro__ }}",
+        "{{ cycler.__init__ }}",
+        "x {{ row.__class__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{% set x = row.__class__ %}{{ x }}",
+        "{{ row.update({'a': 1}) }}",
+    ],
 )
 def test_sandbox_escapes_fail_and_render_nothing(template: str) -> None:
     renderer = compile_add_data(campaign({"value": template}))
@@ -119,9 +166,11 @@ def test_sandbox_escapes_fail_and_render_nothing(template: str) -> None:
 
 @pytest.mark.parametrize(
     ("template", "reason"),
-    [("{{ 2 ** 10000000 }}", "exponent 10000000 is larger than 1000"),
-     ("{{ 'x' * 10**10 }}", "repeating a sequence 10000000000 times exceeds 100000"),
-     ("{{ 10**10 * [1] }}", "repeating a sequence 10000000000 times exceeds 100000")],
+    [
+        ("{{ 2 ** 10000000 }}", "exponent 10000000 is larger than 1000"),
+        ("{{ 'x' * 10**10 }}", "repeating a sequence 10000000000 times exceeds 100000"),
+        ("{{ 10**10 * [1] }}", "repeating a sequence 10000000000 times exceeds 100000"),
+    ],
 )
 def test_runaway_arithmetic_is_refused_quickly(template: str, reason: str) -> None:
     renderer = compile_add_data(campaign({"value": template}))
@@ -132,7 +181,10 @@ def test_runaway_arithmetic_is_refused_quickly(template: str, reason: str) -> No
 
 def test_bounded_arithmetic_still_works() -> None:
     assert render({"n": "{{ 2 ** 10 }}", "s": "{{ '-' * 3 }}", "m": "{{ 6 * 7 }}"}, ROW) == {
-        "n": 1024, "s": "---", "m": 42}
+        "n": 1024,
+        "s": "---",
+        "m": 42,
+    }
 
 
 def test_loading_other_templates_is_refused_at_compile_time() -> None:
@@ -146,13 +198,17 @@ def test_loading_other_templates_is_refused_at_compile_time() -> None:
 
 def test_every_syntax_error_is_reported_at_its_key() -> None:
     with pytest.raises(RenderError) as info:
-        compile_add_data(campaign({"ok": "{{ row.a }}", "bad": "{{ row.a ",
-                                   "filter": "{{ row.a | nosuchfilter }}"}))
+        compile_add_data(
+            campaign(
+                {"ok": "{{ row.a }}", "bad": "{{ row.a ", "filter": "{{ row.a | nosuchfilter }}"}
+            )
+        )
     problems = [str(p) for p in info.value.problems]
     assert len(problems) == 2
     assert problems[0].startswith(f"{MANIFEST}:21:11: add_data.bad: invalid template: ")
-    assert problems[1] == (f"{MANIFEST}:22:11: add_data.filter: invalid template: "
-                           "No filter named 'nosuchfilter'.")
+    assert problems[1] == (
+        f"{MANIFEST}:22:11: add_data.filter: invalid template: No filter named 'nosuchfilter'."
+    )
 
 
 def test_non_json_results_are_errors() -> None:
@@ -172,20 +228,52 @@ def test_runtime_errors_are_reported_not_raised_raw() -> None:
 # The fast path must give exactly what Jinja gives (or fail the same way).
 REFERENCE = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 EQUIVALENCE_TEMPLATES = [
-    "{{ row.name }}", "{{ row['name'] }}", "{{ row.n }}", "{{ row.missing }}",
-    "{{ row.missing | default('x') }}", "{{ row.name | default('x') }}",
-    "{{ row.n | int }}", "{{ row.s | int }}", "{{ row.s | int(7) }}", "{{ row.s | float }}",
-    "{{ row.name | upper }}", "{{ row.name | trim | lower }}", "{{ row.nested.k }}",
-    "{{ row.nested['k'] }}", "{{ row.items }}", "{{ row['items'] }}", "{{ row.keys }}",
-    "{{ row.none }}", "Привет, {{ row.name }}!", "{{ row.name }} {{ row.n }}",
-    "{{ row.none }}-{{ row.n }}", "{{ row.tags }}", "{{ row.tags[0] }}", "{{ row.tags.0 }}",
-    "{{ 'lit' }}", "{{ 5 }}", "{{ row.missing | default(row.name) }}", "{{ row.s | round }}",
-    "{{ row.name | replace('a', 'b') }}", "{{ row.name | title }}", "{{ row.n | string }}",
-    "{{ row.nested.missing }}", "{{ row.missing.deeper }}", "{{ vars.v }}", "{{ vars.nope }}",
+    "{{ row.name }}",
+    "{{ row['name'] }}",
+    "{{ row.n }}",
+    "{{ row.missing }}",
+    "{{ row.missing | default('x') }}",
+    "{{ row.name | default('x') }}",
+    "{{ row.n | int }}",
+    "{{ row.s | int }}",
+    "{{ row.s | int(7) }}",
+    "{{ row.s | float }}",
+    "{{ row.name | upper }}",
+    "{{ row.name | trim | lower }}",
+    "{{ row.nested.k }}",
+    "{{ row.nested['k'] }}",
+    "{{ row.items }}",
+    "{{ row['items'] }}",
+    "{{ row.keys }}",
+    "{{ row.none }}",
+    "Привет, {{ row.name }}!",
+    "{{ row.name }} {{ row.n }}",
+    "{{ row.none }}-{{ row.n }}",
+    "{{ row.tags }}",
+    "{{ row.tags[0] }}",
+    "{{ row.tags.0 }}",
+    "{{ 'lit' }}",
+    "{{ 5 }}",
+    "{{ row.missing | default(row.name) }}",
+    "{{ row.s | round }}",
+    "{{ row.name | replace('a', 'b') }}",
+    "{{ row.name | title }}",
+    "{{ row.n | string }}",
+    "{{ row.nested.missing }}",
+    "{{ row.missing.deeper }}",
+    "{{ vars.v }}",
+    "{{ vars.nope }}",
 ]
 EQUIVALENCE_ROWS = [
-    {"name": " Anna ", "n": 3, "s": "12", "nested": {"k": "v"}, "items": "col",
-     "none": None, "tags": ["a", "b"]},
+    {
+        "name": " Anna ",
+        "n": 3,
+        "s": "12",
+        "nested": {"k": "v"},
+        "items": "col",
+        "none": None,
+        "tags": ["a", "b"],
+    },
     {"name": "Иван", "n": 0, "s": "x", "nested": {}, "none": None, "tags": []},
 ]
 
@@ -196,7 +284,8 @@ def _jinja(template: str, row: dict[str, Any]) -> tuple[str, Any]:
     try:
         if single:
             value = REFERENCE.compile_expression(stripped[2:-2], undefined_to_none=False)(
-                row=row, vars={"v": "1"})
+                row=row, vars={"v": "1"}
+            )
             str(value)  # strict undefined fails on use
             return "ok", value
         return "ok", REFERENCE.from_string(template).render(row=row, vars={"v": "1"})
@@ -228,10 +317,15 @@ def test_fast_path_matches_jinja(template: str) -> None:
 
 @pytest.mark.parametrize(
     ("template", "fast"),
-    [("{{ row.name }}", True), ("{{ row['name'] | default('x') }}", True),
-     ("{{ row.n | int }}", True), ("{{ vars.v | upper }}", True),
-     ("{{ row.name | replace('a', 'b') }}", False),  # takes the eval context
-     ("{{ row.n + 1 }}", False), ("{{ cycler.__init__ }}", False)],
+    [
+        ("{{ row.name }}", True),
+        ("{{ row['name'] | default('x') }}", True),
+        ("{{ row.n | int }}", True),
+        ("{{ vars.v | upper }}", True),
+        ("{{ row.name | replace('a', 'b') }}", False),  # takes the eval context
+        ("{{ row.n + 1 }}", False),
+        ("{{ cycler.__init__ }}", False),
+    ],
 )
 def test_which_expressions_take_the_fast_path(template: str, fast: bool) -> None:
     [output] = ENVIRONMENT.parse(template).body

@@ -33,8 +33,9 @@ def _expected(project: Path) -> list[str]:
     return text.replace("{root}", str(project.resolve())).splitlines()
 
 
-def _validate(project: Path, monkeypatch: pytest.MonkeyPatch,
-              capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+def _validate(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, list[str]]:
     monkeypatch.chdir(project)
     code = main(["validate", *args])
     return code, capsys.readouterr().out.splitlines()
@@ -78,8 +79,10 @@ def test_all_problems_of_all_files_in_one_run_sorted(
 ) -> None:
     project = _project("invalid", "attempts-six", tmp_path)
     for other in ("time-24-00", "unknown-kind"):
-        shutil.copy(CASES / "invalid" / other / "campaigns" / "survey.yaml",
-                    project / "campaigns" / f"{other}.yaml")
+        shutil.copy(
+            CASES / "invalid" / other / "campaigns" / "survey.yaml",
+            project / "campaigns" / f"{other}.yaml",
+        )
     code, lines = _validate(project, monkeypatch, capsys)
     assert code == 1
     assert [line.split(": ")[0] for line in lines[:-1]] == [
@@ -100,10 +103,15 @@ def test_json_format_is_documented_shape(
     document = json.loads("\n".join(lines))
     assert document["format_version"] == 1
     assert document["valid"] is False
-    assert document["problems"] == [{
-        "path": "campaigns/survey.yaml", "line": 13, "col": 15,
-        "field": "spec.schedule.attempts", "message": "6 is greater than the maximum of 5",
-    }]
+    assert document["problems"] == [
+        {
+            "path": "campaigns/survey.yaml",
+            "line": 13,
+            "col": 15,
+            "field": "spec.schedule.attempts",
+            "message": "6 is greater than the maximum of 5",
+        }
+    ]
     assert document["summary"]["problems"] == 1
 
 
@@ -148,9 +156,10 @@ def test_a_bug_in_dialogops_is_a_short_crash_message_with_exit_3(
     monkeypatch.setattr("dialogops.manifests.check_project", broken)
     monkeypatch.chdir(_project("valid", "multi-document", tmp_path))
     assert main(["validate"]) == 3
-    assert capsys.readouterr() == ("", (
-        "dialogops crashed (this is a bug in dialogops, please report it): KeyError: 'spec'\n"
-    ))
+    assert capsys.readouterr() == (
+        "",
+        ("dialogops crashed (this is a bug in dialogops, please report it): KeyError: 'spec'\n"),
+    )
 
 
 def test_no_config_and_no_campaigns_folder_says_how_to_start(tmp_path: Path) -> None:

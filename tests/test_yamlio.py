@@ -27,8 +27,12 @@ def test_values_and_keys_have_their_positions() -> None:
 
 def test_times_and_dates_stay_as_written() -> None:
     docs, _ = _load("t: 09:00\nd: 2099-12-01\nw: 2099-12-01T10:00:00+05:00\nn: 0x10\n")
-    assert docs[0].data == {"t": "09:00", "d": "2099-12-01", "w": "2099-12-01T10:00:00+05:00",
-                            "n": 16}
+    assert docs[0].data == {
+        "t": "09:00",
+        "d": "2099-12-01",
+        "w": "2099-12-01T10:00:00+05:00",
+        "n": 16,
+    }
 
 
 def test_yaml_1_1_sexagesimal_is_the_time_the_user_wrote() -> None:
@@ -100,8 +104,11 @@ def test_aliases_cannot_chain_past_the_depth_limit() -> None:
     docs, problems = _load("\n".join(lines) + "\n")
     assert docs == []
     assert [(p.location.line, p.message) for p in problems] == [
-        (3, f"YAML nested deeper than {yamlio.MAX_DEPTH} levels once aliases are expanded; "
-            "refusing to load it")
+        (
+            3,
+            f"YAML nested deeper than {yamlio.MAX_DEPTH} levels once aliases are expanded; "
+            "refusing to load it",
+        )
     ]
 
 

@@ -18,16 +18,39 @@ def _ask_on_terminal(question: str) -> str:
 @click.command("apply")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True,
-              help="Creates in flight at once.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              metavar="SECONDS", help="Wait this long for the state lock.")
-@click.option("--replace", multiple=True, metavar="NAME",
-              help="Create a new campaign for this changed manifest (repeatable).")
-@click.option("--plan", "plan_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              metavar="FILE", help="Apply a plan saved with `plan --out FILE`.")
-@click.option("--sandbox", is_flag=True,
-              help="Create in a sandbox API started in-process; state in .dialogops/.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1, max=64),
+    default=4,
+    show_default=True,
+    help="Creates in flight at once.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for the state lock.",
+)
+@click.option(
+    "--replace",
+    multiple=True,
+    metavar="NAME",
+    help="Create a new campaign for this changed manifest (repeatable).",
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    metavar="FILE",
+    help="Apply a plan saved with `plan --out FILE`.",
+)
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Create in a sandbox API started in-process; state in .dialogops/.",
+)
 @common_options
 def apply_command(
     opts: CommonOptions,

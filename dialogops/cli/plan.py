@@ -19,14 +19,30 @@ if TYPE_CHECKING:
 
 @click.command("plan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Save the plan to FILE for `dialogops apply --plan FILE`.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
-              default="text", show_default=True, help="How to print the plan.")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there are no changes, 1 on error, 2 when there are changes.")
-@click.option("--replace", multiple=True, metavar="NAME",
-              help="Create changed campaign NAME anew (repeatable).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Save the plan to FILE for `dialogops apply --plan FILE`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 1 on error, 2 when there are changes.",
+)
+@click.option(
+    "--replace",
+    multiple=True,
+    metavar="NAME",
+    help="Create changed campaign NAME anew (repeatable).",
+)
 @common_options
 def plan_command(
     paths: tuple[Path, ...],
@@ -73,17 +89,22 @@ def _finish(plan: Plan, out: Path | None, detailed_exitcode: bool) -> int:
     from dialogops.savedplan import write_saved_plan
 
     for action in plan.blockers:
-        click.echo(f"error: campaign {action.name} is {action.status}; "
-                   f"to resolve it run: {action.resolution}", err=True)
+        click.echo(
+            f"error: campaign {action.name} is {action.status}; "
+            f"to resolve it run: {action.resolution}",
+            err=True,
+        )
     if plan.blockers:
         if out is not None:
-            click.echo(f"error: plan not saved to {out}: resolve the campaigns above first",
-                       err=True)
+            click.echo(
+                f"error: plan not saved to {out}: resolve the campaigns above first", err=True
+            )
         return 1
     if out is not None:
         write_saved_plan(plan, out)
-        click.echo(f"Saved the plan to {out}; apply it with: dialogops apply --plan {out}",
-                   err=True)
+        click.echo(
+            f"Saved the plan to {out}; apply it with: dialogops apply --plan {out}", err=True
+        )
     return 2 if detailed_exitcode and plan.has_changes else 0
 
 

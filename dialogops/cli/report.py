@@ -15,15 +15,23 @@ from dialogops.specs import OUTPUT_FORMATS, OutputFormat
 @click.command("report")
 @click.argument("names", nargs=-1, metavar="NAME...")
 @click.option("--all", "every", is_flag=True, help="Run every Report manifest.")
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
-              help="Output format; without --out, printed to stdout "
-                   "(default: the manifest's output, else a table).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
-              metavar="PATH",
-              help="Write to this file, or - for stdout (default: the manifest's output).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(OUTPUT_FORMATS),
+    help="Output format; without --out, printed to stdout "
+    "(default: the manifest's output, else a table).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    metavar="PATH",
+    help="Write to this file, or - for stdout (default: the manifest's output).",
+)
 @click.option("--excel", is_flag=True, help="CSV starts with a UTF-8 byte order mark, for Excel.")
-@click.option("--sandbox", is_flag=True,
-              help="Ask a sandbox API started in-process; state in .dialogops/.")
+@click.option(
+    "--sandbox", is_flag=True, help="Ask a sandbox API started in-process; state in .dialogops/."
+)
 @common_options
 def report_command(
     opts: CommonOptions,

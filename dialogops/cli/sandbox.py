@@ -29,40 +29,96 @@ def sandbox() -> None:
 
 @sandbox.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port; 0 picks a free one.")
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
-              help="SQLite file of created campaigns (default: .dialogops/sandbox.db).")
-@click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True,
-              help="The platform's wall clock, for report timestamps.")
-@click.option("--latency", type=click.FloatRange(min=0), default=0.0,
-              help="Seconds to wait before handling each create.")
-@click.option("--fail-status", type=click.IntRange(400, 599),
-              help="Answer the next --fail-count creates with this status.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port; 0 picks a free one.",
+)
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="SQLite file of created campaigns (default: .dialogops/sandbox.db).",
+)
+@click.option(
+    "--timezone",
+    default=DEFAULT_TIMEZONE,
+    show_default=True,
+    help="The platform's wall clock, for report timestamps.",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Seconds to wait before handling each create.",
+)
+@click.option(
+    "--fail-status",
+    type=click.IntRange(400, 599),
+    help="Answer the next --fail-count creates with this status.",
+)
 @click.option("--fail-count", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--retry-after", type=click.FloatRange(min=0),
-              help="Send Retry-After (seconds) with a --fail-status of 429 or 503.")
-@click.option("--fail-after-store", is_flag=True,
-              help="Store each --fail-status create first, then answer with the status.")
-@click.option("--timeout-after-store", type=click.FloatRange(min=0), default=0.0,
-              help="Store each create, then wait this long before answering.")
-@click.option("--drop", type=click.Choice(["before_store", "after_store"]),
-              help="Close the connection of the next --drop-count creates without answering.")
+@click.option(
+    "--retry-after",
+    type=click.FloatRange(min=0),
+    help="Send Retry-After (seconds) with a --fail-status of 429 or 503.",
+)
+@click.option(
+    "--fail-after-store",
+    is_flag=True,
+    help="Store each --fail-status create first, then answer with the status.",
+)
+@click.option(
+    "--timeout-after-store",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Store each create, then wait this long before answering.",
+)
+@click.option(
+    "--drop",
+    type=click.Choice(["before_store", "after_store"]),
+    help="Close the connection of the next --drop-count creates without answering.",
+)
 @click.option("--drop-count", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--malformed-count", type=click.IntRange(min=0), default=0,
-              help="Store the next N creates, then answer 200 without campaign.id.")
-@click.option("--answer-id", metavar="JSON",
-              help="Store the next --answer-id-count creates, then answer this JSON value as "
-                   "campaign.id (e.g. -5, '\"12\"').")
+@click.option(
+    "--malformed-count",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Store the next N creates, then answer 200 without campaign.id.",
+)
+@click.option(
+    "--answer-id",
+    metavar="JSON",
+    help="Store the next --answer-id-count creates, then answer this JSON value as "
+    "campaign.id (e.g. -5, '\"12\"').",
+)
 @click.option("--answer-id-count", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--report-status", type=click.IntRange(400, 599),
-              help="Answer every report request with this status.")
+@click.option(
+    "--report-status",
+    type=click.IntRange(400, 599),
+    help="Answer every report request with this status.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
-def serve(host: str, port: int, db: Path | None, timezone: str, latency: float,
-          fail_status: int | None, fail_count: int, retry_after: float | None,
-          fail_after_store: bool, timeout_after_store: float, drop: str | None,
-          drop_count: int, malformed_count: int, answer_id: str | None, answer_id_count: int,
-          report_status: int | None, verbose: bool) -> None:
+def serve(
+    host: str,
+    port: int,
+    db: Path | None,
+    timezone: str,
+    latency: float,
+    fail_status: int | None,
+    fail_count: int,
+    retry_after: float | None,
+    fail_after_store: bool,
+    timeout_after_store: float,
+    drop: str | None,
+    drop_count: int,
+    malformed_count: int,
+    answer_id: str | None,
+    answer_id_count: int,
+    report_status: int | None,
+    verbose: bool,
+) -> None:
     """Serve the sandbox API on loopback until Ctrl-C."""
     if retry_after is not None and fail_status not in (429, 503):
         raise UsageError("--retry-after needs --fail-status 429 or 503")
@@ -86,10 +142,17 @@ def serve(host: str, port: int, db: Path | None, timezone: str, latency: float,
         answer_id_count=answer_id_count if answered_id is not None else 0,
         report_status=report_status,
     )
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(message)s")
-    server = SandboxServer(db or sandbox_db_path(Path.cwd()), host=host, port=port,
-                           faults=faults, timezone=timezone, record_requests=False)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(message)s"
+    )
+    server = SandboxServer(
+        db or sandbox_db_path(Path.cwd()),
+        host=host,
+        port=port,
+        faults=faults,
+        timezone=timezone,
+        record_requests=False,
+    )
     server.start()
     try:
         click.echo(f"Dialog API sandbox listening on {server.url}")

@@ -65,8 +65,14 @@ def state_group() -> None:
 
 
 @state_group.command("list")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-              show_default=True, help="A table for people or JSON for scripts.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table for people or JSON for scripts.",
+)
 @common_options
 def list_command(opts: CommonOptions, output_format: str) -> None:
     """List every campaign recorded in state."""
@@ -122,8 +128,9 @@ def rm_command(opts: CommonOptions, name: str, lock_timeout: float) -> None:
 
 
 @state_group.command("unlock")
-@click.option("--force", is_flag=True,
-              help="Remove the lock even if its holder still runs on this host.")
+@click.option(
+    "--force", is_flag=True, help="Remove the lock even if its holder still runs on this host."
+)
 @common_options
 def unlock_command(opts: CommonOptions, force: bool) -> None:
     """Remove the state lock left by a command that died."""

@@ -14,8 +14,14 @@ from dialogops.specs import Config, Project
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="text for people, json for machines.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines.",
+)
 @common_options
 def validate(paths: tuple[Path, ...], output_format: str, opts: CommonOptions) -> int:
     """Check manifests (default: the config's `manifests`) without any network."""

@@ -52,6 +52,7 @@ def running_sandbox(
     root: Path, *, faults: Faults | None = None, timezone: str = DEFAULT_TIMEZONE
 ) -> Iterator[SandboxServer]:
     """A started sandbox for the project at `root`, on an ephemeral loopback port."""
-    with SandboxServer(sandbox_db_path(root), faults=faults, timezone=timezone,
-                       record_requests=False) as server:
+    with SandboxServer(
+        sandbox_db_path(root), faults=faults, timezone=timezone, record_requests=False
+    ) as server:
         yield server

@@ -27,13 +27,27 @@ _DIGITS = re.compile(r"\d+")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z")
 
-_CAMPAIGN_KEYS = ("project_id", "name", "description", "start_block_id", "schedule", "state",
-                  "phone_id")
+_CAMPAIGN_KEYS = (
+    "project_id",
+    "name",
+    "description",
+    "start_block_id",
+    "schedule",
+    "state",
+    "phone_id",
+)
 _SCHEDULE_KEYS = ("date", "start_time", "end_time", "periods", "attempts", "interval")
-_FILTER_KEYS = ("scenario_id", "start_block_id", "outgoing_campaign_id", "date_start",
-                "date_end")
-_COLUMN_KEYS = ("id", "name", "display_name", "column_type", "data_type", "filter_type",
-                "filter_value", "sorting")
+_FILTER_KEYS = ("scenario_id", "start_block_id", "outgoing_campaign_id", "date_start", "date_end")
+_COLUMN_KEYS = (
+    "id",
+    "name",
+    "display_name",
+    "column_type",
+    "data_type",
+    "filter_type",
+    "filter_value",
+    "sorting",
+)
 
 
 class Invalid(Exception):
@@ -77,8 +91,9 @@ def _object(value: object, path: str) -> Mapping[str, Any]:
     return value
 
 
-def _keys(obj: Mapping[str, Any], path: str, allowed: tuple[str, ...],
-          required: tuple[str, ...]) -> None:
+def _keys(
+    obj: Mapping[str, Any], path: str, allowed: tuple[str, ...], required: tuple[str, ...]
+) -> None:
     prefix = f"{path}." if path else ""
     unknown = sorted(k for k in obj if k not in allowed)
     if unknown:
@@ -119,8 +134,12 @@ def check_create(body: object) -> None:
     obj = _object(body, "body")
     _keys(obj, "", ("campaign", "phones"), ("campaign", "phones"))
     campaign = _object(obj["campaign"], "campaign")
-    _keys(campaign, "campaign", _CAMPAIGN_KEYS,
-          ("project_id", "start_block_id", "schedule", "state", "phone_id"))
+    _keys(
+        campaign,
+        "campaign",
+        _CAMPAIGN_KEYS,
+        ("project_id", "start_block_id", "schedule", "state", "phone_id"),
+    )
     for key in ("project_id", "start_block_id", "phone_id"):
         _integer(campaign[key], f"campaign.{key}")
     for key in ("name", "description"):
@@ -164,8 +183,7 @@ def _check_schedule(value: object) -> None:
     title = _string(attempts["title"], "campaign.schedule.attempts.title")
     if title != str(attempt_id):
         raise Invalid(
-            f'campaign.schedule.attempts.title: must be "{attempt_id}" (equal to id), '
-            f"got {title!r}"
+            f'campaign.schedule.attempts.title: must be "{attempt_id}" (equal to id), got {title!r}'
         )
     interval = _string(schedule["interval"], "campaign.schedule.interval")
     if not _DIGITS.fullmatch(interval):

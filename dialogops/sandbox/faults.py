@@ -58,8 +58,9 @@ class Faults:
             if self.status is not None and self.status_count > 0:
                 self.status_count -= 1
                 retry = self.retry_after if self.status in (429, 503) else None
-                return CreateFault(status=self.status, retry_after=retry,
-                                   store_first=self.status_after_store)
+                return CreateFault(
+                    status=self.status, retry_after=retry, store_first=self.status_after_store
+                )
             drop: DropPoint | None = None
             if self.drop is not None and self.drop_count > 0:
                 self.drop_count -= 1
@@ -73,6 +74,8 @@ class Faults:
                 self.answer_id_count -= 1
                 answer_id = self.answer_id
             return CreateFault(
-                drop=drop, malformed=malformed, answer_id=answer_id,
+                drop=drop,
+                malformed=malformed,
+                answer_id=answer_id,
                 delay_after_store=self.timeout_after_store,
             )

@@ -27,14 +27,16 @@ FIELD_TYPES = {
 _TRUE_WORDS = frozenset({"true", "1", "yes", "да"})
 
 
-def call_result(phone: str, add_data: dict[str, Any], campaign: StoredCampaign,
-                tz: ZoneInfo) -> dict[str, Any]:
+def call_result(
+    phone: str, add_data: dict[str, Any], campaign: StoredCampaign, tz: ZoneInfo
+) -> dict[str, Any]:
     """The one result row of a phone: its final call outcome, then its add_data keys."""
     digest = hashlib.sha256(phone.encode()).digest()
     schedule = campaign.body["campaign"]["schedule"]
     roll = digest[0] % 100
-    status = ("answered" if roll < 60 else "no_answer" if roll < 75
-              else "busy" if roll < 90 else "failed")
+    status = (
+        "answered" if roll < 60 else "no_answer" if roll < 75 else "busy" if roll < 90 else "failed"
+    )
     answered = status == "answered"
     duration = 15 + int.from_bytes(digest[1:3]) % 286 if answered else 0
     attempts_allowed = int(schedule["attempts"]["id"])
@@ -120,9 +122,7 @@ def _column_type(name: str, rows: Sequence[dict[str, Any]]) -> str:
     if name in FIELD_TYPES:
         return FIELD_TYPES[name]
     values = [row[name] for row in rows if row.get(name) is not None]
-    numeric = values and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in values
-    )
+    numeric = values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
     return "number" if numeric else "text"
 
 
@@ -137,7 +137,8 @@ def build_report(request: ReportRequest, campaign: StoredCampaign, tz: ZoneInfo)
                 f"(fields: {', '.join(sorted(known))})"
             )
     rows = [
-        row for row in every_row
+        row
+        for row in every_row
         if request.date_start <= dt.datetime.fromisoformat(row["started_at"]) < request.date_end
         and all(matches(row.get(c.name), c) for c in request.columns)
     ]
@@ -147,18 +148,24 @@ def build_report(request: ReportRequest, campaign: StoredCampaign, tz: ZoneInfo)
         present = [r for r in rows if r.get(sort_by.name) is not None]
         missing = [r for r in rows if r.get(sort_by.name) is None]
         if sort_by.name == "started_at":
-            present.sort(key=lambda r: dt.datetime.fromisoformat(r["started_at"]),
-                         reverse=sort_by.sorting == "desc")
+            present.sort(
+                key=lambda r: dt.datetime.fromisoformat(r["started_at"]),
+                reverse=sort_by.sorting == "desc",
+            )
         else:
-            present.sort(key=lambda r: _sort_key(r[sort_by.name]),
-                         reverse=sort_by.sorting == "desc")
+            present.sort(
+                key=lambda r: _sort_key(r[sort_by.name]), reverse=sort_by.sorting == "desc"
+            )
         rows = present + missing
     total = sum(int(row["duration"]) for row in rows)
     count = len(rows)
     return {
         "columns": [
-            {"field": c.name, "display_name": c.display_name,
-             "type": _column_type(c.name, every_row)}
+            {
+                "field": c.name,
+                "display_name": c.display_name,
+                "type": _column_type(c.name, every_row),
+            }
             for c in request.columns
         ],
         "data": [{c.name: row.get(c.name) for c in request.columns} for row in rows],

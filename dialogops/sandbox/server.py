@@ -151,8 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             self.server.sandbox._record(
-            self.command, urlsplit(self.path).path, dict(self.headers.items()), None
-        )
+                self.command, urlsplit(self.path).path, dict(self.headers.items()), None
+            )
             raise _Answer(400, f"the body is not valid JSON: {exc}") from None
 
     def _authorize(self) -> None:
@@ -307,8 +307,10 @@ class SandboxServer:
                 f"the sandbox cannot listen on {self.host}:{self._requested_port}: {exc.strerror}"
             ) from None
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name="dialogops-sandbox", daemon=True,
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="dialogops-sandbox",
+            daemon=True,
         )
         self._thread.start()
 
@@ -327,8 +329,12 @@ class SandboxServer:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def campaigns(self) -> list[StoredCampaign]:
@@ -342,8 +348,9 @@ class SandboxServer:
     def _record(self, method: str, path: str, headers: Mapping[str, str], body: Any) -> None:
         if not self._record_requests:
             return
-        seen = {k: ("<redacted>" if k.lower() == "authorization" else v)
-                for k, v in headers.items()}
+        seen = {
+            k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()
+        }
         if isinstance(body, dict) and "password" in body:
             body = {**body, "password": "<redacted>"}
         with self._lock:

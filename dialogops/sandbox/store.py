@@ -74,8 +74,12 @@ class CampaignStore:
         with self._connect() as db:
             cursor = db.execute(
                 "INSERT INTO campaigns (name, project_id, body, created_at) VALUES (?, ?, ?, ?)",
-                (campaign.get("name", ""), campaign["project_id"],
-                 json.dumps(body, ensure_ascii=False), now),
+                (
+                    campaign.get("name", ""),
+                    campaign["project_id"],
+                    json.dumps(body, ensure_ascii=False),
+                    now,
+                ),
             )
             assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
             return cursor.lastrowid
