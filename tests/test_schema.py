@@ -13,7 +13,7 @@ import pytest
 from conftest import run_dialogops
 from jsonschema import Draft202012Validator
 
-from dialogops.schemas import _PATTERN_HINTS, KINDS, load_schema, schema_dir
+from dialogops.schemas import _PATTERN_HINTS, KINDS, load_schema
 
 REPO = Path(__file__).parent.parent
 
@@ -45,8 +45,12 @@ def test_schema_is_valid_draft_2020_12_with_help_on_every_property(kind: str) ->
     assert undocumented == []
 
 
-def test_editable_install_reads_the_repository_schemas() -> None:
-    assert schema_dir() == REPO / "schemas"
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_repository_schema_paths_are_the_packaged_files(kind: str) -> None:
+    # schemas/ at the repository root links to the package's files, for editors and CI.
+    linked = REPO / "schemas" / f"{kind}.schema.json"
+    assert linked.resolve() == (REPO / "dialogops" / "schemas" / f"{kind}.schema.json").resolve()
+    assert json.loads(linked.read_text("utf-8")) == load_schema(kind)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -89,7 +93,7 @@ def test_stock_validator_rejects_a_broken_manifest(tmp_path: Path) -> None:
     assert tool is not None
     bad = REPO / "tests/cases/invalid/attempts-six/campaigns/survey.yaml"
     result = subprocess.run(
-        [tool, "--schemafile", str(REPO / "schemas/campaign.schema.json"), str(bad)],
+        [tool, "--schemafile", str(REPO / "dialogops/schemas/campaign.schema.json"), str(bad)],
         capture_output=True,
         text=True,
         check=False,

@@ -66,14 +66,14 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) -> None:
         [
             str(python),
             "-c",
-            "import dialogops, dialogops.schemas as s; print(dialogops.__file__);"
-            "print(s.schema_dir())",
+            "import dialogops, importlib.resources as r; print(dialogops.__file__);"
+            "print(r.files('dialogops.schemas').joinpath('campaign.schema.json'))",
         ],
         project,
     )
     module, schemas = where.stdout.split()
     assert Path(module).is_relative_to(venv)
-    assert Path(schemas) == Path(module).parent / "schemas"
+    assert Path(schemas) == Path(module).parent / "schemas" / "campaign.schema.json"
 
     dialogops = str(venv / "bin" / "dialogops")
     result = _run([dialogops, "validate"], project)
@@ -84,7 +84,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) -> None:
     result = _run([dialogops, "schema", "campaign"], project)
     assert result.returncode == 0
     assert json.loads(result.stdout) == json.loads(
-        (REPO / "schemas" / "campaign.schema.json").read_text()
+        (REPO / "dialogops" / "schemas" / "campaign.schema.json").read_text()
     )
     (project / "campaigns" / "nps-2099-12.yaml").write_text(
         (REPO / "tests/cases/invalid/attempts-six/campaigns/survey.yaml").read_text()

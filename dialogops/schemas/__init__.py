@@ -1,7 +1,8 @@
 """The JSON Schemas (Draft 2020-12) of Campaign, Report and config documents.
 
-They ship inside the wheel as `dialogops/schemas/`; an editable install reads them from
-the repository's `schemas/` folder.
+The schema files are resources of this package (`<kind>.schema.json` beside this module),
+read with importlib.resources in a checkout and in an installed wheel alike. This module
+also maps jsonschema's errors to located `Problem`s with "did you mean" hints.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import difflib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from dialogops.errors import Location, Problem, UsageError
@@ -21,22 +22,12 @@ if TYPE_CHECKING:
 
 KINDS = ("campaign", "report", "config")
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def schema_dir() -> Path:
-    """The folder holding `<kind>.schema.json`: inside the package, else the source tree."""
-    installed = _PACKAGE_DIR / "schemas"
-    if (installed / "campaign.schema.json").is_file():
-        return installed
-    return _PACKAGE_DIR.parent / "schemas"
-
 
 def schema_text(kind: str) -> str:
     """The schema file's text, exactly as shipped."""
     if kind not in KINDS:
         raise UsageError(f"unknown schema {kind!r}: choose one of {', '.join(KINDS)}")
-    return (schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")
+    return resources.files(__name__).joinpath(f"{kind}.schema.json").read_text(encoding="utf-8")
 
 
 @cache
