@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import ipaddress
 import os
 import socket
@@ -9,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,65 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> N
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What an in-process run printed and returned, shaped like `subprocess.CompletedProcess`."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@contextlib.contextmanager
+def _as_a_user_would(cwd: Path, env: dict[str, str] | None) -> Iterator[None]:
+    """The working directory and environment of `run_dialogops`, restored afterwards."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(child_env(env))
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def run_cli(
+    args: Sequence[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> CliResult:
+    """Run `dialogops` in this process through its own entry point and error boundary.
+
+    Same arguments and result shape as `run_dialogops`, without the cost of a new Python;
+    keep `run_dialogops` for what needs a process: signals, kills, the installed command.
+    """
+    from dialogops.cli import main
+
+    stdin = io.TextIOWrapper(io.BytesIO((input or "").encode("utf-8")), encoding="utf-8")
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    stderr = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    with (
+        _as_a_user_would(cwd, env),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        saved_stdin, sys.stdin = sys.stdin, stdin
+        try:
+            code = main(list(args))
+        finally:
+            sys.stdin = saved_stdin
+    texts = []
+    for stream in (stdout, stderr):
+        stream.flush()
+        buffer = stream.buffer
+        assert isinstance(buffer, io.BytesIO)
+        texts.append(buffer.getvalue().decode("utf-8"))
+    return CliResult(code, texts[0], texts[1])
 
 
 def run_dialogops(
