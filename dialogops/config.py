@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogops import schemas
-from dialogops.errors import ManifestError, Problem, UsageError
-from dialogops.specs import CallingHours, Config, Policy
-from dialogops.yamlio import Document, display_path, load_file
+from dialogops.errors import Location, ManifestError, Problem, UsageError
+from dialogops.specs import CallingHours, Config, ConfigMarks, Marks, Policy
+from dialogops.yamlio import Document, FieldPath, display_path, load_file
 
 CONFIG_NAME = "dialogops.yaml"
 API_URL_ENV = "DIALOG_API_URL"
@@ -61,12 +61,6 @@ def parse_hhmm(text: str) -> dt.time:
     """`"09:00"` -> time(9, 0); the schema has already checked the shape."""
     hours, minutes = text.split(":")
     return dt.time(int(hours), int(minutes))
-
-
-def config_document(path: Path) -> Document | None:
-    """The config's YAML document with its marks (None for an empty file)."""
-    doc, _ = _read(path)
-    return doc
 
 
 def _read(path: Path) -> tuple[Document | None, list[Problem]]:
@@ -138,6 +132,29 @@ def _build(doc: Document | None, path: Path) -> Config:
             max_phones_per_campaign=policy.get("max_phones_per_campaign"),
         ),
         manifests=tuple(root / m for m in manifests),
+        marks=_marks(doc, path),
+    )
+
+
+def _marks(doc: Document | None, path: Path) -> ConfigMarks:
+    """Where the settings manifest checks may report on are written."""
+    if doc is None:
+        return ConfigMarks(Location(display_path(path), 1, 1))
+    written = doc.data.get("manifests")
+    if isinstance(written, list):
+        manifests = tuple(
+            (f"manifests[{i}]", doc.at(("manifests", i))) for i in range(len(written))
+        )
+    elif written is not None:
+        manifests = (("manifests", doc.at(("manifests",))),)
+    else:
+        manifests = ()
+
+    def under_defaults(marks: Marks) -> dict[FieldPath, Location]:
+        return {at[1:]: loc for at, loc in marks.items() if len(at) > 1 and at[0] == "defaults"}
+
+    return ConfigMarks(
+        doc.location, manifests, under_defaults(doc.marks), under_defaults(doc.key_marks)
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogops import schemas
-from dialogops.config import CONFIG_NAME, config_document, parse_hhmm
+from dialogops.config import CONFIG_NAME, parse_hhmm
 from dialogops.datafiles import (
     DataFileError,
     csv_reader,
@@ -32,6 +32,7 @@ from dialogops.specs import (
     Exclude,
     InlineSource,
     JsonlSource,
+    Marks,
     Period,
     PhoneSource,
     PhonesSpec,
@@ -55,6 +56,7 @@ PHONES: FieldPath = ("spec", "phones")
 # Bytes read per step when scanning a data file's encoding, so a file without newlines
 # is not read into memory at once.
 READ_CHUNK = 1024 * 1024
+NO_MARKS: tuple[Marks, Marks] = ({}, {})
 
 
 def discover(paths: Sequence[Path], config: Config) -> list[Path]:
@@ -93,27 +95,24 @@ def missing_manifest_folders(config: Config) -> list[Problem]:
     missing = [(i, root) for i, root in enumerate(config.manifests) if not root.exists()]
     if not missing:
         return []
-    if config.path is None:
+    marks = config.marks
+    if marks is None:
         raise UsageError(
             f"{display_path(missing[0][1])}: no such folder and no {CONFIG_NAME} "
             "here; run `dialogops init`, or name the manifests to check"
         )
-    doc = config_document(config.path)
-    if doc is None or "manifests" not in doc.data:
-        where = doc.location if doc is not None else Location(display_path(config.path), 1, 1)
+    if not marks.manifests:
         return [
-            Problem(where, "manifests", f"{display_path(root)} does not exist (the default)")
+            Problem(
+                marks.document, "manifests", f"{display_path(root)} does not exist (the default)"
+            )
             for _, root in missing
         ]
-    listed = isinstance(doc.data["manifests"], list)
-    return [
-        Problem(
-            doc.at(("manifests", index)),
-            f"manifests[{index}]" if listed else "manifests",
-            f"{display_path(root)} does not exist",
-        )
-        for index, root in missing
-    ]
+    problems = []
+    for index, root in missing:
+        field, where = marks.manifests[index]
+        problems.append(Problem(where, field, f"{display_path(root)} does not exist"))
+    return problems
 
 
 def today_in(timezone: str) -> dt.date:
@@ -158,26 +157,21 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def _defaults_marks(config: Config) -> tuple[dict[FieldPath, Location], dict[FieldPath, Location]]:
+def _defaults_marks(config: Config) -> tuple[Marks, Marks]:
     """Where each default is written in dialogops.yaml, keyed as its path under `spec`."""
-    doc = config_document(config.path) if config.path is not None else None
-    if doc is None:
-        return {}, {}
-
-    def under_spec(marks: Mapping[FieldPath, Location]) -> dict[FieldPath, Location]:
-        return {
-            ("spec", *path[1:]): loc
-            for path, loc in marks.items()
-            if len(path) > 1 and path[0] == "defaults"
-        }
-
-    return under_spec(doc.marks), under_spec(doc.key_marks)
+    if config.marks is None:
+        return NO_MARKS
+    values, keys = config.marks.defaults, config.marks.default_keys
+    return (
+        {("spec", *path): loc for path, loc in values.items()},
+        {("spec", *path): loc for path, loc in keys.items()},
+    )
 
 
 class _Located:
     """Finds positions in a document whose spec may hold values merged from the config."""
 
-    def __init__(self, doc: Document, extra: tuple[dict[FieldPath, Location], ...] = ({}, {})):
+    def __init__(self, doc: Document, extra: tuple[Marks, Marks] = NO_MARKS) -> None:
         self.doc = doc
         self.extra_marks, self.extra_keys = extra
 

@@ -1,6 +1,6 @@
 """Typed, frozen records for validated manifests and the project config.
 
-The loader (`manifests.py`) builds these from YAML documents after schema and semantic
+The loader (`manifests/`) builds these from YAML documents after schema and semantic
 checks pass; every later step (render, plan, apply, report) reads only these records.
 """
 
@@ -29,6 +29,21 @@ class Policy:
     max_phones_per_campaign: int | None = None
 
 
+# Where each value (or key) is written, by its path in the document.
+Marks = Mapping[tuple[str | int, ...], Location]
+
+
+@dataclass(frozen=True)
+class ConfigMarks:
+    """Where dialogops.yaml writes what the manifest checks report problems on, so they
+    need not read the file again."""
+
+    document: Location  # the file's first node (line 1 of an empty file)
+    manifests: tuple[tuple[str, Location], ...] = ()  # (field, where) per written entry
+    defaults: Marks = field(default_factory=dict)  # values under `defaults`, keyed below it
+    default_keys: Marks = field(default_factory=dict)  # keys under `defaults`, likewise
+
+
 @dataclass(frozen=True)
 class Config:
     """`dialogops.yaml`, with every default filled in and paths made absolute."""
@@ -45,6 +60,7 @@ class Config:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
     manifests: tuple[Path, ...] = ()  # absolute; default (root / "campaigns",)
+    marks: ConfigMarks | None = None  # None without a config file
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dialogops.config import load_config
-from dialogops.errors import ManifestError, UsageError
+from dialogops.errors import Location, ManifestError, UsageError
 from dialogops.specs import CallingHours
 
 
@@ -104,3 +104,30 @@ def test_config_must_be_one_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     expected = r"dialogops\.yaml:1:1: dialogops\.yaml must be a mapping"
     with pytest.raises(ManifestError, match=expected):
         load_config(None, tmp_path)
+
+
+def test_marks_of_what_manifest_checks_report_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text(
+        "manifests: [campaigns, more]\ndefaults:\n  phone_id: 5\n  schedule: {attempts: 2}\n"
+    )
+    marks = load_config(None, tmp_path).marks
+    assert marks is not None
+    where = "dialogops.yaml"
+    assert marks.document == Location(where, 1, 1)
+    assert marks.manifests == (
+        ("manifests[0]", Location(where, 1, 13)),
+        ("manifests[1]", Location(where, 1, 24)),
+    )
+    assert marks.defaults == {
+        ("phone_id",): Location(where, 3, 13),
+        ("schedule",): Location(where, 4, 13),
+        ("schedule", "attempts"): Location(where, 4, 24),
+    }
+    assert marks.default_keys[("schedule", "attempts")] == Location(where, 4, 14)
+
+
+def test_no_marks_without_a_config_file(tmp_path: Path) -> None:
+    assert load_config(None, tmp_path).marks is None

@@ -6,11 +6,13 @@ import datetime as dt
 import os
 import random
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from dialogops import manifests
+from dialogops.cli import main
 from dialogops.config import load_config
 from dialogops.errors import Location, ManifestError
 from dialogops.manifests import check_project, deep_merge, load_project
@@ -249,3 +251,52 @@ def test_encoding_scan_reads_long_lines_in_pieces(
     assert [p.message for p in problems] == [
         "data/p.csv line 3 is not valid utf-8 (declare the file's real encoding, e.g. cp1251)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("", "dialogops.yaml:1:1: manifests: campaigns does not exist (the default)"),
+        ("manifests: elsewhere\n", "dialogops.yaml:1:12: manifests: elsewhere does not exist"),
+        (
+            "timezone: UTC\nmanifests: [campaigns, elsewhere]\n",
+            "dialogops.yaml:2:24: manifests[1]: elsewhere does not exist",
+        ),
+    ],
+)
+def test_missing_manifest_folders_are_placed_in_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text(setting)
+    if "campaigns," in setting:
+        (tmp_path / "campaigns").mkdir()
+    _, problems = check_project([], load_config(None, tmp_path))
+    assert [str(p) for p in problems] == [expected]
+
+
+def test_validate_reads_the_config_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The config's defaults and `manifests` entries are placed from the loaded Config,
+    so a run that reports problems on both opens dialogops.yaml a single time."""
+    (project / "dialogops.yaml").write_text(
+        "manifests: [campaigns, gone]\ndefaults: {project_id: 3, phone_id: 0}\n"
+    )
+    _write(project, "survey", "    csv: {path: data/p.csv}")
+    opened: list[Path] = []
+    real_open = Path.open
+
+    def counting_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == "dialogops.yaml":
+            opened.append(self)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    assert main(["validate"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "dialogops.yaml:1:24: manifests[1]: gone does not exist",
+        "dialogops.yaml:2:37: spec.phone_id: 0 is less than the minimum of 1",
+        "2 problems in 1 file",
+    ]
+    assert opened == [project.resolve() / "dialogops.yaml"]
