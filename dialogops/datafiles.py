@@ -1,36 +1,110 @@
-"""Opening the user's data files: project-root confinement, encodings and CSV dialects.
+"""Reading the user's data files: project-root confinement, encodings, CSV and JSONL rows.
 
-Shared by validation (which checks a file before anything runs) and rendering (which
-streams it), so both read a file exactly the same way.
+Validation (which inspects a phone file before anything runs) and rendering (which streams
+it) read through these functions, so a file is read one way and each problem worded once.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import enum
+import json
+from collections.abc import Generator, Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+from dialogops.schemas import did_you_mean
+from dialogops.specs import CsvSource, JsonlSource
 
 DELIMITERS = ",;\t"
 SNIFF_BYTES = 64 * 1024
+# Bytes read per step when scanning a data file's encoding, so a file without newlines
+# is not read into memory at once.
+READ_CHUNK = 1024 * 1024
+
+# Rows as `csv_rows` and `jsonl_records` stream them: the line a row starts on, and the row.
+CsvRows = Generator[tuple[int, list[str]], None, None]
+JsonlRecords = Generator[tuple[int, dict[str, Any]], None, None]
+
+
+class Kind(enum.Enum):
+    """What is wrong with a data file; `field` names the manifest setting it belongs to."""
+
+    PATH = "path"  # NUL, absolute where a relative path is needed, missing, not a file
+    OUTSIDE = "outside"  # resolves outside the project root
+    UNREADABLE = "unreadable"  # cannot be opened, or is not CSV / JSON objects
+    ENCODING = "encoding"  # an unknown codec, or bytes the declared codec cannot decode
+    EMPTY = "empty"  # no header row, no JSON object
+    COLUMN = "column"  # the phone column (CSV) or key (JSONL) is missing
+
+    @property
+    def field(self) -> str:
+        if self is Kind.ENCODING:
+            return "encoding"
+        if self is Kind.COLUMN:
+            return "phone_column"
+        return "path"
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """Why a data file cannot be used; the message names the file as the caller shows it."""
+
+    kind: Kind
+    message: str
 
 
 class DataFileError(Exception):
-    """A data file cannot be used; the message says why (the caller adds the location)."""
+    """A data file cannot be used; `problem` says why (the caller adds the location)."""
+
+    def __init__(self, kind: Kind, message: str) -> None:
+        super().__init__(message)
+        self.problem = FileProblem(kind, message)
 
 
-def resolve_inside(root: Path, base_dir: Path, relative: str) -> Path:
-    """Resolve `relative` against `base_dir`, refusing any path that leaves `root`.
+@dataclass(frozen=True)
+class CsvHeader:
+    columns: tuple[str, ...]
+    phone_index: int  # the position of the phone column
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What validation learns of a usable phone file."""
+
+    columns: tuple[str, ...]  # the CSV header, or the keys of the first JSONL object
+    rows: int | None  # data rows, when asked to count them
+
+
+def resolve_inside(root: Path, base_dir: Path, written: str, *, absolute_ok: bool = False) -> Path:
+    """Resolve `written` against `base_dir`, refusing any path that leaves `root`.
 
     Symlinks are resolved first, so a link pointing outside the project is refused too.
+    Data files are named relative to their manifest; `absolute_ok` admits an absolute
+    path inside the root (a report's output).
     """
-    candidate = Path(relative)
-    if candidate.is_absolute():
-        raise DataFileError(f"{relative!r} must be a path relative to the manifest")
+    if "\x00" in written:
+        raise DataFileError(Kind.PATH, "a path cannot contain a NUL character")
+    candidate = Path(written)
+    if candidate.is_absolute() and not absolute_ok:
+        raise DataFileError(Kind.PATH, f"{written!r} must be a path relative to the manifest")
     resolved = (base_dir / candidate).resolve()
     if not resolved.is_relative_to(root.resolve()):
-        raise DataFileError(f"{relative!r} resolves outside the project root {root}")
+        raise DataFileError(Kind.OUTSIDE, f"{written!r} resolves outside the project root {root}")
     return resolved
+
+
+def existing_file(root: Path, base_dir: Path, written: str) -> Path:
+    """`resolve_inside`, and the path must name an existing file."""
+    path = resolve_inside(root, base_dir, written)
+    if not path.exists():
+        raise DataFileError(Kind.PATH, f"file {written!r} does not exist")
+    if not path.is_file():
+        raise DataFileError(Kind.PATH, f"{written!r} is not a file")
+    return path
 
 
 def python_encoding(encoding: str) -> str:
@@ -38,20 +112,17 @@ def python_encoding(encoding: str) -> str:
     try:
         name = codecs.lookup(encoding).name
     except LookupError as exc:
-        raise DataFileError(f"unknown encoding {encoding!r}") from exc
+        raise DataFileError(Kind.ENCODING, f"unknown encoding {encoding!r}") from exc
     return "utf-8-sig" if name == "utf-8" else name
 
 
-def open_text(path: Path, encoding: str) -> TextIO:
-    """Open a data file for reading as text, with universal newlines off (the csv module's way)."""
+def open_text(path: Path, encoding: str, shown: str) -> TextIO:
+    """Open a data file as text, with universal newlines off (the csv module's way)."""
+    codec = python_encoding(encoding)
     try:
-        return path.open(encoding=python_encoding(encoding), newline="")
-    except FileNotFoundError as exc:
-        raise DataFileError(f"file {path.name!r} does not exist") from exc
-    except IsADirectoryError as exc:
-        raise DataFileError(f"{path.name!r} is a directory, not a file") from exc
-    except PermissionError as exc:
-        raise DataFileError(f"file {path.name!r} is not readable") from exc
+        return path.open(encoding=codec, newline="")
+    except OSError as exc:
+        raise _open_failure(exc, shown) from None
 
 
 def detect_delimiter(sample: str) -> str:
@@ -72,9 +143,142 @@ def sniff_delimiter(handle: TextIO) -> str:
     return detect_delimiter(sample)
 
 
-def csv_reader(handle: TextIO, delimiter: str | None) -> csv.DictReader[str]:
-    """A DictReader over an open data file, detecting the delimiter when none is declared.
+def csv_rows(
+    path: Path, shown: str, encoding: str = "utf-8", delimiter: str | None = None
+) -> CsvRows:
+    """(line where the row starts, cells) for every non-empty row of a CSV file, header
+    included, read lazily; DataFileError when the file cannot be read."""
+    with open_text(path, encoding, shown) as handle:
+        try:
+            reader = csv.reader(handle, delimiter=delimiter or sniff_delimiter(handle))
+            line = 1
+            for cells in reader:
+                if cells:
+                    yield line, cells
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            # Only reading rows raises it: name the line the parser stopped on, where the
+            # broken quoting or oversized field is.
+            message = f"{shown} line {reader.line_num} is not readable as CSV: {exc}"
+            raise DataFileError(Kind.UNREADABLE, message) from None
+        except UnicodeDecodeError:
+            raise _undecodable(path, encoding, shown) from None
 
-    The header row gives the keys; `reader.line_num` is the physical line last read.
+
+def csv_header(rows: Iterator[tuple[int, list[str]]], phone_column: str, shown: str) -> CsvHeader:
+    """Take the header from `rows` (as given by `csv_rows`); it must hold `phone_column`."""
+    first = next(rows, None)
+    if first is None:
+        raise DataFileError(Kind.EMPTY, f"{shown} is empty: a CSV phone file needs a header row")
+    _, columns = first
+    if phone_column not in columns:
+        listed = ", ".join(repr(c) for c in columns)
+        hint = did_you_mean(phone_column, columns)
+        message = f"{shown} has no column {phone_column!r}{hint} (its columns: {listed})"
+        raise DataFileError(Kind.COLUMN, message)
+    return CsvHeader(tuple(columns), columns.index(phone_column))
+
+
+def jsonl_records(path: Path, shown: str, encoding: str) -> JsonlRecords:
+    """(line, object) for every non-blank line of a JSONL file, read lazily; DataFileError
+    when a line is not a JSON object or the file cannot be read."""
+    with open_text(path, encoding, shown) as handle:
+        try:
+            for line, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    record = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    message = f"{shown} line {line} is not valid JSON: {exc.msg}"
+                    raise DataFileError(Kind.UNREADABLE, message) from None
+                if not isinstance(record, dict):
+                    message = f"{shown} line {line} is not a JSON object"
+                    raise DataFileError(Kind.UNREADABLE, message)
+                yield line, record
+        except UnicodeDecodeError:
+            raise _undecodable(path, encoding, shown) from None
+
+
+def inspect(
+    source: CsvSource | JsonlSource, shown: str, *, count_rows: bool
+) -> Inspection | FileProblem:
+    """Check a phone file before anything runs: it decodes in full in its declared encoding,
+    and its header (CSV) or first object (JSONL) holds the phone column.
+
+    Rows are counted only when asked, since that reads (and parses) the whole file.
     """
-    return csv.DictReader(handle, delimiter=delimiter or sniff_delimiter(handle))
+    try:
+        codec = python_encoding(source.encoding)
+        bad_line = _first_undecodable_line(source.path, codec, shown)
+        if bad_line is not None:
+            message = _undecodable_message(shown, bad_line, source.encoding)
+            return FileProblem(Kind.ENCODING, message)
+        if isinstance(source, CsvSource):
+            return _inspect_csv(source, shown, count_rows)
+        return _inspect_jsonl(source, shown, count_rows)
+    except DataFileError as exc:
+        return exc.problem
+
+
+def _inspect_csv(source: CsvSource, shown: str, count_rows: bool) -> Inspection:
+    with closing(csv_rows(source.path, shown, source.encoding, source.delimiter)) as rows:
+        header = csv_header(rows, source.phone_column, shown)
+        return Inspection(header.columns, sum(1 for _ in rows) if count_rows else None)
+
+
+def _inspect_jsonl(source: JsonlSource, shown: str, count_rows: bool) -> Inspection:
+    with closing(jsonl_records(source.path, shown, source.encoding)) as records:
+        first = next(records, None)
+        if first is None:
+            message = f"{shown} is empty: a JSONL phone file needs one JSON object per line"
+            raise DataFileError(Kind.EMPTY, message)
+        line, record = first
+        if source.phone_column not in record:
+            hint = did_you_mean(source.phone_column, list(record))
+            message = f"{shown} line {line} has no key {source.phone_column!r}{hint}"
+            raise DataFileError(Kind.COLUMN, message)
+        return Inspection(tuple(record), 1 + sum(1 for _ in records) if count_rows else None)
+
+
+def _first_undecodable_line(path: Path, codec: str, shown: str) -> int | None:
+    """The 1-based line holding the first byte `codec` cannot decode, reading in a stream."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    line = 1
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.readline(READ_CHUNK):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    return line
+                line += chunk.endswith(b"\n")
+    except OSError as exc:
+        raise _open_failure(exc, shown) from None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return line
+    return None
+
+
+def _undecodable(path: Path, encoding: str, shown: str) -> DataFileError:
+    """The problem of a text read that failed to decode, naming the line of the bad byte.
+
+    A text reader decodes ahead of the line it returns, so the line is found by a scan.
+    """
+    line = _first_undecodable_line(path, python_encoding(encoding), shown)
+    return DataFileError(Kind.ENCODING, _undecodable_message(shown, line, encoding))
+
+
+def _undecodable_message(shown: str, line: int | None, encoding: str) -> str:
+    where = f"{shown} line {line}" if line is not None else shown
+    return f"{where} is not valid {encoding} (declare the file's real encoding, e.g. cp1251)"
+
+
+def _open_failure(exc: OSError, shown: str) -> DataFileError:
+    if isinstance(exc, FileNotFoundError):
+        return DataFileError(Kind.PATH, f"file {shown!r} does not exist")
+    if isinstance(exc, IsADirectoryError):
+        return DataFileError(Kind.PATH, f"{shown!r} is not a file")
+    return DataFileError(Kind.UNREADABLE, f"{shown} cannot be read: {exc.strerror}")

@@ -6,10 +6,7 @@ cannot express (dates, policy, unique names, data files), and collects every pro
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +16,11 @@ from dialogops import schemas
 from dialogops.config import CONFIG_NAME, parse_hhmm
 from dialogops.datafiles import (
     DataFileError,
-    csv_reader,
-    open_text,
-    python_encoding,
+    FileProblem,
+    Inspection,
+    Kind,
+    existing_file,
+    inspect,
     resolve_inside,
 )
 from dialogops.errors import Location, ManifestError, Problem, RenderError, UsageError
@@ -53,9 +52,6 @@ SUFFIXES = (".yaml", ".yml")
 MERGED_REQUIRED = ("project_id", "start_block_id", "phone_id")
 
 PHONES: FieldPath = ("spec", "phones")
-# Bytes read per step when scanning a data file's encoding, so a file without newlines
-# is not read into memory at once.
-READ_CHUNK = 1024 * 1024
 NO_MARKS: tuple[Marks, Marks] = ({}, {})
 
 
@@ -195,7 +191,7 @@ class _Checker:
         self._names: dict[tuple[str, str], Location] = {}
         self._duplicates: set[tuple[str, Location]] = set()
         self._report_refs: list[tuple[Report | None, str, Location]] = []
-        self._data_checked: dict[tuple[Any, ...], str | None] = {}
+        self._data_checked: dict[tuple[Any, ...], Inspection | FileProblem] = {}
 
     def problem(self, where: Location, path: FieldPath, message: str) -> None:
         self.problems.append(Problem(where, format_field(path), message))
@@ -490,23 +486,13 @@ class _Checker:
     # Data files
 
     def _data_path(
-        self, rel: str, base_dir: Path, where: FieldPath, located: _Located
+        self, written: str, base_dir: Path, where: FieldPath, located: _Located
     ) -> Path | None:
-        if "\x00" in rel:
-            self.problem(located.at(where), where, "a path cannot contain a NUL character")
-            return None
         try:
-            path = resolve_inside(self.config.root, base_dir, rel)
+            return existing_file(self.config.root, base_dir, written)
         except DataFileError as exc:
-            self.problem(located.at(where), where, str(exc))
+            self.problem(located.at(where), where, exc.problem.message)
             return None
-        if not path.exists():
-            self.problem(located.at(where), where, f"file {rel!r} does not exist")
-            return None
-        if not path.is_file():
-            self.problem(located.at(where), where, f"{rel!r} is not a file")
-            return None
-        return path
 
     def _check_file(
         self,
@@ -515,7 +501,8 @@ class _Checker:
         base: FieldPath,
         located: _Located,
     ) -> bool:
-        """Check a phone file once per run, however many campaigns share it."""
+        """Inspect a phone file once per run, however many campaigns share it, and place its
+        problem on the manifest field it belongs to."""
         limit = self.config.policy.max_phones_per_campaign
         key = (
             type(source),
@@ -523,24 +510,26 @@ class _Checker:
             source.encoding,
             source.phone_column,
             getattr(source, "delimiter", None),
-            limit,
         )
         if key not in self._data_checked:
-            self._data_checked[key] = _file_problem(source, raw["path"], limit)
-        message = self._data_checked[key]
-        if message is None:
-            return True
-        if message.startswith("encoding:"):
-            where: FieldPath = (*base, "encoding")
-            message = message.removeprefix("encoding:")
-        elif message.startswith("column:") and "phone_column" in raw:
-            where = (*base, "phone_column")
-            message = message.removeprefix("column:")
-        else:
+            self._data_checked[key] = inspect(source, raw["path"], count_rows=limit is not None)
+        found = self._data_checked[key]
+        if isinstance(found, FileProblem):
+            field = found.kind.field
+            if field == "phone_column" and field not in raw:
+                field = "path"  # the manifest relies on the default column: the file lacks it
+            where: FieldPath = (*base, field)
+            self.problem(located.at(where), where, found.message)
+            return False
+        if limit is not None and found.rows is not None and found.rows > limit:
             where = (*base, "path")
-            message = message.removeprefix("column:")
-        self.problem(located.at(where), where, message)
-        return False
+            message = (
+                f"{raw['path']} has {found.rows} rows, "
+                f"more than the {limit} phones allowed by policy"
+            )
+            self.problem(located.at(where), where, message)
+            return False
+        return True
 
     # Reports
 
@@ -606,20 +595,18 @@ class _Checker:
 
     def _output(self, raw: dict[str, Any], located: _Located) -> ReportOutput:
         where: FieldPath = ("spec", "output", "path")
-        rel = raw.get("path")
+        written = raw.get("path")
         path = None
-        if rel is not None and "\x00" in rel:
-            self.problem(located.at(where), where, "a path cannot contain a NUL character")
-        elif rel is not None:
+        if written is not None:
             # A merged manifest must not make CI overwrite files outside the checkout.
-            path = (self.config.root / rel).resolve()
-            if not path.is_relative_to(self.config.root.resolve()):
-                self.problem(
-                    located.at(where),
-                    where,
-                    f"{rel!r} resolves outside the project root {self.config.root} "
-                    "(use `report --out` to write elsewhere)",
-                )
+            root = self.config.root
+            try:
+                path = resolve_inside(root, root, written, absolute_ok=True)
+            except DataFileError as exc:
+                message = exc.problem.message
+                if exc.problem.kind is Kind.OUTSIDE:
+                    message += " (use `report --out` to write elsewhere)"
+                self.problem(located.at(where), where, message)
         return ReportOutput(format=raw.get("format", "table"), path=path)
 
 
@@ -636,102 +623,6 @@ def _column(raw: dict[str, Any]) -> ReportColumn:
         filter_value=None if value is None else str(value),
         sorting=raw.get("sorting"),
     )
-
-
-def _file_problem(source: CsvSource | JsonlSource, shown: str, limit: int | None) -> str | None:
-    """Why a phone file cannot be used, prefixed `encoding:` or `column:` to place it; or None."""
-    try:
-        codec = python_encoding(source.encoding)
-    except DataFileError as exc:
-        return f"encoding:{exc}"
-    try:
-        bad_line = _undecodable_line(source.path, codec)
-    except OSError as exc:
-        return f"{shown} cannot be read: {exc.strerror}"
-    if bad_line is not None:
-        return (
-            f"encoding:{shown} line {bad_line} is not valid {source.encoding} "
-            "(declare the file's real encoding, e.g. cp1251)"
-        )
-    try:
-        if isinstance(source, CsvSource):
-            return _csv_problem(source, shown, limit)
-        return _jsonl_problem(source, shown, limit)
-    except DataFileError as exc:
-        return str(exc)
-
-
-def _undecodable_line(path: Path, codec: str) -> int | None:
-    """The 1-based line holding the first byte `codec` cannot decode, reading in a stream."""
-    decoder = codecs.getincrementaldecoder(codec)()
-    line = 1
-    with path.open("rb") as handle:
-        while chunk := handle.readline(READ_CHUNK):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return line
-            line += chunk.endswith(b"\n")
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return line
-    return None
-
-
-def _csv_problem(source: CsvSource, shown: str, limit: int | None) -> str | None:
-    with open_text(source.path, source.encoding) as handle:
-        reader = csv_reader(handle, source.delimiter)
-        try:
-            return _csv_rows_problem(reader, source, shown, limit)
-        except csv.Error as exc:
-            return f"{shown} line {reader.reader.line_num} is not readable as CSV: {exc}"
-
-
-def _csv_rows_problem(
-    reader: csv.DictReader[str], source: CsvSource, shown: str, limit: int | None
-) -> str | None:
-    columns = reader.fieldnames
-    if not columns:
-        return f"{shown} is empty: a CSV phone file needs a header row"
-    if source.phone_column not in columns:
-        listed = ", ".join(repr(c) for c in columns)
-        hint = schemas.did_you_mean(source.phone_column, columns)
-        return f"column:{shown} has no column {source.phone_column!r}{hint} (its columns: {listed})"
-    if limit is not None:
-        rows = sum(1 for _ in reader)
-        if rows > limit:
-            return f"{shown} has {rows} rows, more than the {limit} phones allowed by policy"
-    return None
-
-
-def _jsonl_problem(source: JsonlSource, shown: str, limit: int | None) -> str | None:
-    with open_text(source.path, source.encoding) as handle:
-        first: tuple[int, str] | None = None
-        rows = 0
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            rows += 1
-            if first is None:
-                first = (number, line)
-            if limit is None:
-                break
-    if first is None:
-        return f"{shown} is empty: a JSONL phone file needs one JSON object per line"
-    number, line = first
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return f"{shown} line {number} is not valid JSON: {exc.msg}"
-    if not isinstance(obj, dict):
-        return f"{shown} line {number} is not a JSON object"
-    if source.phone_column not in obj:
-        hint = schemas.did_you_mean(source.phone_column, list(obj))
-        return f"column:{shown} line {number} has no key {source.phone_column!r}{hint}"
-    if limit is not None and rows > limit:
-        return f"{shown} has {rows} rows, more than the {limit} phones allowed by policy"
-    return None
 
 
 def summary(project: Project, problems: Sequence[Problem]) -> str:

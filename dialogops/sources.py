@@ -6,15 +6,13 @@ entry) so rendering problems can point at it. Files are read lazily, row by row.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from dialogops import phones
-from dialogops.datafiles import DataFileError, open_text, sniff_delimiter
+from dialogops import datafiles, phones
+from dialogops.datafiles import DataFileError
 from dialogops.errors import Location, Problem, RenderError
 from dialogops.specs import CsvSource, Exclude, InlineSource, JsonlSource, PhoneSource
 from dialogops.yamlio import display_path
@@ -56,81 +54,46 @@ def raw_rows(source: PhoneSource) -> Iterator[RawRow]:
     return _inline_rows(source)
 
 
-def _open(path: Path, encoding: str, where: Location) -> TextIO:
+@contextmanager
+def _reported(where: Location) -> Iterator[None]:
+    """A data file problem as a RenderError placed where the manifest names the file,
+    worded as `validate` words it."""
     try:
-        return open_text(path, encoding)
+        yield
     except DataFileError as exc:
-        raise RenderError([Problem(where, "", str(exc))]) from None
-
-
-def _unreadable(path: Path, line: int, exc: Exception, encoding: str) -> RenderError:
-    if isinstance(exc, UnicodeDecodeError):
-        message = f"cannot be read as {encoding} (declare its encoding, e.g. cp1251)"
-    else:
-        message = f"unreadable CSV: {exc}"
-    return RenderError([Problem(Location(display_path(path), line, 1), "", message)])
+        raise RenderError([Problem(where, "", exc.problem.message)]) from None
 
 
 def _csv_rows(source: CsvSource) -> Iterator[RawRow]:
-    with _open(source.path, source.encoding, source.location) as handle:
-        try:
-            reader = csv.reader(handle, delimiter=source.delimiter or sniff_delimiter(handle))
-            header = next((cells for cells in reader if cells), None)
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise _unreadable(source.path, 1, exc, source.encoding) from None
-        where = Location(display_path(source.path), reader.line_num, 1)
-        if header is None:
-            raise RenderError([Problem(where, "", "the file is empty; a header row is expected")])
-        if source.phone_column not in header:
-            columns = ", ".join(header)
-            raise RenderError(
-                [
-                    Problem(
-                        where,
-                        "",
-                        f"no column {source.phone_column!r} in the header (columns: {columns})",
-                    )
-                ]
-            )
-        phone_at = header.index(source.phone_column)
-        width = len(header)
-        line = reader.line_num + 1
-        try:
-            for cells in reader:
-                if len(cells) == width:
-                    phone: str | None = cells[phone_at]
-                    data = dict(zip(header, cells, strict=True))
-                else:
-                    # Short rows lack the trailing columns, so templates using them fail as
-                    # undefined instead of seeing empty values; extra cells are ignored.
-                    phone = cells[phone_at] if phone_at < len(cells) else None
-                    data = dict(zip(header, cells, strict=False))
-                if phone or any(cell.strip() for cell in cells):
-                    yield data, phone, line
-                line = reader.line_num + 1
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise _unreadable(source.path, line, exc, source.encoding) from None
+    shown = display_path(source.path)
+    with (
+        _reported(source.location),
+        closing(datafiles.csv_rows(source.path, shown, source.encoding, source.delimiter)) as rows,
+    ):
+        header = datafiles.csv_header(rows, source.phone_column, shown)
+        columns, phone_at = header.columns, header.phone_index
+        width = len(columns)
+        for line, cells in rows:
+            if len(cells) == width:
+                phone: str | None = cells[phone_at]
+                data = dict(zip(columns, cells, strict=True))
+            else:
+                # Short rows lack the trailing columns, so templates using them fail as
+                # undefined instead of seeing empty values; extra cells are ignored.
+                phone = cells[phone_at] if phone_at < len(cells) else None
+                data = dict(zip(columns, cells, strict=False))
+            if phone or any(cell.strip() for cell in cells):
+                yield data, phone, line
 
 
 def _jsonl_rows(source: JsonlSource) -> Iterator[RawRow]:
-    display = display_path(source.path)
-    with _open(source.path, source.encoding, source.location) as handle:
-        line = 0
-        try:
-            for line, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    record = json.loads(text)
-                except ValueError as exc:
-                    message = f"not valid JSON: {exc}"
-                    raise RenderError([Problem(Location(display, line, 1), "", message)]) from None
-                if not isinstance(record, dict):
-                    message = f"each line must be a JSON object, not {type(record).__name__}"
-                    raise RenderError([Problem(Location(display, line, 1), "", message)])
-                yield record, _phone_text(record.get(source.phone_column)), line
-        except UnicodeDecodeError as exc:
-            raise _unreadable(source.path, line + 1, exc, source.encoding) from None
+    shown = display_path(source.path)
+    with (
+        _reported(source.location),
+        closing(datafiles.jsonl_records(source.path, shown, source.encoding)) as records,
+    ):
+        for line, record in records:
+            yield record, _phone_text(record.get(source.phone_column)), line
 
 
 def _inline_rows(source: InlineSource) -> Iterator[RawRow]:
@@ -181,29 +144,23 @@ def read_excludes(excludes: Sequence[Exclude], region: str) -> frozenset[str]:
 def _read_exclude(exclude: Exclude, region: str, numbers: set[str]) -> list[Problem]:
     problems: list[Problem] = []
     display = display_path(exclude.path)
-    line = 0
-    with _open(exclude.path, "utf-8", exclude.location) as handle:
-        try:
-            reader = csv.reader(handle, delimiter=sniff_delimiter(handle))
-            column = 0
-            first = True
-            for cells in reader:
-                line = reader.line_num
-                if not cells or not cells[0].strip() or cells[0].lstrip().startswith("#"):
+    column = 0
+    first = True
+    with _reported(exclude.location), closing(datafiles.csv_rows(exclude.path, display)) as rows:
+        for line, cells in rows:
+            if not cells[0].strip() or cells[0].lstrip().startswith("#"):
+                continue
+            if first:
+                first = False
+                lowered = [c.strip().lower() for c in cells]
+                if "phone" in lowered:
+                    column = lowered.index("phone")
                     continue
-                if first:
-                    first = False
-                    lowered = [c.strip().lower() for c in cells]
-                    if "phone" in lowered:
-                        column = lowered.index("phone")
-                        continue
-                    if not any(ch.isdigit() for ch in cells[0]):
-                        continue
-                raw = cells[column] if column < len(cells) else ""
-                try:
-                    numbers.add(phones.normalize(raw, region))
-                except ValueError as exc:
-                    problems.append(Problem(Location(display, line, 1), "exclude", str(exc)))
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise _unreadable(exclude.path, line + 1, exc, "utf-8") from None
+                if not any(ch.isdigit() for ch in cells[0]):
+                    continue
+            raw = cells[column] if column < len(cells) else ""
+            try:
+                numbers.add(phones.normalize(raw, region))
+            except ValueError as exc:
+                problems.append(Problem(Location(display, line, 1), "exclude", str(exc)))
     return problems

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialogops import manifests
+from dialogops import datafiles
 from dialogops.cli import main
 from dialogops.config import load_config
 from dialogops.errors import Location, ManifestError
@@ -242,7 +242,7 @@ def test_csv_error_is_a_problem_with_its_line(project: Path) -> None:
 def test_encoding_scan_reads_long_lines_in_pieces(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(manifests, "READ_CHUNK", 16)
+    monkeypatch.setattr(datafiles, "READ_CHUNK", 16)
     (project / "campaigns" / "data" / "p.csv").write_bytes(
         b"phone;name\n+79991234567;" + b"A" * 100 + b"\n" + "+79990000000;Борис".encode("cp1251")
     )
