@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -27,7 +26,8 @@ def validate(paths: tuple[Path, ...], output_format: str, opts: CommonOptions) -
     """Check manifests (default: the config's `manifests`) without any network."""
     # Imported here: the checks bring jsonschema, ruamel and jinja2, which every other
     # command's start (and `dialogops --version`) would otherwise pay for.
-    from dialogops.manifests import as_json, check_project, summary
+    from dialogops.manifests import check_project
+    from dialogops.views.problems import as_json, lines
 
     try:
         config = opts.load_config()
@@ -38,11 +38,10 @@ def validate(paths: tuple[Path, ...], output_format: str, opts: CommonOptions) -
     else:
         project, problems = check_project(paths, config)
     if output_format == "json":
-        click.echo(json.dumps(as_json(project, problems), indent=2, ensure_ascii=False))
+        click.echo(as_json(project, problems))
     else:
-        for problem in problems:
-            click.echo(str(problem))
-        click.echo(summary(project, problems))
+        for line in lines(project, problems):
+            click.echo(line)
     return 1 if problems else 0
 
 

@@ -1,0 +1,12 @@
+"""Loading Campaign and Report manifests into a validated `Project`.
+
+`project` runs the checks over every file `discovery` finds: the JSON Schema of each
+document, then the rules a schema cannot express (`campaigns`, `reports`), collecting
+every problem in a `run.Run`.
+"""
+
+from dialogops.manifests.campaigns import deep_merge
+from dialogops.manifests.discovery import discover
+from dialogops.manifests.project import check_project, load_project, today_in
+
+__all__ = ["check_project", "deep_merge", "discover", "load_project", "today_in"]

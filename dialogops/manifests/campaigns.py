@@ -1,0 +1,327 @@
+"""Campaign checks: the schema with dialogops.yaml defaults merged in, the schedule against
+the calendar and policy, the phone source and its data files, and the add_data templates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dialogops import schemas
+from dialogops.config import parse_hhmm
+from dialogops.datafiles import DataFileError, FileProblem, existing_file, inspect
+from dialogops.errors import Problem, RenderError
+from dialogops.manifests.run import NO_MARKS, Located, Run
+from dialogops.specs import (
+    Campaign,
+    Config,
+    CsvSource,
+    Exclude,
+    InlineSource,
+    JsonlSource,
+    Marks,
+    PhoneSource,
+    PhonesSpec,
+    Schedule,
+)
+from dialogops.templates import compile_add_data
+from dialogops.yamlio import Document, FieldPath
+
+# Required in every Campaign spec once dialogops.yaml defaults are merged in, so the
+# published schema leaves them optional for manifests that rely on defaults.
+MERGED_REQUIRED = ("project_id", "start_block_id", "phone_id")
+
+PHONES: FieldPath = ("spec", "phones")
+
+
+def check_campaign(run: Run, doc: Document, keep: bool) -> None:
+    """Check a Campaign document; keep its record when it is valid and `keep`."""
+    data = doc.data
+    located = Located(doc)
+    spec = data.get("spec")
+    if isinstance(spec, dict):
+        data = {**data, "spec": deep_merge(run.config.defaults, spec)}
+        located = Located(doc, _defaults_marks(run.config))
+    found = schemas.check("campaign", data, located.at, located.key_at)
+    if isinstance(data.get("spec"), dict):
+        for key in MERGED_REQUIRED:
+            if key not in data["spec"]:
+                found.append(
+                    Problem(
+                        located.key_at(("spec",)),
+                        "spec",
+                        f"{key!r} is a required property "
+                        "(set it here or in dialogops.yaml defaults)",
+                    )
+                )
+    if found:
+        run.problems.extend(found)
+        _check_sound_parts(run, doc, data, located, found)
+        return
+    before = len(run.problems)
+    campaign = _build_campaign(run, doc, data, located)
+    if campaign is not None:
+        _check_templates(run, campaign)
+    if campaign is not None and len(run.problems) == before and keep:
+        run.campaigns.append(campaign)
+
+
+def _check_sound_parts(
+    run: Run, doc: Document, data: dict[str, Any], located: Located, found: list[Problem]
+) -> None:
+    """Run the schedule and data-file checks of a Campaign whose schema problems lie
+    elsewhere, so one run reports them all."""
+    spec = data.get("spec")
+    if not isinstance(spec, dict):
+        return
+    broken = {problem.field for problem in found}
+
+    def clean(field: str) -> bool:
+        return not any(f == field or f.startswith((f"{field}.", f"{field}[")) for f in broken)
+
+    schedule_fields = ("date", "start_time", "end_time")
+    if (
+        isinstance(spec.get("schedule"), dict)
+        and "spec.schedule" not in broken
+        and all(clean(f"spec.schedule.{key}") for key in schedule_fields)
+    ):
+        _schedule(run, spec["schedule"], located)
+    if isinstance(spec.get("phones"), dict) and clean("spec.phones"):
+        _phones(run, spec["phones"], doc, located)
+
+
+def _check_templates(run: Run, campaign: Campaign) -> None:
+    """Template syntax is part of the manifest: report it here, not first at plan."""
+    try:
+        compile_add_data(campaign)
+    except RenderError as exc:
+        run.problems.extend(Problem(p.location, f"spec.{p.field}", p.message) for p in exc.problems)
+
+
+def _build_campaign(
+    run: Run, doc: Document, data: dict[str, Any], located: Located
+) -> Campaign | None:
+    spec: dict[str, Any] = data["spec"]
+    schedule = _schedule(run, spec["schedule"], located)
+    phones = _phones(run, spec["phones"], doc, located)
+    if schedule is None or phones is None:
+        return None
+    add_data = spec.get("add_data", {})
+    metadata = data["metadata"]
+    return Campaign(
+        name=metadata["name"],
+        location=doc.location,
+        project_id=spec["project_id"],
+        title=spec.get("title", metadata["name"]),
+        description=spec.get("description", ""),
+        start_block_id=spec["start_block_id"],
+        phone_id=spec["phone_id"],
+        schedule=schedule,
+        phones=phones,
+        add_data=dict(add_data),
+        add_data_locations={key: located.at(("spec", "add_data", key)) for key in add_data},
+        labels=dict(metadata.get("labels", {})),
+    )
+
+
+def _schedule(run: Run, raw: dict[str, Any], located: Located) -> Schedule | None:
+    base: FieldPath = ("spec", "schedule")
+    ok = True
+    try:
+        date = dt.date.fromisoformat(raw["date"])
+    except ValueError as exc:
+        run.problem(
+            located.at((*base, "date")),
+            (*base, "date"),
+            f"{raw['date']!r} is not a valid date: {exc}",
+        )
+        ok = False
+    else:
+        if date < run.today:
+            run.problem(
+                located.at((*base, "date")),
+                (*base, "date"),
+                f"{raw['date']} is in the past in {run.config.timezone}",
+            )
+            ok = False
+    start, end = parse_hhmm(raw["start_time"]), parse_hhmm(raw["end_time"])
+    if end <= start:
+        run.problem(
+            located.at((*base, "end_time")),
+            (*base, "end_time"),
+            f"end_time {raw['end_time']} must be after start_time {raw['start_time']}",
+        )
+        ok = False
+    hours = run.config.policy.calling_hours
+    if hours is not None and start < hours.earliest:
+        run.problem(
+            located.at((*base, "start_time")),
+            (*base, "start_time"),
+            f"{raw['start_time']} is before the earliest calling hour "
+            f"{hours.earliest:%H:%M} allowed by policy",
+        )
+        ok = False
+    if hours is not None and end > hours.latest:
+        run.problem(
+            located.at((*base, "end_time")),
+            (*base, "end_time"),
+            f"{raw['end_time']} is after the latest calling hour "
+            f"{hours.latest:%H:%M} allowed by policy",
+        )
+        ok = False
+    if not ok:
+        return None
+    return Schedule(
+        date=date,
+        start_time=start,
+        end_time=end,
+        attempts=raw.get("attempts", 1),
+        interval_minutes=raw.get("interval_minutes", 0),
+    )
+
+
+def _phones(run: Run, raw: dict[str, Any], doc: Document, located: Located) -> PhonesSpec | None:
+    base_dir = doc.path.parent
+    source: PhoneSource | None
+    if "csv" in raw:
+        source = _csv(run, raw["csv"], base_dir, located)
+    elif "jsonl" in raw:
+        source = _jsonl(run, raw["jsonl"], base_dir, located)
+    else:
+        source = _inline(run, raw["inline"], located)
+    excludes: list[Exclude] = []
+    for index, rel in enumerate(raw.get("exclude", ())):
+        where: FieldPath = (*PHONES, "exclude", index)
+        path = _data_path(run, rel, base_dir, where, located)
+        if path is not None:
+            excludes.append(Exclude(path, located.at(where)))
+    if source is None or len(excludes) != len(raw.get("exclude", ())):
+        return None
+    return PhonesSpec(
+        source=source,
+        default_region=raw.get("default_region", "RU"),
+        dedupe=raw.get("dedupe", True),
+        exclude=tuple(excludes),
+        on_invalid=raw.get("on_invalid", "error"),
+    )
+
+
+def _csv(run: Run, raw: dict[str, Any], base_dir: Path, located: Located) -> CsvSource | None:
+    base: FieldPath = (*PHONES, "csv")
+    path = _data_path(run, raw["path"], base_dir, (*base, "path"), located)
+    if path is None:
+        return None
+    source = CsvSource(
+        path=path,
+        location=located.at((*base, "path")),
+        phone_column=raw.get("phone_column", "phone"),
+        delimiter=raw.get("delimiter"),
+        encoding=raw.get("encoding", "utf-8"),
+    )
+    return source if _check_file(run, source, raw, base, located) else None
+
+
+def _jsonl(run: Run, raw: dict[str, Any], base_dir: Path, located: Located) -> JsonlSource | None:
+    base: FieldPath = (*PHONES, "jsonl")
+    path = _data_path(run, raw["path"], base_dir, (*base, "path"), located)
+    if path is None:
+        return None
+    source = JsonlSource(
+        path=path,
+        location=located.at((*base, "path")),
+        phone_column=raw.get("phone_column", "phone"),
+        encoding=raw.get("encoding", "utf-8"),
+    )
+    return source if _check_file(run, source, raw, base, located) else None
+
+
+def _inline(run: Run, raw: list[Any], located: Located) -> InlineSource | None:
+    entries: list[str | Mapping[str, Any]] = []
+    for entry in raw:
+        if isinstance(entry, dict):
+            entries.append({**entry, "phone": str(entry["phone"])})
+        else:
+            entries.append(str(entry))
+    limit = run.config.policy.max_phones_per_campaign
+    if limit is not None and len(entries) > limit:
+        where: FieldPath = (*PHONES, "inline")
+        run.problem(
+            located.at(where),
+            where,
+            f"{len(entries)} phones, more than the {limit} allowed by policy",
+        )
+        return None
+    locations = tuple(located.at((*PHONES, "inline", i)) for i in range(len(entries)))
+    return InlineSource(entries=tuple(entries), locations=locations)
+
+
+def _data_path(
+    run: Run, written: str, base_dir: Path, where: FieldPath, located: Located
+) -> Path | None:
+    try:
+        return existing_file(run.config.root, base_dir, written)
+    except DataFileError as exc:
+        run.problem(located.at(where), where, exc.problem.message)
+        return None
+
+
+def _check_file(
+    run: Run,
+    source: CsvSource | JsonlSource,
+    raw: dict[str, Any],
+    base: FieldPath,
+    located: Located,
+) -> bool:
+    """Inspect a phone file once per run, however many campaigns share it, and place its
+    problem on the manifest field it belongs to."""
+    limit = run.config.policy.max_phones_per_campaign
+    key = (
+        type(source),
+        source.path,
+        source.encoding,
+        source.phone_column,
+        getattr(source, "delimiter", None),
+    )
+    if key not in run.data_files:
+        run.data_files[key] = inspect(source, raw["path"], count_rows=limit is not None)
+    found = run.data_files[key]
+    if isinstance(found, FileProblem):
+        field = found.kind.field
+        if field == "phone_column" and field not in raw:
+            field = "path"  # the manifest relies on the default column: the file lacks it
+        where: FieldPath = (*base, field)
+        run.problem(located.at(where), where, found.message)
+        return False
+    if limit is not None and found.rows is not None and found.rows > limit:
+        where = (*base, "path")
+        message = (
+            f"{raw['path']} has {found.rows} rows, more than the {limit} phones allowed by policy"
+        )
+        run.problem(located.at(where), where, message)
+        return False
+    return True
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`, merging nested mappings; lists and scalars replace."""
+    merged = dict(base)
+    for key, value in override.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = deep_merge(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _defaults_marks(config: Config) -> tuple[Marks, Marks]:
+    """Where each default is written in dialogops.yaml, keyed as its path under `spec`."""
+    if config.marks is None:
+        return NO_MARKS
+    values, keys = config.marks.defaults, config.marks.default_keys
+    return (
+        {("spec", *path): loc for path, loc in values.items()},
+        {("spec", *path): loc for path, loc in keys.items()},
+    )

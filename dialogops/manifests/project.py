@@ -1,0 +1,109 @@
+"""One validation run over every manifest: find the files, load their documents, send each
+to the checks of its kind, keep names unique, and return the Project with every problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dialogops import schemas
+from dialogops.errors import ManifestError, Problem
+from dialogops.manifests.campaigns import check_campaign
+from dialogops.manifests.discovery import discover, missing_manifest_folders
+from dialogops.manifests.reports import check_report, cross_check
+from dialogops.manifests.run import Run
+from dialogops.specs import Config, Project
+from dialogops.yamlio import Document, display_path, load_file
+
+API_VERSION = "dialogops/v1"
+KINDS = ("Campaign", "Report")
+
+
+def today_in(timezone: str) -> dt.date:
+    """Today on the platform's wall clock."""
+    return dt.datetime.now(ZoneInfo(timezone)).date()
+
+
+def check_project(
+    paths: Sequence[Path], config: Config, today: dt.date | None = None
+) -> tuple[Project, list[Problem]]:
+    """Load every manifest under `paths`; return the valid records and every problem."""
+    run = Run(config, today or today_in(config.timezone))
+    if not paths:
+        run.problems.extend(missing_manifest_folders(config))
+    for path in discover(paths, config):
+        docs, problems = load_file(path, display_path(path))
+        run.problems.extend(problems)
+        for doc in docs:
+            _document(run, doc)
+    cross_check(run)
+    project = Project(config, tuple(run.campaigns), tuple(run.reports))
+    return project, sorted(set(run.problems))
+
+
+def load_project(paths: Sequence[Path], config: Config) -> Project:
+    """The Project, or `ManifestError` carrying every problem found."""
+    project, problems = check_project(paths, config)
+    if problems:
+        raise ManifestError(problems)
+    return project
+
+
+def _document(run: Run, doc: Document) -> None:
+    """Check one document: its apiVersion and kind, then the checks of its kind."""
+    data = doc.data
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        run.problem(
+            doc.location,
+            (),
+            "a manifest must be a mapping with apiVersion, kind, metadata and spec",
+        )
+        return
+    api = data.get("apiVersion")
+    if api != API_VERSION:
+        if api is None:
+            run.problem(doc.location, (), "'apiVersion' is a required property")
+        else:
+            run.problem(
+                doc.at(("apiVersion",)),
+                ("apiVersion",),
+                f"{api!r} is not supported: use {API_VERSION!r}",
+            )
+        return
+    kind = data.get("kind")
+    if kind not in KINDS:
+        if kind is None:
+            run.problem(doc.location, (), "'kind' is a required property")
+        else:
+            hint = schemas.did_you_mean(str(kind), KINDS)
+            run.problem(
+                doc.at(("kind",)),
+                ("kind",),
+                f"unknown kind {kind!r}: use 'Campaign' or 'Report'{hint}",
+            )
+        return
+    # A duplicate is still checked in full, but only the first of a name is kept.
+    unique = _register_name(run, doc, kind)
+    if kind == "Campaign":
+        check_campaign(run, doc, unique)
+    else:
+        check_report(run, doc, unique)
+
+
+def _register_name(run: Run, doc: Document, kind: str) -> bool:
+    """Record metadata.name; False when another document of this kind already has it."""
+    metadata = doc.data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not isinstance(name, str):
+        return True
+    where = doc.at(("metadata", "name"))
+    first = run.names.setdefault((kind, name), where)
+    if first == where:
+        return True
+    run.problem(where, ("metadata", "name"), f"{kind} name {name!r} is already used at {first}")
+    return False

@@ -1,0 +1,52 @@
+"""What one validation run accumulates: the valid records, every problem, the names seen.
+
+Each check module adds to the `Run`; `Located` finds where a value is written in a
+document whose spec may hold values merged in from dialogops.yaml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dialogops.datafiles import FileProblem, Inspection
+from dialogops.errors import Location, Problem
+from dialogops.specs import Campaign, Config, Marks, Report
+from dialogops.yamlio import Document, FieldPath, format_field, nearest
+
+NO_MARKS: tuple[Marks, Marks] = ({}, {})
+
+
+class Located:
+    """Positions in a document, falling back on where merged config values are written."""
+
+    def __init__(self, doc: Document, extra: tuple[Marks, Marks] = NO_MARKS) -> None:
+        self.doc = doc
+        self.extra_marks, self.extra_keys = extra
+
+    def at(self, path: FieldPath) -> Location:
+        return nearest(path, self.doc.marks, self.extra_marks) or self.doc.location
+
+    def key_at(self, path: FieldPath) -> Location:
+        return self.doc.key_marks.get(path) or self.extra_keys.get(path) or self.at(path)
+
+
+class Run:
+    """Records and problems over all documents of one run."""
+
+    def __init__(self, config: Config, today: dt.date) -> None:
+        self.config = config
+        self.today = today
+        self.campaigns: list[Campaign] = []
+        self.reports: list[Report] = []
+        self.problems: list[Problem] = []
+        # (kind, metadata.name) -> where the first document of that name is
+        self.names: dict[tuple[str, str], Location] = {}
+        # Report campaign references, checked once every Campaign is known: the Report
+        # (None when invalid), the campaign named and where
+        self.report_refs: list[tuple[Report | None, str, Location]] = []
+        # Phone files inspected so far, so campaigns sharing one read it once
+        self.data_files: dict[tuple[Any, ...], Inspection | FileProblem] = {}
+
+    def problem(self, where: Location, path: FieldPath, message: str) -> None:
+        self.problems.append(Problem(where, format_field(path), message))
