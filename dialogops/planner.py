@@ -17,15 +17,6 @@ from dialogops.state import State, StateEntry
 
 ActionStatus = Literal["create", "unchanged", "changed", "replace", "unknown", "orphaned"]
 
-STATUSES: tuple[ActionStatus, ...] = (
-    "create",
-    "replace",
-    "unchanged",
-    "changed",
-    "unknown",
-    "orphaned",
-)
-
 MARKS: Mapping[ActionStatus, str] = {
     "create": "+",
     "replace": "-/+",

@@ -7,20 +7,15 @@ phone numbers (`+7999***4567`) and none prints an add_data value.
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from rich.text import Text
 
-from dialogops import __version__
-from dialogops.phones import mask
-from dialogops.planner import STATUSES, Action, Plan
+from dialogops import plandoc
+from dialogops.planner import Action, Plan
 from dialogops.specs import Schedule
 
-JSON_FORMAT_VERSION = 1
 MARKDOWN_LIMIT = 60_000
-SAMPLE_SIZE = 3
 
 STYLES = {
     "create": "green",
@@ -88,7 +83,7 @@ def _details(action: Action) -> list[tuple[str, str]]:
                 f"{stats.excluded} excluded, {stats.skipped} skipped",
             )
         )
-        sample = _masked_sample(action)
+        sample = plandoc.masked_sample(rendered)
         if sample:
             more = ", ..." if stats.phones > len(sample) else ""
             lines.append(("phones", ", ".join(sample) + more))
@@ -126,91 +121,12 @@ def _phones(count: int) -> str:
     return "1 phone" if count == 1 else f"{count} phones"
 
 
-def _masked_sample(action: Action) -> list[str]:
-    if action.rendered is None:
-        return []
-    return [mask(phone) for phone in action.rendered.sample_phones[:SAMPLE_SIZE]]
-
-
 # ---- JSON -------------------------------------------------------------------------------
 
 
 def as_json(plan: Plan) -> str:
     """The versioned JSON document described in docs/plan-format.md."""
-    return json.dumps(document(plan), ensure_ascii=False, indent=2) + "\n"
-
-
-def document(plan: Plan) -> dict[str, Any]:
-    """The JSON view as a dict (format_version 1)."""
-    return {
-        "format_version": JSON_FORMAT_VERSION,
-        "dialogops_version": __version__,
-        "state": {"lineage": plan.lineage, "serial": plan.serial},
-        "options": {
-            "targets": list(plan.targets),
-            "replace": list(plan.replace),
-            "vars": list(plan.var_names),
-        },
-        "summary": {
-            **{status: plan.count(status) for status in STATUSES},
-            "to_create": len(plan.creates),
-            "phones_to_call": plan.phones_to_call,
-            "has_changes": plan.has_changes,
-            "blocked": bool(plan.blockers),
-        },
-        "campaigns": [_action_document(a) for a in plan.actions],
-    }
-
-
-def _action_document(action: Action) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "name": action.name,
-        "status": action.status,
-        "mark": action.mark,
-        "will_create": action.will_create,
-        "resolution": action.resolution,
-        "campaign": None,
-        "render": None,
-        "state": None,
-    }
-    campaign, rendered, entry = action.campaign, action.rendered, action.entry
-    if campaign is not None:
-        schedule = campaign.schedule
-        doc["campaign"] = {
-            "source": f"{campaign.location.path}:{campaign.location.line}",
-            "title": campaign.title,
-            "project_id": campaign.project_id,
-            "start_block_id": campaign.start_block_id,
-            "phone_id": campaign.phone_id,
-            "schedule": {
-                "date": schedule.date.isoformat(),
-                "start_time": f"{schedule.start_time:%H:%M}",
-                "end_time": f"{schedule.end_time:%H:%M}",
-                "attempts": schedule.attempts,
-                "interval_minutes": schedule.interval_minutes,
-            },
-            "add_data_keys": list(campaign.add_data),
-        }
-    if rendered is not None:
-        stats = rendered.stats
-        doc["render"] = {
-            "fingerprint": rendered.fingerprint,
-            "phones": stats.phones,
-            "rows": stats.rows,
-            "duplicates": stats.duplicates,
-            "excluded": stats.excluded,
-            "skipped": stats.skipped,
-            "sample_phones": _masked_sample(action),
-        }
-    if entry is not None:
-        doc["state"] = {
-            "status": entry.status,
-            "id": entry.id,
-            "fingerprint": entry.fingerprint,
-            "phones": entry.phones,
-            "created_at": entry.created_at,
-        }
-    return doc
+    return plandoc.encode(plandoc.plan_document(plan))
 
 
 # ---- Markdown ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import child_env, run_dialogops, wait_for
+from conftest import child_env, run_cli, run_dialogops, wait_for
 from samples import api_env, example_project, manifest, read_state, write_project
 
 from dialogops.sandbox import SandboxServer
@@ -370,6 +370,27 @@ def test_a_saved_plan_is_applied_and_a_stale_one_refused(
     assert creates(sandbox) == ["alpha"]
     assert stale.returncode == 1 and "stale plan" in stale.stderr
     assert creates(sandbox) == ["alpha"]
+
+
+def test_a_malformed_saved_plan_is_one_error_line_naming_the_field(
+    tmp_path: Path,
+    sandbox: SandboxServer,
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    saved = run_cli(["plan", "--out", "alpha.plan"], root)
+    assert saved.returncode == 0, saved.stderr
+    data = json.loads((root / "alpha.plan").read_text(encoding="utf-8"))
+    data["campaigns"][0]["render"]["phones"] = "3"
+    (root / "alpha.plan").write_text(json.dumps(data), encoding="utf-8")
+
+    result = run_cli(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: plan file alpha.plan is not a dialogops saved plan "
+        "($.campaigns[0].render.phones: Expected `int`, got `str`)\n"
+    )
+    assert sandbox.requests == []
 
 
 def popen_apply(root: Path, sandbox: SandboxServer, *args: str) -> subprocess.Popen[str]:

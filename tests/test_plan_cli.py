@@ -263,16 +263,18 @@ def test_out_saves_a_plan_without_phones_or_add_data(project: Path) -> None:
     assert "Saved the plan to plan.json" in result.stderr
     text = (project / "plan.json").read_text(encoding="utf-8")
     saved = json.loads(text)
-    assert saved["format_version"] == 1
+    assert saved["format_version"] == 2
     assert saved["state"] == {"lineage": "", "serial": 0}
-    assert saved["campaigns"] == [
-        {
-            "name": "nps",
-            "status": "create",
-            "fingerprint": fingerprint_of(project, "nps"),
-            "phones": 3,
-        }
-    ]
+    [campaign] = saved["campaigns"]
+    assert (campaign["name"], campaign["status"]) == ("nps", "create")
+    assert campaign["render"] == {
+        "fingerprint": fingerprint_of(project, "nps"),
+        "phones": 3,
+        "rows": 4,
+        "duplicates": 1,
+        "excluded": 0,
+        "skipped": 0,
+    }
     assert_private(text)
     for secret in SECRETS:
         assert secret not in text

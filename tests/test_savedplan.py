@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sample_plans import PHONES, all_statuses, entry_for, make_campaign, make_project
 
+from dialogops import show
 from dialogops.errors import StateError, UsageError
+from dialogops.plandoc import OptionsDoc, SavedPlan, StateDoc
 from dialogops.planner import Plan, build_plan
-from dialogops.savedplan import (
-    SavedCampaign,
-    SavedPlan,
-    check_fresh,
-    read_saved_plan,
-    write_saved_plan,
-)
+from dialogops.savedplan import check_fresh, read_saved_plan, write_saved_plan
 from dialogops.specs import Project
 from dialogops.state import State
 
@@ -41,15 +39,40 @@ def test_a_saved_plan_round_trips_and_records_state_options_and_fingerprints(
     path = tmp_path / "plan.json"
     write_saved_plan(plan, path)
     saved = read_saved_plan(path)
-    assert (saved.format_version, saved.lineage, saved.serial) == (1, "lineage-1", 7)
-    assert (saved.targets, saved.replace, saved.var_names) == (("new", "edited"), ("edited",), ())
+    assert (saved.format_version, saved.state) == (2, StateDoc("lineage-1", 7))
+    assert saved.options == OptionsDoc(("new", "edited"), ("edited",), ())
+    assert (saved.targets, saved.replace) == (("new", "edited"), ("edited",))
     fingerprints = {a.name: a.rendered.fingerprint for a in plan.actions if a.rendered}
-    assert saved.campaigns == (
-        SavedCampaign("edited", "replace", fingerprints["edited"], 4),
-        SavedCampaign("new", "create", fingerprints["new"], 4),
-    )
+    assert [
+        (c.name, c.status, c.render.fingerprint, c.render.phones)
+        for c in saved.campaigns
+        if c.render
+    ] == [
+        ("edited", "replace", fingerprints["edited"], 4),
+        ("new", "create", fingerprints["new"], 4),
+    ]
     assert saved.created_at.endswith("+00:00")
     assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]  # no temp file left behind
+
+
+def test_a_saved_plan_is_the_plan_document_with_its_time_and_without_sample_phones(
+    tmp_path: Path,
+) -> None:
+    project, state = all_statuses()
+    plan = build_plan(project, state, targets=["new", "gone"])
+    path = tmp_path / "plan.json"
+    write_saved_plan(plan, path)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    shown = json.loads(show.as_json(plan))
+
+    assert (saved.pop("format_version"), shown.pop("format_version")) == (2, 1)
+    assert saved.pop("created_at")
+    assert shown["campaigns"][1]["render"].pop("sample_phones") == [
+        "+7999***4567",
+        "+7999***4568",
+        "+7999***4569",
+    ]
+    assert saved == shown
 
 
 def test_a_saved_plan_holds_no_phone_number_and_no_add_data_value(tmp_path: Path) -> None:
@@ -58,44 +81,122 @@ def test_a_saved_plan_holds_no_phone_number_and_no_add_data_value(tmp_path: Path
     text = path.read_text(encoding="utf-8")
     for phone in PHONES:
         assert phone not in text and phone[1:] not in text
+    assert "sample_phones" not in text and "***" not in text  # not even masked
     assert SECRET_VALUE not in text
     assert json.loads(text)["options"]["vars"] == ["k"]
 
 
-def test_orphans_are_saved_without_a_fingerprint(tmp_path: Path) -> None:
+def test_orphans_are_saved_without_a_render(tmp_path: Path) -> None:
     project, state = all_statuses()
     path = tmp_path / "plan.json"
     write_saved_plan(build_plan(project, state, targets=["gone"]), path)
-    assert read_saved_plan(path).campaigns == (SavedCampaign("gone", "orphaned", None, None),)
+    [orphan] = read_saved_plan(path).campaigns
+    assert (orphan.name, orphan.status, orphan.campaign, orphan.render) == (
+        "gone",
+        "orphaned",
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(
-    ("content", "error", "message"),
+    ("content", "message"),
     [
-        (None, UsageError, "does not exist"),
-        ("{not json", UsageError, "is not a dialogops plan \\(invalid JSON"),
-        ('{"format_version": 1}', UsageError, "is not a dialogops plan \\(top level: 'created_at'"),
-        ("[]", UsageError, "is not a dialogops plan"),
+        (None, "does not exist"),
+        ("{not json", "is not a dialogops saved plan (JSON is malformed: "),
+        ("", "is not a dialogops saved plan (Input data was truncated)"),
+        ("[]", "is not a dialogops saved plan ($: Expected `object`, got `array`)"),
+        (
+            '{"format_version": "2"}',
+            "is not a dialogops saved plan ($.format_version: Expected `int`, got `str`)",
+        ),
+        (
+            '{"format_version": 2}',
+            "is not a dialogops saved plan ($: Object missing required field `dialogops_version`)",
+        ),
     ],
 )
 def test_unreadable_plan_files_are_clear_errors(
-    tmp_path: Path, content: str | None, error: type[Exception], message: str
+    tmp_path: Path, content: str | None, message: str
 ) -> None:
     path = tmp_path / "plan.json"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    with pytest.raises(error, match=message):
+    with pytest.raises(UsageError) as info:
         read_saved_plan(path)
+    assert str(info.value).startswith(f"plan file {path} {message}")
+
+
+def _breaks(path: list[str | int], value: Any) -> Callable[[Any], None]:
+    """A change to a valid saved plan: set the field at `path` (None: delete it)."""
+
+    def change(data: Any) -> None:
+        *parents, last = path
+        for key in parents:
+            data = data[key]
+        if value is None:
+            del data[last]
+        else:
+            data[last] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_breaks(["created_at"], None), "$: Object missing required field `created_at`"),
+        (_breaks(["state", "serial"], "7"), "$.state.serial: Expected `int`, got `str`"),
+        (_breaks(["state", "serial"], -1), "$.state.serial: Expected `int` >= 0"),
+        (_breaks(["options", "vars"], "k"), "$.options.vars: Expected `array`, got `str`"),
+        (
+            _breaks(["campaigns", 0, "status"], "created"),
+            "$.campaigns[0].status: Invalid enum value 'created'",
+        ),
+        (
+            _breaks(["campaigns", 0, "render", "fingerprint"], "md5:1"),
+            "$.campaigns[0].render.fingerprint: Expected `str` matching regex "
+            "'^sha256:[0-9a-f]{64}$'",
+        ),
+        (
+            _breaks(["campaigns", 1, "render"], None),
+            "$.campaigns[1]: Object missing required field `render`",
+        ),
+    ],
+)
+def test_a_malformed_saved_plan_names_the_failing_path(
+    tmp_path: Path, change: Callable[[Any], None], message: str
+) -> None:
+    path = tmp_path / "plan.json"
+    write_saved_plan(sample_plan(), path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        read_saved_plan(path)
+    assert str(info.value) == f"plan file {path} is not a dialogops saved plan ({message})"
+
+
+def test_a_plan_document_or_an_older_saved_plan_is_refused_naming_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(show.as_json(sample_plan()), encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        read_saved_plan(path)
+    assert str(info.value) == (
+        f"plan file {path} has format_version 1: it is the output of `plan --format json` or a "
+        "plan saved by an older dialogops; save the plan again with `dialogops plan --out FILE`"
+    )
 
 
 def test_a_plan_from_a_newer_dialogops_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    write_saved_plan(sample_plan(), path)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["format_version"] = 2
-    path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(StateError, match=r"format_version 2.*upgrade dialogops"):
+    path.write_text('{"format_version": 3, "dialogops_version": "9.0", "x": []}', "utf-8")
+    with pytest.raises(StateError) as info:
         read_saved_plan(path)
+    assert str(info.value) == (
+        f"plan file {path} has format_version 3, written by dialogops 9.0; this dialogops "
+        "reads up to 2: upgrade dialogops or run plan again"
+    )
 
 
 def test_writing_into_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
