@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,6 @@ from samples import expected_body, manifest, phone, read_state, write_project
 
 from dialogops.apply import (
     Executor,
-    GroupWriter,
     Outcome,
     RetryPolicy,
     Summary,
@@ -25,7 +25,7 @@ from dialogops.errors import StateError
 from dialogops.manifests import load_project
 from dialogops.planner import Plan, build_plan
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
-from dialogops.state import LocalBackend, State, StateEntry, StateLock
+from dialogops.state import LocalBackend, StateLock
 
 
 class Harness:
@@ -47,9 +47,11 @@ class Harness:
         parallelism: int = 4,
         retry: RetryPolicy | None = None,
         halt_first: str = "",
+        meanwhile: Callable[[Executor], None] | None = None,
         retry_503: bool = False,
         **options: Any,
     ) -> tuple[Summary, list[Outcome]]:
+        """Plan and execute; `meanwhile(executor)` runs on a thread of its own during the run."""
         seen: list[Outcome] = []
         with (
             self.backend.lock("test apply") as lock,
@@ -69,6 +71,8 @@ class Harness:
             )
             if halt_first:
                 executor.halt(halt_first)
+            if meanwhile is not None:
+                threading.Thread(target=meanwhile, args=(executor,), daemon=True).start()
             return Summary(executor.run(plan.creates)), seen
 
 
@@ -274,54 +278,6 @@ def test_a_halted_executor_starts_nothing(harness: Harness) -> None:
     assert summary.exit_code == 1
 
 
-def test_group_writer_loses_no_change_from_concurrent_threads(tmp_path: Path) -> None:
-    backend = LocalBackend(tmp_path / "dialogops.state.json")
-    names = [f"c{i:02d}" for i in range(24)]
-    with backend.lock("test") as lock:
-        writer = GroupWriter(lock)
-        with ThreadPoolExecutor(8) as pool:
-            list(
-                pool.map(
-                    lambda name: writer.write(
-                        lambda s: s.put(
-                            StateEntry(
-                                name=name,
-                                status="pending",
-                                fingerprint="sha256:" + "0" * 64,
-                                phones=1,
-                            )
-                        )
-                    ),
-                    names,
-                )
-            )
-
-    state = backend.read()
-    assert sorted(state.campaigns) == names
-    assert 1 <= state.serial <= len(names)
-
-
-def test_group_writer_reports_a_failed_write_to_its_caller_and_keeps_working(
-    tmp_path: Path,
-) -> None:
-    backend = LocalBackend(tmp_path / "dialogops.state.json")
-
-    def broken(_state: State) -> State:
-        raise OSError("disk full")
-
-    with backend.lock("test") as lock:
-        writer = GroupWriter(lock)
-        with pytest.raises(OSError, match="disk full"):
-            writer.write(broken)
-        writer.write(
-            lambda s: s.put(
-                StateEntry(name="ok", status="pending", fingerprint="sha256:" + "0" * 64, phones=1)
-            )
-        )
-
-    assert list(backend.read().campaigns) == ["ok"]
-
-
 def test_stopping_during_a_retry_wait_abandons_the_retry_and_forgets_the_entry(
     tmp_path: Path,
     sandbox: SandboxServer,
@@ -355,6 +311,111 @@ def test_creates_start_in_plan_order(tmp_path: Path, sandbox: SandboxServer) -> 
     harness.apply(parallelism=1)
 
     assert [r.body["campaign"]["name"] for r in sandbox.requests] == names
+
+
+def test_workers_keep_at_most_parallelism_creates_in_flight_taken_in_plan_order(
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = [f"c{i}" for i in range(7)]
+    harness = Harness(write_project(tmp_path / "p", names), sandbox)
+    sandbox.faults.update(latency=0.2)
+    guard = threading.Lock()
+    in_flight: list[str] = []
+    most = 0
+    send = DialogClient.create_campaign
+
+    def counted(self: DialogClient, body: Any) -> int:
+        nonlocal most
+        with guard:
+            in_flight.append(body["campaign"]["name"])
+            most = max(most, len(in_flight))
+        try:
+            return send(self, body)
+        finally:
+            with guard:
+                in_flight.remove(body["campaign"]["name"])
+
+    monkeypatch.setattr(DialogClient, "create_campaign", counted)
+
+    summary, seen = harness.apply(parallelism=3)
+
+    assert most == 3
+    started = [r.body["campaign"]["name"] for r in sandbox.requests]
+    assert sorted(started[:3]) == names[:3]  # the fourth waits for a free worker
+    assert sorted(started) == names
+    assert [(o.name, o.result) for o in summary.outcomes] == [(n, "created") for n in names]
+    assert sorted(o.name for o in seen) == names
+
+
+def test_a_halt_lets_the_creates_in_flight_finish_and_starts_no_other(
+    tmp_path: Path,
+    sandbox: SandboxServer,
+) -> None:
+    names = [f"c{i}" for i in range(6)]
+    harness = Harness(write_project(tmp_path / "p", names), sandbox)
+    sandbox.faults.update(latency=0.5)
+
+    def halt_once_three_are_sent(executor: Executor) -> None:
+        wait_for(lambda: len(sandbox.requests) == 3, "three creates in flight")
+        executor.halt("apply was interrupted")
+
+    summary, _ = harness.apply(parallelism=3, meanwhile=halt_once_three_are_sent)
+
+    assert [(o.name, o.result, o.message) for o in summary.outcomes] == [
+        *((n, "created", "") for n in names[:3]),
+        *((n, "skipped", "not started: apply was interrupted") for n in names[3:]),
+    ]
+    assert sandbox.creates_by_name() == {n: 1 for n in names[:3]}
+    assert {n: e["status"] for n, e in read_state(harness.root)["campaigns"].items()} == {
+        n: "created" for n in names[:3]
+    }
+
+
+def test_ctrl_c_without_a_handler_starts_no_new_create_and_the_sent_one_finishes(
+    tmp_path: Path,
+    sandbox: SandboxServer,
+) -> None:
+    # `interrupts` is not installed here: the KeyboardInterrupt reaches `run` itself, which
+    # must record the create in flight before it lets the interrupt (and the lock) go.
+    harness = Harness(write_project(tmp_path / "p", ["alpha", "beta", "gamma"]), sandbox)
+    sandbox.faults.update(latency=0.5)
+
+    def press_ctrl_c_once_sent(_executor: Executor) -> None:
+        wait_for(lambda: bool(sandbox.requests), "the first create")
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        harness.apply(parallelism=1, meanwhile=press_ctrl_c_once_sent)
+
+    assert [r.body["campaign"]["name"] for r in sandbox.requests] == ["alpha"]
+    assert sandbox.creates_by_name() == {"alpha": 1}
+    assert {n: e["status"] for n, e in read_state(harness.root)["campaigns"].items()} == {
+        "alpha": "created"
+    }
+
+
+def test_an_unexpected_error_is_unknown_and_starts_no_other_create(
+    harness: Harness,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("dialogops.apply.create_body", broken)
+
+    summary, seen = harness.apply(parallelism=1)
+
+    assert [(o.name, o.result) for o in summary.outcomes] == [
+        ("alpha", "unknown"),
+        ("beta", "skipped"),
+        ("gamma", "skipped"),
+    ]
+    assert summary.outcomes[0].message.startswith("unexpected error: RuntimeError('a bug'); ")
+    assert summary.outcomes[1].message == "not started: an unexpected error"
+    assert seen == list(summary.outcomes)
+    assert harness.sandbox.requests == []
 
 
 def test_an_unexpected_error_while_sending_is_unknown_and_shows_no_secret(
