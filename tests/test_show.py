@@ -115,6 +115,61 @@ def test_json_is_versioned_and_holds_only_masked_phones() -> None:
     assert_no_raw_phones(raw)
 
 
+def test_json_keys_keep_the_documented_order() -> None:
+    doc = json.loads(show.as_json(plan_of_all_statuses()))
+    by_name = {c["name"]: c for c in doc["campaigns"]}
+    edited = by_name["edited"]
+    assert list(doc) == [
+        "format_version",
+        "dialogops_version",
+        "state",
+        "options",
+        "summary",
+        "campaigns",
+    ]
+    assert list(doc["summary"]) == [
+        "create",
+        "replace",
+        "unchanged",
+        "changed",
+        "unknown",
+        "orphaned",
+        "to_create",
+        "phones_to_call",
+        "has_changes",
+        "blocked",
+    ]
+    assert list(edited) == [
+        "name",
+        "status",
+        "mark",
+        "will_create",
+        "resolution",
+        "campaign",
+        "render",
+        "state",
+    ]
+    assert list(edited["campaign"]) == [
+        "source",
+        "title",
+        "project_id",
+        "start_block_id",
+        "phone_id",
+        "schedule",
+        "add_data_keys",
+    ]
+    assert list(edited["render"]) == [
+        "fingerprint",
+        "phones",
+        "rows",
+        "duplicates",
+        "excluded",
+        "skipped",
+        "sample_phones",
+    ]
+    assert list(edited["state"]) == ["status", "id", "fingerprint", "phones", "created_at"]
+
+
 def test_markdown_puts_the_summary_and_table_first_and_folds_details() -> None:
     output = show.markdown(plan_of_all_statuses())
     lines = output.splitlines()
