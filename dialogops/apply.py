@@ -1,53 +1,26 @@
 """Executing a Plan: per create, write `pending`, POST once, then `created`, removed or `unknown`.
 
 A create whose outcome is not proven either way is left `unknown` and never resent: a campaign
-created twice means customers called twice. `run_apply` is the whole `dialogops apply` command.
+created twice means customers called twice. The executor reports each `Outcome` through a
+callback; showing them is the view's job (`dialogops.views.apply`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
-import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
-from types import FrameType
 from typing import Any, Literal
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from dialogops import show
-from dialogops.client import (
-    ApiRejected,
-    ApiRetryLater,
-    ApiUnauthorized,
-    DialogClient,
-    open_client,
-    redact,
-)
-from dialogops.errors import DialogOpsError, StateError, UsageError
-from dialogops.manifests import load_project
-from dialogops.planner import Action, Plan, build_plan
+from dialogops.client import ApiRejected, ApiRetryLater, ApiUnauthorized, DialogClient
+from dialogops.errors import DialogOpsError
+from dialogops.masking import redact
+from dialogops.planner import Action
 from dialogops.render import create_body, fingerprint
-from dialogops.sandbox import sandbox_state_path
-from dialogops.savedplan import check_fresh, read_saved_plan
-from dialogops.specs import Config
-from dialogops.state import (
-    LocalBackend,
-    Replaced,
-    State,
-    StateEntry,
-    StateLock,
-    backend_for,
-    utc_now,
-)
+from dialogops.state import Replaced, State, StateEntry, StateLock, utc_now
 
 Result = Literal["created", "failed", "unknown", "skipped"]
 
@@ -67,8 +40,8 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Summary:
-    """Every outcome of one run, in plan order."""
+class ApplyResult:
+    """Every outcome of one apply run, in plan order."""
 
     outcomes: tuple[Outcome, ...]
     interrupted: bool = False
@@ -325,178 +298,3 @@ def _resolve_hint(name: str, title: str | None = None) -> str:
         f"Look for {where} in the Dialog UI, then run `dialogops import {name} ID` "
         f"if it exists or `dialogops state rm {name}` if it does not."
     )
-
-
-@contextlib.contextmanager
-def interrupts(executor: Executor, console: Console, lock: StateLock) -> Iterator[threading.Event]:
-    """First Ctrl-C or SIGTERM: start nothing new and drain; second: release the lock, exit 130.
-
-    SIGTERM counts as Ctrl-C because CI runners cancel a job with it.
-
-    Yields an event that is set once Ctrl-C was pressed. Outside the main thread (where
-    signal handlers cannot be installed) Ctrl-C keeps its default behaviour.
-    """
-    pressed = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield pressed
-        return
-
-    def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
-        if pressed.is_set():
-            # Released first: a state write still under way finishes, later ones are refused.
-            lock.release()
-            console.print(
-                "Interrupted again: exiting now; creates in flight stay pending "
-                "(plan shows them as unknown)."
-            )
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)
-        pressed.set()
-        executor.halt("apply was interrupted")
-        console.print(
-            "Interrupted: letting the creates already sent finish, then saving "
-            "state. Press Ctrl-C again to exit at once."
-        )
-        console.file.flush()
-
-    previous = {
-        signum: signal.signal(signum, on_interrupt) for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield pressed
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-@dataclass(frozen=True)
-class ApplyRequest:
-    """Everything `dialogops apply` was asked to do."""
-
-    config: Config
-    paths: tuple[Path, ...] = ()
-    vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    targets: tuple[str, ...] = ()
-    replace: tuple[str, ...] = ()
-    plan_file: Path | None = None
-    auto_approve: bool = False
-    parallelism: int = 4
-    lock_timeout: float = 0.0
-    sandbox: bool = False
-    command: str = "dialogops apply"
-
-
-def refuse_blockers(plan: Plan) -> None:
-    """Refuse to start while a targeted campaign is changed (without --replace) or unknown."""
-    if not plan.blockers:
-        return
-    lines = [f"  {a.name}: {a.status}; {a.resolution}" for a in plan.blockers]
-    raise StateError(
-        "apply refused: resolve these campaigns first, or leave them out with --target:\n"
-        + "\n".join(lines)
-    )
-
-
-def run_apply(request: ApplyRequest, console: Console, ask: Callable[[str], str] | None) -> int:
-    """The `dialogops apply` command; `ask` reads an answer from a terminal (None: no terminal)."""
-    config = request.config
-    saved = read_saved_plan(request.plan_file) if request.plan_file is not None else None
-    targets, replace = request.targets, request.replace
-    if saved is not None:
-        targets = targets or saved.targets
-        replace = replace or saved.replace
-    project = load_project(list(request.paths) or list(config.manifests), config)
-    if request.sandbox:
-        sandbox_state = sandbox_state_path(config.root)
-        sandbox_state.parent.mkdir(parents=True, exist_ok=True)
-        backend = LocalBackend(sandbox_state)
-    else:
-        backend = backend_for(config)
-    with backend.lock(request.command, request.lock_timeout) as lock:
-        state = lock.read()
-        plan = build_plan(project, state, targets=targets, replace=replace, vars=request.vars)
-        if saved is not None:
-            check_fresh(saved, plan)
-        console.print(show.styled(plan))
-        refuse_blockers(plan)
-        if not plan.creates:
-            console.print("Nothing to create.")
-            return 0
-        if saved is None and not request.auto_approve:
-            _confirm(len(plan.creates), ask)
-        with open_client(config, sandbox=request.sandbox) as client:
-            return _execute(plan, lock, client, request, console)
-
-
-def _confirm(count: int, ask: Callable[[str], str] | None) -> None:
-    if ask is None:
-        raise UsageError(
-            "apply needs confirmation: there is no terminal to ask on; "
-            "review `dialogops plan` and pass --auto-approve"
-        )
-    noun = "campaign" if count == 1 else "campaigns"
-    answer = ask(f"Create {count} {noun}? Only 'yes' is accepted: ")
-    if answer.strip() != "yes":
-        raise UsageError("apply cancelled: nothing was created")
-
-
-def _execute(
-    plan: Plan, lock: StateLock, client: DialogClient, request: ApplyRequest, console: Console
-) -> int:
-    progress = Progress(
-        TextColumn("creating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
-    task = progress.add_task("create", total=len(plan.creates))
-
-    def report(outcome: Outcome) -> None:
-        progress.console.print(_outcome_line(outcome), highlight=False)
-        progress.advance(task)
-
-    executor = Executor(
-        lock, client, request.vars, parallelism=request.parallelism, on_outcome=report
-    )
-    with interrupts(executor, console, lock) as pressed, progress:
-        outcomes = executor.run(plan.creates)
-    summary = Summary(outcomes, interrupted=pressed.is_set())
-    console.print(_summary_text(summary), highlight=False)
-    return summary.exit_code
-
-
-_MARKS: dict[Result, str] = {
-    "created": "[green]+ created[/]",
-    "failed": "[red]x failed[/]",
-    "unknown": "[yellow]? unknown[/]",
-    "skipped": "[dim]- skipped[/]",
-}
-
-
-def _outcome_line(outcome: Outcome) -> str:
-    text = f"{_MARKS[outcome.result]} {escape(outcome.name)}"
-    if outcome.campaign_id is not None:
-        text += f" (id {outcome.campaign_id})"
-    if outcome.message:
-        text += f": {escape(outcome.message)}"
-    return text
-
-
-def _summary_text(summary: Summary) -> str:
-    created = summary.having("created")
-    parts = [f"{len(created)} created"]
-    for result in ("failed", "unknown", "skipped"):
-        count = len(summary.having(result))
-        if count:
-            parts.append(f"{count} {result}")
-    lines = [
-        ("Apply interrupted: " if summary.interrupted else "Apply complete: ")
-        + ", ".join(parts)
-        + "."
-    ]
-    lines += [f"  {escape(o.name)}: id {o.campaign_id}" for o in created]
-    return "\n".join(lines)

@@ -14,16 +14,14 @@ Token and password are replaced by `***` in every error message and log line.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email.utils
 import json
 import logging
 import os
-import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
@@ -34,20 +32,19 @@ from urllib3.util.retry import Retry
 
 from dialogops import __version__
 from dialogops.errors import ApiError, UsageError
-from dialogops.masking import mask_numbers
-from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox
+from dialogops.masking import mask_numbers, redact, secrets
 from dialogops.specs import Config
 
 DEFAULT_RETRY_AFTER = 1.0  # seconds, for a 429 that does not say how long to wait
 _MAX_CONNECT_TIMEOUT = 10.0
 _MAX_MESSAGE = 500
-_MIN_SECRET = 4
 _POOL_SIZE = 64
 # The largest campaign ID accepted from a create: a signed 64-bit integer, what any
 # platform database column can hold. Anything else is not an ID the API could give.
 MAX_CAMPAIGN_ID = 2**63 - 1
 
 log = logging.getLogger("dialogops.client")
+log.addFilter(secrets)
 
 
 class ApiRejected(ApiError):
@@ -75,51 +72,6 @@ class ApiRetryLater(ApiError):
 
 class ApiAmbiguous(ApiError):
     """The request may or may not have taken effect: it must never be resent blindly."""
-
-
-class SecretRedactor(logging.Filter):
-    """Replaces every registered secret, in its plain, JSON and URL forms, with `***`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets: set[str] = set()
-        self._lock = threading.Lock()
-
-    def add(self, secret: str) -> None:
-        # Replacing a 1-3 character string would garble every message and hide nothing.
-        if len(secret) < _MIN_SECRET:
-            return
-        forms = {
-            secret,
-            json.dumps(secret)[1:-1],
-            urllib.parse.quote(secret, safe=""),
-            urllib.parse.quote_plus(secret),
-        }
-        with self._lock:
-            self._secrets.update(f for f in forms if f)
-
-    def redact(self, text: str) -> str:
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
-        record.args = None
-        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
-            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
-        return True
-
-
-_redactor = SecretRedactor()
-log.addFilter(_redactor)
-
-
-def redact(text: str) -> str:
-    """`text` with every token and password this process has used replaced by `***`."""
-    return _redactor.redact(text)
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -234,7 +186,7 @@ class DialogClient:
         self.timeout = timeout
         self.retry_503 = retry_503
         self._token = token
-        _redactor.add(token)
+        secrets.add(token)
         self._session = requests.Session()
         # No retries at any level: a POST resent after a dropped connection may create a
         # second campaign, and redirects are not followed for the same reason.
@@ -271,7 +223,7 @@ class DialogClient:
         token = env.get("DIALOG_TOKEN", "").strip()
         if token:
             if not _usable_token(token):
-                _redactor.add(token)
+                secrets.add(token)
                 raise UsageError(
                     "DIALOG_TOKEN cannot be a bearer token: it holds spaces, "
                     "control or non-ASCII characters"
@@ -312,7 +264,7 @@ class DialogClient:
         retry_503: bool = False,
     ) -> DialogClient:
         """A client whose token comes from `POST {base_url}/login`."""
-        _redactor.add(password)
+        secrets.add(password)
         client = cls(base_url, token="", timeout=timeout, retry_503=retry_503)
         try:
             data = client._post_json(
@@ -326,7 +278,7 @@ class DialogClient:
                     status=200,
                 )
             if not _usable_token(token):
-                _redactor.add(token)
+                secrets.add(token)
                 raise ApiError(
                     "logging in: the token in the answer cannot be a bearer token "
                     "(spaces, control or non-ASCII characters)",
@@ -335,7 +287,7 @@ class DialogClient:
         except BaseException:
             client.close()
             raise
-        _redactor.add(token)
+        secrets.add(token)
         client._token = token
         return client
 
@@ -429,25 +381,6 @@ class DialogClient:
                 status=response.status_code,
                 server_message=_server_message(response),
             ) from None
-
-
-@contextlib.contextmanager
-def open_client(config: Config, *, sandbox: bool = False) -> Iterator[DialogClient]:
-    """The API client for `config`; with `sandbox`, for a sandbox server run in this process."""
-    with contextlib.ExitStack() as stack:
-        if sandbox:
-            # The sandbox places its synthetic calls on the project's wall clock.
-            server = stack.enter_context(running_sandbox(config.root, timezone=config.timezone))
-            client = DialogClient(
-                server.url,
-                token=SANDBOX_TOKEN,
-                timeout=config.timeout_seconds,
-                retry_503=config.retry_503,
-            )
-        else:
-            client = DialogClient.from_environment(config)
-        stack.callback(client.close)
-        yield client
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,9 +1,9 @@
-"""Running a Report manifest: the analytics request, the response check, the output files.
+"""A Report manifest's analytics request, the response check, and the output file formats.
 
 `build_request` resolves a `Report` against its campaign and the state into the exact
 body of `POST /analytics/{project_id}/report`; `parse_response` checks what came back;
-`write_report` streams the rows to a table, CSV, JSON, JSONL or Markdown, atomically;
-`run_reports` is the whole `dialogops report` command.
+`write_report` streams the rows as CSV, JSON, JSONL or Markdown and `write_file` puts
+them in a file atomically. The table for a terminal is a view (`dialogops.views.report`).
 """
 
 from __future__ import annotations
@@ -11,46 +11,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, TextIO
+from typing import Any, Protocol, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rich.console import Console
-from rich.table import Table
-
-from dialogops.client import open_client
+from dialogops import markdown
 from dialogops.durable import atomic_writer
 from dialogops.errors import ApiError, StateError, UsageError
-from dialogops.manifests import load_project
-from dialogops.sandbox import sandbox_state_path
-from dialogops.specs import (
-    Campaign,
-    Config,
-    OutputFormat,
-    Period,
-    Project,
-    Report,
-    ReportColumn,
-    ReportOutput,
-)
-from dialogops.state import LocalBackend, State, backend_for
+from dialogops.specs import Campaign, OutputFormat, Period, Project, Report, ReportColumn
+from dialogops.state import State
 
 # Filters that compare with a value; the others (is_empty, is_true, ...) take none.
 COMPARING_FILTERS = frozenset({"equal", "contains", "starts_with", "ends_with"})
-# How the hints of a --sandbox run name its state, relative to the project root.
-SANDBOX_STATE = sandbox_state_path(Path()).as_posix()
-# `--out -` means standard output.
-STDOUT = Path("-")
-SUFFIX_OUTPUT_FORMATS: Mapping[str, OutputFormat] = {
-    ".csv": "csv",
-    ".json": "json",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".md": "markdown",
-    ".markdown": "markdown",
-}
 
 
 class AnalyticsClient(Protocol):
@@ -78,7 +52,7 @@ class ResultColumn:
 
 
 @dataclass(frozen=True)
-class Summary:
+class ReportTotals:
     """The response's own totals; `str()` is the line every run prints."""
 
     count: int
@@ -106,7 +80,7 @@ class ReportResult:
 
     columns: tuple[ResultColumn, ...]
     rows: Sequence[Mapping[str, Any]]
-    summary: Summary
+    totals: ReportTotals
 
 
 # --- the request -----------------------------------------------------------------------
@@ -151,14 +125,15 @@ def column_body(column: ReportColumn) -> dict[str, Any]:
     return body
 
 
-def campaign_id(campaign: str, state: State, *, sandbox: bool = False) -> int:
+def campaign_id(campaign: str, state: State, *, sandbox_state: Path | None = None) -> int:
     """The ID recorded for `campaign`, or an error saying which command resolves it.
 
-    With `sandbox`, the hints name the sandbox's own state, which `apply --sandbox` fills.
+    `sandbox_state` (relative to the project root) is given when `state` is the state of
+    `--sandbox` runs: the hints then name it, and `apply --sandbox`, which fills it.
     """
     entry = state.get(campaign)
-    in_sandbox = f" --state {SANDBOX_STATE}" if sandbox else ""
-    if entry is None and sandbox:
+    in_sandbox = f" --state {sandbox_state.as_posix()}" if sandbox_state is not None else ""
+    if entry is None and sandbox_state is not None:
         raise StateError(
             f"campaign {campaign!r} is not in the sandbox state: create it with "
             f"`dialogops apply --sandbox`"
@@ -178,16 +153,16 @@ def campaign_id(campaign: str, state: State, *, sandbox: bool = False) -> int:
 
 
 def build_request(
-    report: Report, project: Project, state: State, *, sandbox: bool = False
+    report: Report, project: Project, state: State, *, sandbox_state: Path | None = None
 ) -> ReportRequest:
-    """Resolve `report` into the documented analytics body (`sandbox`: see `campaign_id`).
+    """Resolve `report` into the documented analytics body (`sandbox_state`: see `campaign_id`).
 
     The campaign's manifest supplies `project_id`, `start_block_id` and the default period
     (its schedule date, the whole day in the config's timezone) when the report omits them.
     """
     campaign: Campaign | None = None
     if report.campaign is not None:
-        outgoing_id = campaign_id(report.campaign, state, sandbox=sandbox)
+        outgoing_id = campaign_id(report.campaign, state, sandbox_state=sandbox_state)
         campaign = project.campaign(report.campaign)
     elif report.outgoing_campaign_id is not None:
         outgoing_id = report.outgoing_campaign_id
@@ -265,12 +240,12 @@ def parse_response(payload: object, requested: Sequence[ReportColumn]) -> Report
     count = payload.get("count", len(rows))
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise malformed(f"'count' is {count!r}, not a row count")
-    summary = Summary(
+    totals = ReportTotals(
         count=count,
         total_duration=number(payload, "total_duration"),
         avg_duration=number(payload, "avg_duration"),
     )
-    return ReportResult(columns=columns, rows=rows, summary=summary)
+    return ReportResult(columns=columns, rows=rows, totals=totals)
 
 
 def response_columns(raw: object, requested: Sequence[ReportColumn]) -> tuple[ResultColumn, ...]:
@@ -343,7 +318,7 @@ def write_json(result: ReportResult, stream: TextIO) -> None:
             for c in result.columns
         ],
         "rows": result.rows,
-        "summary": result.summary.as_dict(),
+        "summary": result.totals.as_dict(),
     }
     # json.dump encodes chunk by chunk, so the rows are written as they are read.
     json.dump(document, stream, ensure_ascii=False, indent=2)
@@ -357,49 +332,15 @@ def write_jsonl(result: ReportResult, stream: TextIO) -> None:
         stream.write("\n")
 
 
-def markdown_cell(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("|", "\\|")
-    return escaped.replace("\r\n", "<br>").replace("\n", "<br>")
-
-
 def write_markdown(result: ReportResult, stream: TextIO) -> None:
     """A GitHub-flavoured table, then the summary as a closing line."""
-    stream.write("| " + " | ".join(markdown_cell(c.display_name) for c in result.columns) + " |\n")
+    stream.write(
+        "| " + " | ".join(markdown.escape(c.display_name) for c in result.columns) + " |\n"
+    )
     stream.write("|" + "---|" * len(result.columns) + "\n")
     for cells in row_cells(result):
-        stream.write("| " + " | ".join(markdown_cell(c) for c in cells) + " |\n")
-    stream.write(f"\n**Summary:** {result.summary}\n")
-
-
-def write_table(result: ReportResult, stream: TextIO, *, title: str, no_color: bool) -> None:
-    """A rich table for a terminal, the summary below it."""
-    console = Console(file=stream, no_color=no_color, highlight=False)
-    table = Table(title=title)
-    for column in result.columns:
-        justify: Literal["left", "right"] = "right" if column.type == "number" else "left"
-        # Fold rather than cut long values: a report must not lose data to the width.
-        table.add_column(column.display_name, justify=justify, overflow="fold")
-    for cells in row_cells(result):
-        table.add_row(*cells)
-    console.print(table)
-    console.print(f"Summary: {result.summary}", markup=False)
-
-
-def pick_output(
-    option: OutputFormat | None, out: Path | None, manifest: ReportOutput
-) -> tuple[OutputFormat, Path | None]:
-    """Where and how to write; a `None` path is stdout.
-
-    Without options the manifest's `output` decides. `--format` alone prints to stdout;
-    `--out` alone takes its format from its suffix, else the manifest's; `--out -` is stdout.
-    """
-    if out == STDOUT:
-        return option or manifest.format, None
-    if out is not None:
-        return option or SUFFIX_OUTPUT_FORMATS.get(out.suffix.lower(), manifest.format), out
-    if option is not None:
-        return option, None
-    return manifest.format, manifest.path
+        stream.write("| " + " | ".join(markdown.escape(c) for c in cells) + " |\n")
+    stream.write(f"\n**Summary:** {result.totals}\n")
 
 
 def check_excel(fmt: OutputFormat, excel: bool) -> None:
@@ -408,15 +349,9 @@ def check_excel(fmt: OutputFormat, excel: bool) -> None:
 
 
 def write_report(
-    result: ReportResult,
-    fmt: OutputFormat,
-    stream: TextIO,
-    *,
-    title: str = "",
-    excel: bool = False,
-    no_color: bool = False,
+    result: ReportResult, fmt: OutputFormat, stream: TextIO, *, excel: bool = False
 ) -> None:
-    """Write `result` in `fmt` to an open text stream."""
+    """Write `result` as CSV, JSON, JSONL or Markdown to an open text stream."""
     check_excel(fmt, excel)
     if fmt == "csv":
         write_csv(result, stream, excel=excel)
@@ -427,56 +362,23 @@ def write_report(
     elif fmt == "markdown":
         write_markdown(result, stream)
     else:
-        write_table(result, stream, title=title, no_color=no_color)
+        raise ValueError(f"{fmt} is a view, not a file format")
 
 
-@dataclass(frozen=True)
-class ReportOutcome:
-    """What a finished report wrote, for the command to tell the user."""
+def write_file(path: Path, fmt: OutputFormat, write: Callable[[TextIO], None]) -> None:
+    """Create or replace the file at `path` with what `write` writes, atomically.
 
-    name: str
-    format: OutputFormat
-    path: Path | None
-    summary: Summary
-
-    @property
-    def summary_shown(self) -> bool:
-        """The table and Markdown end with the summary; on stdout the user has seen it."""
-        return self.path is None and self.format in ("table", "markdown")
-
-
-def run_report(
-    report: Report,
-    request: ReportRequest,
-    client: AnalyticsClient,
-    *,
-    fmt: OutputFormat | None = None,
-    out: Path | None = None,
-    excel: bool = False,
-    no_color: bool = False,
-    stdout: TextIO,
-) -> ReportOutcome:
-    """Send `request` and write the rows to `out` (else the manifest's path) or `stdout`.
-
-    Nothing is written before the whole response has been checked, and a file is
-    replaced only once every row has been written to its temporary twin.
+    A file is replaced only once every row has been written to its temporary twin.
     """
-    chosen, path = pick_output(fmt, out, report.output)
-    check_excel(chosen, excel)
-    result = parse_response(client.report(request.project_id, request.body), report.columns)
-    if path is None:
-        write_report(result, chosen, stdout, title=report.name, excel=excel, no_color=no_color)
-    else:
-        try:
-            # csv writes its own \r\n line ends; the other formats use \n on every platform.
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_writer(
-                path, newline="" if chosen == "csv" else "\n", mode=existing_mode(path)
-            ) as handle:
-                write_report(result, chosen, handle, title=report.name, excel=excel, no_color=True)
-        except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return ReportOutcome(name=report.name, format=chosen, path=path, summary=result.summary)
+    try:
+        # csv writes its own \r\n line ends; the other formats use \n on every platform.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(
+            path, newline="" if fmt == "csv" else "\n", mode=existing_mode(path)
+        ) as handle:
+            write(handle)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def existing_mode(path: Path) -> int | None:
@@ -488,66 +390,3 @@ def existing_mode(path: Path) -> int | None:
         return path.stat().st_mode & 0o7777
     except FileNotFoundError:
         return None
-
-
-@dataclass(frozen=True)
-class ReportCommand:
-    """`dialogops report` as parsed from the command line."""
-
-    config: Config
-    names: tuple[str, ...] = ()
-    all: bool = False
-    format: OutputFormat | None = None
-    out: Path | None = None
-    excel: bool = False
-    sandbox: bool = False
-    no_color: bool = False
-
-
-def select_reports(project: Project, names: Sequence[str], every: bool) -> tuple[Report, ...]:
-    if every and names:
-        raise UsageError("give report names or --all, not both")
-    if every:
-        if not project.reports:
-            raise UsageError("--all: no Report manifests were found")
-        return project.reports
-    if not names:
-        raise UsageError("name the report to run (or pass --all)")
-    known = {r.name: r for r in project.reports}
-    missing = [n for n in names if n not in known]
-    if missing:
-        available = ", ".join(sorted(known)) or "none"
-        raise UsageError(
-            f"no Report manifest named {', '.join(map(repr, missing))} (available: {available})"
-        )
-    return tuple(known[n] for n in dict.fromkeys(names))
-
-
-def run_reports(command: ReportCommand, *, stdout: TextIO, stderr: TextIO) -> int:
-    """The `dialogops report` command: every request is resolved before the first is sent."""
-    if command.out not in (None, STDOUT) and (command.all or len(command.names) > 1):
-        raise UsageError("--out takes one report; with several, use each manifest's output.path")
-    config = command.config
-    project = load_project(list(config.manifests), config)
-    reports = select_reports(project, command.names, command.all)
-    if command.sandbox:
-        state = LocalBackend(sandbox_state_path(config.root)).read()
-    else:
-        state = backend_for(config).read()
-    requests = [build_request(r, project, state, sandbox=command.sandbox) for r in reports]
-    with open_client(config, sandbox=command.sandbox) as client:
-        for report, request in zip(reports, requests, strict=True):
-            outcome = run_report(
-                report,
-                request,
-                client,
-                fmt=command.format,
-                out=command.out,
-                excel=command.excel,
-                no_color=command.no_color,
-                stdout=stdout,
-            )
-            if not outcome.summary_shown:
-                written = f"; written to {outcome.path}" if outcome.path is not None else ""
-                stderr.write(f"report {outcome.name}: {outcome.summary}{written}\n")
-    return 0

@@ -12,14 +12,9 @@ import pytest
 from conftest import wait_for
 from samples import expected_body, manifest, phone, read_state, write_project
 
-from dialogops.apply import (
-    Executor,
-    Outcome,
-    RetryPolicy,
-    Summary,
-    refuse_blockers,
-)
+from dialogops.apply import ApplyResult, Executor, Outcome, RetryPolicy
 from dialogops.client import DialogClient
+from dialogops.commands.apply import refuse_blockers
 from dialogops.config import load_config
 from dialogops.errors import StateError
 from dialogops.manifests import load_project
@@ -50,7 +45,7 @@ class Harness:
         meanwhile: Callable[[Executor], None] | None = None,
         retry_503: bool = False,
         **options: Any,
-    ) -> tuple[Summary, list[Outcome]]:
+    ) -> tuple[ApplyResult, list[Outcome]]:
         """Plan and execute; `meanwhile(executor)` runs on a thread of its own during the run."""
         seen: list[Outcome] = []
         with (
@@ -73,7 +68,7 @@ class Harness:
                 executor.halt(halt_first)
             if meanwhile is not None:
                 threading.Thread(target=meanwhile, args=(executor,), daemon=True).start()
-            return Summary(executor.run(plan.creates)), seen
+            return ApplyResult(executor.run(plan.creates)), seen
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
-"""`dialogops apply` run as a user runs it, in a subprocess, against the sandbox over HTTP.
+"""`dialogops apply` run as a user runs it, against the sandbox over HTTP.
 
 The sandbox lives in the pytest process so each test can inject a fault and count exactly
-what the server received; the command finds it through DIALOG_API_URL / DIALOG_TOKEN.
+what the server received; the command finds it through DIALOG_API_URL / DIALOG_TOKEN. Most
+runs go through the CLI's entry point in this process; signals, a second process holding
+the lock and the terminal need a process of their own.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import child_env, run_cli, run_dialogops, wait_for
+from conftest import CliResult, child_env, run_cli, wait_for
 from samples import api_env, example_project, manifest, read_state, write_project
 
 from dialogops.sandbox import SandboxServer
@@ -28,8 +30,8 @@ def creates(sandbox: SandboxServer) -> list[str]:
     return [r.body["campaign"]["name"] for r in sandbox.requests if r.path == "/api/campaigns"]
 
 
-def apply(root: Path, sandbox: SandboxServer, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_dialogops(["apply", "--auto-approve", *args], root, env=api_env(sandbox))
+def apply(root: Path, sandbox: SandboxServer, *args: str) -> CliResult:
+    return run_cli(["apply", "--auto-approve", *args], root, env=api_env(sandbox))
 
 
 EXAMPLE_BODY: dict[str, Any] = {
@@ -101,11 +103,11 @@ def test_apply_the_example_project_then_nothing_more(
     assert not (root / "dialogops.state.json.lock").exists()
 
     # Nothing left to do needs no credentials and sends nothing.
-    second = run_dialogops(["apply", "--auto-approve"], root)
+    second = run_cli(["apply", "--auto-approve"], root)
     assert second.returncode == 0, second.stderr
     assert "Nothing to create." in second.stdout
     assert creates(sandbox) == ["Обзвон клиентов"]
-    plan = run_dialogops(["plan", "--detailed-exitcode", "--format", "json"], root)
+    plan = run_cli(["plan", "--detailed-exitcode", "--format", "json"], root)
     assert plan.returncode == 0, plan.stderr
     assert [c["status"] for c in json.loads(plan.stdout)["campaigns"]] == ["unchanged"]
 
@@ -116,7 +118,7 @@ def test_without_a_terminal_apply_refuses_unless_auto_approved(
 ) -> None:
     root = example_project(tmp_path)
 
-    result = run_dialogops(["apply"], root, env=api_env(sandbox), input="yes\n")
+    result = run_cli(["apply"], root, env=api_env(sandbox), input="yes\n")
 
     assert result.returncode == 1
     assert "error: apply needs confirmation: there is no terminal" in result.stderr
@@ -128,8 +130,8 @@ def test_without_a_terminal_apply_refuses_unless_auto_approved(
 def test_sandbox_flag_keeps_its_own_state_and_never_touches_the_real_one(tmp_path: Path) -> None:
     root = example_project(tmp_path)
 
-    first = run_dialogops(["apply", "--sandbox", "--auto-approve"], root)
-    second = run_dialogops(["apply", "--sandbox", "--auto-approve"], root)
+    first = run_cli(["apply", "--sandbox", "--auto-approve"], root)
+    second = run_cli(["apply", "--sandbox", "--auto-approve"], root)
 
     assert first.returncode == 0, first.stderr
     assert "+ created nps-2099-12 (id " in first.stdout
@@ -164,7 +166,7 @@ def test_a_rejected_create_is_forgotten_and_the_message_shown(
 def test_unauthorized_stops_all_further_creates(tmp_path: Path, sandbox: SandboxServer) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta", "gamma"])
 
-    result = run_dialogops(
+    result = run_cli(
         ["apply", "--auto-approve", "--parallelism", "1"],
         root,
         env={"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": "wrong-token"},
@@ -243,7 +245,7 @@ def test_an_id_that_is_not_a_positive_integer_is_unknown_never_pending(
     # The hint is runnable as printed once the user puts in the ID the Dialog UI shows.
     assert "dialogops import alpha ID" in result.stdout
     [stored] = sandbox.campaigns()
-    imported = run_dialogops(["import", "alpha", "--", str(stored.id)], root)
+    imported = run_cli(["import", "alpha", "--", str(stored.id)], root)
     assert imported.returncode == 0, imported.stderr
     entry = read_state(root)["campaigns"]["alpha"]
     assert (entry["status"], entry["id"], entry["phones"]) == ("created", stored.id, 2)
@@ -280,7 +282,7 @@ def test_a_lost_state_with_its_backup_left_is_refused_by_plan_and_apply(
     (root / "dialogops.state.json").unlink()
 
     for command in (["plan"], ["apply", "--auto-approve"]):
-        result = run_dialogops(command, root, env=api_env(sandbox))
+        result = run_cli(command, root, env=api_env(sandbox))
         assert result.returncode == 1
         assert "dialogops.state.json.backup does: the state was lost" in result.stderr
         assert "Traceback" not in result.stderr
@@ -290,7 +292,7 @@ def test_a_lost_state_with_its_backup_left_is_refused_by_plan_and_apply(
 def test_import_names_a_clear_error_for_an_id_that_cannot_be_one(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
     for args in (["alpha", "-5"], ["alpha", "--", "-5"], ["alpha", "12x"]):
-        result = run_dialogops(["import", *args], root)
+        result = run_cli(["import", *args], root)
         assert result.returncode == 1
         assert f"{args[-1]!r} is not a campaign ID: IDs are whole numbers" in result.stderr
         assert "No such option" not in result.stderr
@@ -324,7 +326,7 @@ def test_an_ambiguous_outcome_is_unknown_never_resent_and_blocks_until_resolved(
     assert read_state(root)["campaigns"]["alpha"]["status"] == "unknown"
     sandbox.faults.update(status=None, timeout_after_store=0.0)
 
-    plan = run_dialogops(["plan"], root)
+    plan = run_cli(["plan"], root)
     assert plan.returncode == 1
     assert "dialogops import alpha ID" in plan.stdout + plan.stderr
     assert "dialogops state rm alpha" in plan.stdout + plan.stderr
@@ -336,9 +338,9 @@ def test_an_ambiguous_outcome_is_unknown_never_resent_and_blocks_until_resolved(
     # The user looks in the UI: it exists (or not), and says so.
     stored = {c.name: c.id for c in sandbox.campaigns()}
     if "alpha" in stored:
-        resolved = run_dialogops(["import", "alpha", str(stored["alpha"])], root)
+        resolved = run_cli(["import", "alpha", str(stored["alpha"])], root)
     else:
-        resolved = run_dialogops(["state", "rm", "alpha"], root)
+        resolved = run_cli(["state", "rm", "alpha"], root)
     assert resolved.returncode == 0, resolved.stderr
     final = apply(root, sandbox)
     assert final.returncode == 0, final.stderr
@@ -348,7 +350,7 @@ def test_an_ambiguous_outcome_is_unknown_never_resent_and_blocks_until_resolved(
 def test_no_credentials_when_something_must_be_created_is_a_clear_error(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
 
-    result = run_dialogops(["apply", "--auto-approve"], root)
+    result = run_cli(["apply", "--auto-approve"], root)
 
     assert result.returncode == 1
     assert "error: no Dialog API credentials: set DIALOG_TOKEN" in result.stderr
@@ -360,11 +362,11 @@ def test_a_saved_plan_is_applied_and_a_stale_one_refused(
     sandbox: SandboxServer,
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta"])
-    saved = run_dialogops(["plan", "--out", "alpha.plan", "--target", "alpha"], root)
+    saved = run_cli(["plan", "--out", "alpha.plan", "--target", "alpha"], root)
     assert saved.returncode == 0, saved.stderr
 
-    applied = run_dialogops(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
-    stale = run_dialogops(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
+    applied = run_cli(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
+    stale = run_cli(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
 
     assert applied.returncode == 0, applied.stderr
     assert creates(sandbox) == ["alpha"]
@@ -410,10 +412,11 @@ def test_a_second_apply_waits_for_the_lock_then_fails_naming_the_holder(
 ) -> None:
     root = write_project(tmp_path / "p", ["alpha", "beta"])
     sandbox.faults.update(latency=3.0)
-    first = popen_apply(root, sandbox, "--target", "alpha")
+    # A --var value may be a secret: the lock names the variable, not its value.
+    first = popen_apply(root, sandbox, "--target", "alpha", "--var", "code=Secret-42")
     wait_for(lambda: len(creates(sandbox)) == 1, "the first apply's create")
 
-    second = run_dialogops(
+    second = run_cli(
         ["apply", "--auto-approve", "--target", "beta", "--lock-timeout", "0.5"],
         root,
         env=api_env(sandbox),
@@ -425,7 +428,8 @@ def test_a_second_apply_waits_for_the_lock_then_fails_naming_the_holder(
 
     assert second.returncode == 1
     assert f"error: state is locked by pid {first.pid} (" in second.stderr
-    assert "`dialogops apply --auto-approve --target alpha`" in second.stderr
+    assert "`dialogops apply --auto-approve --var code=... --target alpha`" in second.stderr
+    assert "Secret-42" not in second.stderr
     assert "(waited 0.5s)" in second.stderr
     assert first.returncode == 0, first_out + first_err
     assert third.returncode == 0, third_out + third_err
@@ -483,7 +487,7 @@ def test_second_ctrl_c_exits_at_once_leaving_creates_in_flight_unknown(
     entries = read_state(root)["campaigns"]
     assert {n: e["status"] for n, e in entries.items()} == {"a1": "pending", "a2": "pending"}
     assert not (root / "dialogops.state.json.lock").exists()
-    plan = run_dialogops(["plan"], root)
+    plan = run_cli(["plan"], root)
     assert plan.returncode == 1
     assert "dialogops import a1 ID" in plan.stdout + plan.stderr
 

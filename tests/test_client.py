@@ -21,9 +21,9 @@ from dialogops.client import (
     ApiUnauthorized,
     DialogClient,
     parse_retry_after,
-    redact,
 )
 from dialogops.errors import ApiError, UsageError
+from dialogops.masking import redact
 from dialogops.sandbox import SANDBOX_LOGIN, SANDBOX_PASSWORD, SANDBOX_TOKEN
 from dialogops.specs import Config
 

@@ -1,4 +1,4 @@
-"""Unit tests of dialogops.report: the request body, the response check and the writers."""
+"""Unit tests of dialogops.report: the request body, the response check and the file formats."""
 
 from __future__ import annotations
 
@@ -11,104 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sample_reports import (
+    PHONE,
+    RESPONSE,
+    make_campaign,
+    make_project,
+    make_report,
+    make_state,
+    result,
+)
 from samples import DOCUMENTED_REPORT_REQUEST
 
 from dialogops import report as rpt
-from dialogops.durable import atomic_writer
-from dialogops.errors import ApiError, Location, StateError, UsageError
-from dialogops.specs import (
-    Campaign,
-    Config,
-    InlineSource,
-    Period,
-    PhonesSpec,
-    Project,
-    Report,
-    ReportColumn,
-    ReportOutput,
-    Schedule,
-)
-from dialogops.state import State, StateEntry, Status
+from dialogops.errors import ApiError, StateError, UsageError
+from dialogops.specs import Period, ReportColumn
+from dialogops.state import Status
 
-FUTURE = dt.date(2099, 12, 1)
-YEKT = "Asia/Yekaterinburg"  # UTC+5 all year round
-
-
-def make_state(**entries: tuple[Status, int | None]) -> State:
-    return State(
-        campaigns={
-            name: StateEntry(name=name, status=status, fingerprint="sha256:0", phones=1, id=id_)
-            for name, (status, id_) in entries.items()
-        }
-    )
-
-
-class FakeClient:
-    def __init__(self, response: Any) -> None:
-        self.response = response
-        self.calls: list[tuple[int, dict[str, Any]]] = []
-
-    def report(self, project_id: int, body: dict[str, Any]) -> Any:
-        self.calls.append((project_id, body))
-        return self.response
-
-
-def make_campaign(name: str = "nps", date: dt.date = FUTURE) -> Campaign:
-    return Campaign(
-        name=name,
-        location=Location("campaigns/nps.yaml", 1, 1),
-        project_id=7,
-        title="NPS",
-        description="",
-        start_block_id=10,
-        phone_id=5,
-        schedule=Schedule(date=date, start_time=dt.time(9), end_time=dt.time(17)),
-        phones=PhonesSpec(source=InlineSource(entries=("+79990000001",), locations=())),
-        add_data={},
-        add_data_locations={},
-    )
-
-
-PHONE = ReportColumn(1, "phone_number", "Phone Number", "field", "number")
-DURATION = ReportColumn(2, "duration", "Duration", "field", "number")
-
-
-def make_report(**changes: Any) -> Report:
-    base = Report(
-        name="nps-results",
-        location=Location("campaigns/nps.yaml", 20, 1),
-        scenario_id=951,
-        columns=(PHONE,),
-        campaign="nps",
-    )
-    return dataclasses.replace(base, **changes)
-
-
-def make_project(tmp_path: Path, *campaigns: Campaign, timezone: str = YEKT) -> Project:
-    config = Config(root=tmp_path, path=None, timezone=timezone)
-    return Project(config=config, campaigns=campaigns, reports=())
-
-
-RESPONSE: dict[str, Any] = {
-    "columns": [
-        {"field": "phone_number", "display_name": "Phone Number", "type": "text"},
-        {"field": "duration", "display_name": "Duration", "type": "number"},
-        {"field": "note", "display_name": "Note", "type": "text"},
-    ],
-    "data": [
-        {"phone_number": "+79990000001", "duration": 3600, "note": "a|b"},
-        {"phone_number": "+79990000002", "duration": 125, "note": "line1\nline2"},
-        {"phone_number": "+79990000003", "duration": 0, "note": None},
-    ],
-    "count": 3,
-    "total_duration": 3725,
-    "avg_duration": 3725 / 3,
-}
-
-
-def result() -> rpt.ReportResult:
-    return rpt.parse_response(RESPONSE, (PHONE,))
-
+SANDBOX_STATE = Path(".dialogops/sandbox.state.json")
 
 # --- the request -------------------------------------------------------------------------
 
@@ -208,7 +127,10 @@ def test_campaign_not_in_state_names_apply(tmp_path: Path) -> None:
 def test_campaign_not_in_the_sandbox_state_names_apply_sandbox(tmp_path: Path) -> None:
     with pytest.raises(StateError) as info:
         rpt.build_request(
-            make_report(), make_project(tmp_path, make_campaign()), make_state(), sandbox=True
+            make_report(),
+            make_project(tmp_path, make_campaign()),
+            make_state(),
+            sandbox_state=SANDBOX_STATE,
         )
     assert str(info.value) == (
         "campaign 'nps' is not in the sandbox state: create it with `dialogops apply --sandbox`"
@@ -219,7 +141,10 @@ def test_unknown_in_the_sandbox_state_names_the_sandbox_state_file(tmp_path: Pat
     state = make_state(nps=("unknown", None))
     with pytest.raises(StateError) as info:
         rpt.build_request(
-            make_report(), make_project(tmp_path, make_campaign()), state, sandbox=True
+            make_report(),
+            make_project(tmp_path, make_campaign()),
+            state,
+            sandbox_state=SANDBOX_STATE,
         )
     assert str(info.value).endswith(
         "`dialogops import nps ID --state .dialogops/sandbox.state.json` or "
@@ -280,7 +205,7 @@ def test_rows_are_the_servers_list_not_a_copy() -> None:
     payload = {"data": [{"phone_number": "1"}], "total_duration": 0, "avg_duration": 0}
     parsed = rpt.parse_response(payload, (PHONE,))
     assert parsed.rows is payload["data"]
-    assert parsed.summary == rpt.Summary(count=1, total_duration=0, avg_duration=0)
+    assert parsed.totals == rpt.ReportTotals(count=1, total_duration=0, avg_duration=0)
     assert parsed.columns == (rpt.ResultColumn("phone_number", "Phone Number", "number"),)
 
 
@@ -321,8 +246,8 @@ def test_human_duration(seconds: float, text: str) -> None:
     assert rpt.human_duration(seconds) == text
 
 
-def test_summary_reads_as_a_sentence() -> None:
-    assert str(result().summary) == "3 rows, total duration 1h 02m 05s, average 20m 42s"
+def test_totals_read_as_a_sentence() -> None:
+    assert str(result().totals) == "3 rows, total duration 1h 02m 05s, average 20m 42s"
 
 
 # --- the writers -------------------------------------------------------------------------
@@ -376,66 +301,10 @@ def test_markdown_escapes_pipes_and_newlines_and_ends_with_the_summary() -> None
     ]
 
 
-def test_table_shows_headers_rows_and_summary() -> None:
-    out = io.StringIO()
-    rpt.write_table(result(), out, title="nps-results", no_color=True)
-    text = out.getvalue()
-    for expected in (
-        "nps-results",
-        "Phone Number",
-        "+79990000002",
-        "3600",
-        "Summary: 3 rows, total duration 1h 02m 05s",
-    ):
-        assert expected in text
-    assert "\x1b[" not in text
-
-
-def test_table_folds_long_values_instead_of_cutting_them() -> None:
-    long_value = "2099-12-01T11:42:25+05:00-" + "x" * 60
-    response = {"data": [{"note": long_value}], "count": 1, "total_duration": 0, "avg_duration": 0}
-    note = ReportColumn(1, "note", "Note", "field", "text")
-    out = io.StringIO()
-    rpt.write_table(rpt.parse_response(response, (note,)), out, title="t", no_color=True)
-    cells = [line.strip("│ ") for line in out.getvalue().splitlines() if line.startswith("│")]
-    assert len(cells) > 1  # the console is 80 columns wide, the value longer
-    assert "".join(cells) == long_value
-
-
 def test_cells_keep_nested_values_as_json_and_booleans_lowercase() -> None:
     assert rpt.cell({"name": "Иван"}) == '{"name": "Иван"}'
     assert rpt.cell(True) == "true"
     assert rpt.cell(None) == ""
-
-
-CSV_OUT = ReportOutput(format="csv", path=Path("/p/reports/r.csv"))
-
-
-@pytest.mark.parametrize(
-    ("option", "out", "manifest", "chosen"),
-    [
-        (None, None, ReportOutput(), ("table", None)),
-        (None, None, CSV_OUT, ("csv", CSV_OUT.path)),
-        ("csv", None, CSV_OUT, ("csv", None)),
-        ("table", None, CSV_OUT, ("table", None)),
-        ("json", None, CSV_OUT, ("json", None)),
-        (None, Path("r.JSONL"), CSV_OUT, ("jsonl", Path("r.JSONL"))),
-        (None, Path("r.md"), ReportOutput(), ("markdown", Path("r.md"))),
-        (None, Path("r.txt"), ReportOutput(), ("table", Path("r.txt"))),
-        (None, Path("r.txt"), CSV_OUT, ("csv", Path("r.txt"))),
-        ("markdown", Path("r.csv"), CSV_OUT, ("markdown", Path("r.csv"))),
-        (None, Path("-"), CSV_OUT, ("csv", None)),
-        ("jsonl", Path("-"), CSV_OUT, ("jsonl", None)),
-        (None, Path("-"), ReportOutput(), ("table", None)),
-    ],
-)
-def test_options_override_the_manifest_output(
-    option: rpt.OutputFormat | None,
-    out: Path | None,
-    manifest: ReportOutput,
-    chosen: tuple[str, Path | None],
-) -> None:
-    assert rpt.pick_output(option, out, manifest) == chosen
 
 
 def test_excel_with_another_format_is_refused() -> None:
@@ -443,102 +312,6 @@ def test_excel_with_another_format_is_refused() -> None:
         rpt.write_report(result(), "json", io.StringIO(), excel=True)
 
 
-# --- run_report: atomic files ------------------------------------------------------------
-
-
-def run(
-    tmp_path: Path,
-    response: Any,
-    out: Path | None = None,
-    *,
-    report: Report | None = None,
-    client: FakeClient | None = None,
-    **kwargs: Any,
-) -> rpt.ReportOutcome:
-    report = report or make_report()
-    project = make_project(tmp_path, make_campaign())
-    request = rpt.build_request(report, project, make_state(nps=("created", 4242)))
-    return rpt.run_report(
-        report,
-        request,
-        client or FakeClient(response),
-        out=out,
-        **kwargs,
-    )
-
-
-def test_run_report_writes_the_file_and_creates_its_folder(tmp_path: Path) -> None:
-    out = tmp_path / "reports" / "nps.csv"
-    outcome = run(tmp_path, RESPONSE, out, excel=True, stdout=io.StringIO())
-    assert outcome.format == "csv"
-    assert outcome.summary.count == 3
-    assert not outcome.summary_shown
-    data = out.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbfPhone Number,Duration,Note\r\n")
-    assert list(tmp_path.joinpath("reports").iterdir()) == [out]
-
-
-def test_run_report_uses_the_manifest_output(tmp_path: Path) -> None:
-    target = tmp_path / "r.out"
-    client = FakeClient(RESPONSE)
-    report = make_report(output=ReportOutput(format="jsonl", path=target))
-    run(tmp_path, None, report=report, client=client, stdout=io.StringIO())
-    assert client.calls[0][0] == 7
-    assert client.calls[0][1]["analytics_filter"]["outgoing_campaign_id"] == 4242
-    assert len(target.read_text(encoding="utf-8").splitlines()) == 3
-
-
-def test_a_new_file_is_private_and_a_replaced_one_keeps_its_mode(tmp_path: Path) -> None:
-    new = tmp_path / "new.csv"
-    run(tmp_path, RESPONSE, new, stdout=io.StringIO())
-    assert new.stat().st_mode & 0o777 == 0o600
-    shared = tmp_path / "shared.csv"
-    shared.write_text("previous", encoding="utf-8")
-    shared.chmod(0o644)
-    run(tmp_path, RESPONSE, shared, stdout=io.StringIO())
-    assert shared.stat().st_mode & 0o777 == 0o644
-    assert shared.read_text(encoding="utf-8").startswith("Phone Number")
-
-
-def test_malformed_response_leaves_an_existing_file_untouched(tmp_path: Path) -> None:
-    out = tmp_path / "nps.json"
-    out.write_text("previous", encoding="utf-8")
-    with pytest.raises(ApiError):
-        run(tmp_path, {"data": "nope"}, out, stdout=io.StringIO())
-    assert out.read_text(encoding="utf-8") == "previous"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["nps.json"]
-
-
-def test_failure_while_writing_leaves_no_partial_file(tmp_path: Path) -> None:
-    out = tmp_path / "nps.csv"
-    out.write_text("previous", encoding="utf-8")
-    with pytest.raises(RuntimeError), atomic_writer(out) as handle:
-        handle.write("half a report")
-        raise RuntimeError("disk full")
-    assert out.read_text(encoding="utf-8") == "previous"
-    assert [p.name for p in tmp_path.iterdir()] == ["nps.csv"]
-
-
-@pytest.mark.parametrize(("fmt", "shown"), [("jsonl", False), ("markdown", True), ("table", True)])
-def test_run_report_to_stdout(tmp_path: Path, fmt: rpt.OutputFormat, shown: bool) -> None:
-    stdout = io.StringIO()
-    outcome = run(tmp_path, RESPONSE, fmt=fmt, stdout=stdout, no_color=True)
-    assert outcome.path is None
-    assert outcome.summary_shown is shown
-    assert "+79990000003" in stdout.getvalue()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_excel_is_refused_before_the_request_is_sent(tmp_path: Path) -> None:
-    client = FakeClient(RESPONSE)
-    with pytest.raises(UsageError, match="not json"):
-        run(tmp_path, None, client=client, fmt="json", excel=True, stdout=io.StringIO())
-    assert client.calls == []
-
-
-def test_an_unwritable_output_is_a_user_error(tmp_path: Path) -> None:
-    (tmp_path / "file").write_text("not a folder", encoding="utf-8")
-    out = tmp_path / "file" / "r.csv"
-    with pytest.raises(UsageError, match=rf"cannot write {out}: "):
-        run(tmp_path, RESPONSE, out, stdout=io.StringIO())
-    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+def test_the_table_is_a_view_not_a_file_format() -> None:
+    with pytest.raises(ValueError, match="table is a view"):
+        rpt.write_report(result(), "table", io.StringIO())

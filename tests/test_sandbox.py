@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import child_env, run_dialogops
+from conftest import child_env, run_cli
 from samples import campaign_part
 
 from dialogops.errors import UsageError
@@ -23,7 +23,6 @@ from dialogops.sandbox import (
     Faults,
     SandboxServer,
     running_sandbox,
-    sandbox_state_path,
 )
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
@@ -208,7 +207,6 @@ def test_running_sandbox_keeps_its_files_under_dot_dialogops(tmp_path):
         assert len(server.campaigns()) == 1
         assert server.requests == []  # a long --sandbox run keeps no copy of each body
     assert (tmp_path / ".dialogops" / "sandbox.db").is_file()
-    assert sandbox_state_path(tmp_path) == tmp_path / ".dialogops" / "sandbox.state.json"
 
 
 # --- faults ------------------------------------------------------------------------------
@@ -595,21 +593,21 @@ def test_serve_prints_url_and_token_serves_and_exits_0_on_ctrl_c(tmp_path):
     ],
 )
 def test_serve_rejects_bad_options_without_a_traceback(tmp_path, args, message):
-    result = run_dialogops(["sandbox", "serve", "--port", "0", *args], cwd=tmp_path)
+    result = run_cli(["sandbox", "serve", "--port", "0", *args], cwd=tmp_path)
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_serve_reports_a_busy_port(tmp_path, sandbox):
-    result = run_dialogops(["sandbox", "serve", "--port", str(sandbox.port)], cwd=tmp_path)
+    result = run_cli(["sandbox", "serve", "--port", str(sandbox.port)], cwd=tmp_path)
     assert result.returncode == 1
     assert f"error: the sandbox cannot listen on 127.0.0.1:{sandbox.port}" in result.stderr
 
 
 def test_serve_reports_a_database_it_cannot_open(tmp_path):
     (tmp_path / "notes.db").write_text("not a database\n")
-    result = run_dialogops(["sandbox", "serve", "--port", "0", "--db", "notes.db"], cwd=tmp_path)
+    result = run_cli(["sandbox", "serve", "--port", "0", "--db", "notes.db"], cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr == (
         "error: notes.db: cannot open the sandbox database: file is not a database\n"

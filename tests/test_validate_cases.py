@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run_dialogops
+from conftest import run_cli, run_dialogops
 
 from dialogops.cli import main
 
@@ -142,7 +142,7 @@ def test_end_to_end_in_a_subprocess(tmp_path: Path) -> None:
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     project = _project("valid", "multi-document", tmp_path)
-    result = run_dialogops(["validate", "nowhere/"], project)
+    result = run_cli(["validate", "nowhere/"], project)
     assert result.returncode == 1
     assert result.stderr == "error: nowhere: no such file or folder\n"
 
@@ -153,7 +153,7 @@ def test_a_bug_in_dialogops_is_a_short_crash_message_with_exit_3(
     def broken(*_args: object) -> None:
         raise KeyError("spec")
 
-    monkeypatch.setattr("dialogops.manifests.check_project", broken)
+    monkeypatch.setattr("dialogops.commands.validate.check_project", broken)
     monkeypatch.chdir(_project("valid", "multi-document", tmp_path))
     assert main(["validate"]) == 3
     assert capsys.readouterr() == (
@@ -163,7 +163,7 @@ def test_a_bug_in_dialogops_is_a_short_crash_message_with_exit_3(
 
 
 def test_no_config_and_no_campaigns_folder_says_how_to_start(tmp_path: Path) -> None:
-    result = run_dialogops(["validate"], tmp_path)
+    result = run_cli(["validate"], tmp_path)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "error: campaigns: no such folder and no dialogops.yaml here; "

@@ -1,34 +1,79 @@
-"""The command line: parses options and dispatches; the one error boundary lives here."""
+"""The command line: a group that imports a command's module only when it is used, and `main`,
+the one error boundary that turns every outcome into an exit code.
+"""
 
 from __future__ import annotations
 
-import sys
-import traceback
+from collections.abc import Mapping
+from importlib import import_module
+from typing import Any
 
 import click
 
 from dialogops import __version__
-from dialogops.cli import apply, plan, report, sandbox, schema, state, validate
-from dialogops.cli import init as init_command
+from dialogops.cli.options import Invocation
 from dialogops.errors import DialogOpsError
 
+# Each command's "module:attribute", imported only when the command runs or shows its help
+# (click's lazy-loading pattern): `dialogops --version` loads no command at all.
+COMMANDS: Mapping[str, str] = {
+    "apply": "dialogops.cli.apply:apply_command",
+    "import": "dialogops.cli.state:import_command",
+    "init": "dialogops.cli.init:init_command",
+    "plan": "dialogops.cli.plan:plan_command",
+    "report": "dialogops.cli.report:report_command",
+    "schema": "dialogops.cli.schema:schema_command",
+    "state": "dialogops.cli.state:state_group",
+    "validate": "dialogops.cli.validate:validate_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are named by import path and loaded on first use."""
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        path = self.lazy_commands.get(cmd_name)
+        if path is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attribute = path.partition(":")
+        command = getattr(import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{path} is not a click command")
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="dialogops")
 def cli() -> None:
     """Outbound calling campaigns on the Dialog platform as code."""
 
 
-for module in (validate, plan, apply, report, state, schema, sandbox, init_command):
-    for command in module.COMMANDS:
-        cli.add_command(command)
+# A group of its own so that `dialogops --help` lists it without loading the server.
+cli.add_command(
+    LazyGroup(
+        "sandbox",
+        lazy_commands={"serve": "dialogops.cli.sandbox:serve"},
+        help="The built-in imitation of the Dialog API.",
+    )
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map every outcome to an exit code: 0, 1 error, 2 changes, 3 bug, 130."""
-    verbose = any(a in ("-v", "--verbose") for a in (argv if argv is not None else sys.argv[1:]))
+    invocation = Invocation()
     try:
-        result = cli.main(args=argv, prog_name="dialogops", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="dialogops", standalone_mode=False, obj=invocation)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
@@ -46,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:  # the boundary: a bug in dialogops itself
-        if verbose:
+        if invocation.verbose:
+            import traceback  # only a crash needs it
+
             traceback.print_exc()
         click.echo(
             f"dialogops crashed (this is a bug in dialogops, please report it): "

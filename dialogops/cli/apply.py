@@ -1,14 +1,22 @@
-"""`dialogops apply`: parse the options and run `dialogops.apply.run_apply`."""
+"""`dialogops apply`: parse the options and run `dialogops.commands.apply`."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
 
-from dialogops.cli.options import CommonOptions, common_options
+from dialogops.cli.options import (
+    SANDBOX_KEEPS_ITS_STATE,
+    command_line,
+    config_option,
+    no_color_option,
+    state_option,
+    target_option,
+    var_option,
+    verbose_option,
+)
 
 
 def _ask_on_terminal(question: str) -> str:
@@ -51,9 +59,15 @@ def _ask_on_terminal(question: str) -> str:
     is_flag=True,
     help="Create in a sandbox API started in-process; state in .dialogops/.",
 )
-@common_options
+@config_option
+@state_option
+@var_option
+@target_option
+@verbose_option
+@no_color_option
+@click.pass_context
 def apply_command(
-    opts: CommonOptions,
+    ctx: click.Context,
     paths: tuple[Path, ...],
     auto_approve: bool,
     parallelism: int,
@@ -61,32 +75,31 @@ def apply_command(
     replace: tuple[str, ...],
     plan_file: Path | None,
     sandbox: bool,
+    config_path: Path | None,
+    state_path: Path | None,
+    vars: dict[str, str],
+    targets: tuple[str, ...],
+    no_color: bool,
 ) -> int:
     """Create the campaigns the plan shows, each exactly once."""
-    # Imported here: the executor pulls in rich, the client, sandbox and planner, which
-    # `dialogops --version` and the other commands do not need to load.
-    from rich.console import Console
+    # Imported here, as in every command module: `dialogops --help` imports them all.
+    from dialogops.commands import apply
+    from dialogops.commands.wiring import ProjectFiles
 
-    from dialogops.apply import ApplyRequest, run_apply
-
-    if opts.verbose:
-        logging.basicConfig(stream=sys.stderr, format="%(name)s: %(message)s")
-        logging.getLogger("dialogops").setLevel(logging.DEBUG)
-    console = Console(no_color=opts.no_color or None, highlight=False, soft_wrap=True)
-    request = ApplyRequest(
-        config=opts.load_config(),
+    if sandbox and state_path is not None:
+        raise click.UsageError(SANDBOX_KEEPS_ITS_STATE)
+    request = apply.ApplyRequest(
+        files=ProjectFiles(config_path, state_path),
         paths=tuple(p.resolve() for p in paths),
-        vars=opts.vars,
-        targets=opts.targets,
+        vars=vars,
+        targets=targets,
         replace=replace,
         plan_file=plan_file,
         auto_approve=auto_approve,
         parallelism=parallelism,
         lock_timeout=lock_timeout,
         sandbox=sandbox,
-        command=" ".join(["dialogops", *sys.argv[1:]]),
+        no_color=no_color,
+        command=command_line(ctx),
     )
-    return run_apply(request, console, _ask_on_terminal if sys.stdin.isatty() else None)
-
-
-COMMANDS: list[click.Command] = [apply_command]
+    return apply.run(request, _ask_on_terminal if sys.stdin.isatty() else None)

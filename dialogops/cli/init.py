@@ -1,4 +1,4 @@
-"""`dialogops init`: scaffold dialogops.yaml, campaigns/, an example manifest and CSV."""
+"""`dialogops init`: parse the directory and run `dialogops.commands.init`."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ from pathlib import Path
 import click
 
 
-@click.command()
+@click.command("init")
 @click.argument("directory", default=".", type=click.Path(path_type=Path, file_okay=False))
-def init(directory: Path) -> None:
+def init_command(directory: Path) -> int:
     """Create an example project in DIRECTORY (default: here); never overwrites a file."""
-    # Imported here: scaffolding loads the manifest checker, which other commands skip.
-    from dialogops.scaffold import scaffold
+    # Imported here, as in every command module: `dialogops --help` imports them all.
+    from dialogops.commands import init
 
-    for path in scaffold(directory):
-        click.echo(f"created {path}")
-    enter = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory} && "
-    click.echo(f"next: {enter}dialogops validate && dialogops plan")
-
-
-COMMANDS: list[click.Command] = [init]
+    return init.run(directory)

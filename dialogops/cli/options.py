@@ -1,38 +1,49 @@
-"""Options shared by several commands, parsed once into a typed record."""
+"""The project options, each given only to the commands it acts on, and the parsed command line.
+
+Nothing here loads the project: `dialogops --help` imports every command's options.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
+import logging
+import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from dialogops.specs import Config
+SANDBOX_KEEPS_ITS_STATE = (
+    "--state cannot be used with --sandbox: sandbox runs keep their own state in "
+    ".dialogops/sandbox.state.json"
+)
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+@dataclass
+class Invocation:
+    """What the error boundary learns while the command line is parsed (the context's `obj`)."""
+
+    verbose: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
-class CommonOptions:
-    config_path: Path | None
-    state_path: Path | None
-    vars: dict[str, str]
-    targets: tuple[str, ...]
-    verbose: bool
-    no_color: bool
+def _verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """Remember `-v` for the error boundary and show the API client's debug lines on stderr."""
+    if not value:
+        return
+    ctx.ensure_object(Invocation).verbose = True
+    logger = logging.getLogger("dialogops")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
 
-    def load_config(self) -> Config:
-        """The project config, with `--state` taking precedence over the file's setting."""
-        # Imported here: the config loader brings jsonschema and ruamel, which
-        # `dialogops --version` and `--help` must not pay for.
-        from dialogops.config import load_config
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
-        config = load_config(self.config_path, Path.cwd())
-        if self.state_path is not None:
-            config = dataclasses.replace(config, state_path=self.state_path.resolve())
-        return config
+    ctx.call_on_close(restore)
 
 
 def _parse_vars(
@@ -47,48 +58,66 @@ def _parse_vars(
     return parsed
 
 
-def common_options(func: F) -> F:
-    """Add --config, --state, --var, --target, -v and --no-color; pass them as `opts`."""
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Project config file (default: dialogops.yaml found upwards).",
+)
+state_option = click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="State file (default: the config's state.path).",
+)
+var_option = click.option(
+    "--var",
+    "vars",
+    multiple=True,
+    callback=_parse_vars,
+    metavar="KEY=VALUE",
+    help="A value for templates as vars.KEY (repeatable).",
+)
+target_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Only this campaign (repeatable); an unknown name is an error.",
+)
+no_color_option = click.option("--no-color", is_flag=True, help="No colours in the output.")
+verbose_option = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    callback=_verbose,
+    help="More detail: API requests on stderr, a traceback if dialogops crashes.",
+)
 
-    def wrapper(
-        *args: Any,
-        config: Path | None,
-        state: Path | None,
-        var: dict[str, str],
-        target: tuple[str, ...],
-        verbose: bool,
-        no_color: bool,
-        **kwargs: Any,
-    ) -> Any:
-        opts = CommonOptions(config, state, var, target, verbose, no_color)
-        return func(*args, opts=opts, **kwargs)
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    decorators = [
-        click.option(
-            "--config",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="Project config file (default: dialogops.yaml found upwards).",
-        ),
-        click.option(
-            "--state",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="State file (default: the config's state.path).",
-        ),
-        click.option(
-            "--var",
-            multiple=True,
-            callback=_parse_vars,
-            metavar="KEY=VALUE",
-            help="A value for templates as vars.KEY (repeatable).",
-        ),
-        click.option(
-            "--target", multiple=True, metavar="NAME", help="Only this campaign (repeatable)."
-        ),
-        click.option("-v", "--verbose", is_flag=True, help="More detail."),
-        click.option("--no-color", is_flag=True, help="No colours in the output."),
-    ]
-    for decorator in reversed(decorators):
-        wrapper = decorator(wrapper)
-    return wrapper  # type: ignore[return-value]
+def command_line(ctx: click.Context) -> str:
+    """The command as parsed, for the lock's holder details; `--var` values are left out.
+
+    Arguments come first, then the options given, in the order the command declares them.
+    """
+    words = [ctx.command_path]
+    options: list[str] = []
+    for param in ctx.command.get_params(ctx):
+        name = param.name
+        if name is None or ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
+            continue
+        value: Any = ctx.params.get(name)
+        several = param.multiple or (isinstance(param, click.Argument) and param.nargs != 1)
+        values: tuple[Any, ...] = tuple(value) if several else (value,)
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in values]
+        elif isinstance(param, click.Option):
+            flag = max(param.opts, key=len)
+            if param.is_flag:
+                options.append(flag)
+            elif isinstance(value, dict):  # --var: the names only, values may be secret
+                options += [f"{flag} {key}=..." for key in value]
+            else:
+                options += [f"{flag} {v}" for v in values]
+    return " ".join(words + options)

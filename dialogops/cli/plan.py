@@ -1,20 +1,23 @@
-"""`dialogops plan`: compare manifests with state and show what apply would do.
-
-No network, no credentials, never writes state; `--out` saves the plan for `apply --plan`.
-"""
+"""`dialogops plan`: parse the options and run `dialogops.commands.plan`."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from dialogops.cli.options import CommonOptions, common_options
+from dialogops.cli.options import (
+    config_option,
+    no_color_option,
+    state_option,
+    target_option,
+    var_option,
+    verbose_option,
+)
 
 if TYPE_CHECKING:
-    from dialogops.planner import Plan
+    from dialogops.views.plan import PlanFormat
 
 
 @click.command("plan")
@@ -43,69 +46,38 @@ if TYPE_CHECKING:
     metavar="NAME",
     help="Create changed campaign NAME anew (repeatable).",
 )
-@common_options
+@config_option
+@state_option
+@var_option
+@target_option
+@verbose_option
+@no_color_option
 def plan_command(
     paths: tuple[Path, ...],
-    opts: CommonOptions,
     out: Path | None,
     fmt: str,
     detailed_exitcode: bool,
     replace: tuple[str, ...],
+    config_path: Path | None,
+    state_path: Path | None,
+    vars: dict[str, str],
+    targets: tuple[str, ...],
+    no_color: bool,
 ) -> int:
     """Show which campaigns apply would create, and which need attention."""
-    # Imported here, not at the top: every command module is imported on each run, and
-    # rendering pulls in jinja2 and phonenumbers, which `dialogops --version` must not pay for.
-    from dialogops.manifests import load_project
-    from dialogops.planner import build_plan
-    from dialogops.state import backend_for
+    # Imported here, as in every command module: `dialogops --help` imports them all.
+    from dialogops.commands import plan
+    from dialogops.commands.wiring import ProjectFiles
 
-    config = opts.load_config()
-    project = load_project(list(paths), config)
-    state = backend_for(config).read()
-    plan = build_plan(project, state, targets=opts.targets, replace=replace, vars=opts.vars)
-    _print(plan, fmt, opts.no_color)
-    return _finish(plan, out, detailed_exitcode)
-
-
-def _print(plan: Plan, fmt: str, no_color: bool) -> None:
-    from rich.console import Console
-
-    from dialogops import show
-
-    if fmt == "json":
-        click.echo(show.as_json(plan), nl=False)
-    elif fmt == "markdown":
-        click.echo(show.markdown(plan), nl=False)
-    else:
-        # No colour system at all (rich's no_color keeps bold) means plain text; rich also
-        # drops styles by itself when stdout is not a terminal.
-        plain = no_color or bool(os.environ.get("NO_COLOR"))
-        console = Console(color_system=None if plain else "auto", highlight=False, soft_wrap=True)
-        console.print(show.styled(plan), end="")
-
-
-def _finish(plan: Plan, out: Path | None, detailed_exitcode: bool) -> int:
-    """Report blockers and save the plan; the exit code follows the plan's outcome."""
-    from dialogops.savedplan import write_saved_plan
-
-    for action in plan.blockers:
-        click.echo(
-            f"error: campaign {action.name} is {action.status}; "
-            f"to resolve it run: {action.resolution}",
-            err=True,
-        )
-    if plan.blockers:
-        if out is not None:
-            click.echo(
-                f"error: plan not saved to {out}: resolve the campaigns above first", err=True
-            )
-        return 1
-    if out is not None:
-        write_saved_plan(plan, out)
-        click.echo(
-            f"Saved the plan to {out}; apply it with: dialogops apply --plan {out}", err=True
-        )
-    return 2 if detailed_exitcode and plan.has_changes else 0
-
-
-COMMANDS: list[click.Command] = [plan_command]
+    request = plan.PlanRequest(
+        files=ProjectFiles(config_path, state_path),
+        paths=paths,
+        vars=vars,
+        targets=targets,
+        replace=replace,
+        format=cast("PlanFormat", fmt),  # click.Choice checked it
+        out=out,
+        detailed_exitcode=detailed_exitcode,
+        no_color=no_color,
+    )
+    return plan.run(request)

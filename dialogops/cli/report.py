@@ -1,15 +1,26 @@
-"""`dialogops report`: parse the options and run `dialogops.report.run_reports`."""
+"""`dialogops report`: parse the options and run `dialogops.commands.report`."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from dialogops.cli.options import CommonOptions, common_options
-from dialogops.specs import OUTPUT_FORMATS, OutputFormat
+from dialogops.cli.options import (
+    SANDBOX_KEEPS_ITS_STATE,
+    config_option,
+    no_color_option,
+    state_option,
+    verbose_option,
+)
+
+if TYPE_CHECKING:
+    from dialogops.specs import OutputFormat
+
+# `dialogops.specs.OUTPUT_FORMATS` (a test keeps them equal), spelled out here so that
+# `dialogops --help` need not load the specs.
+FORMATS = ("table", "csv", "json", "jsonl", "markdown")
 
 
 @click.command("report")
@@ -18,7 +29,7 @@ from dialogops.specs import OUTPUT_FORMATS, OutputFormat
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(OUTPUT_FORMATS),
+    type=click.Choice(FORMATS),
     help="Output format; without --out, printed to stdout "
     "(default: the manifest's output, else a table).",
 )
@@ -32,32 +43,36 @@ from dialogops.specs import OUTPUT_FORMATS, OutputFormat
 @click.option(
     "--sandbox", is_flag=True, help="Ask a sandbox API started in-process; state in .dialogops/."
 )
-@common_options
+@config_option
+@state_option
+@verbose_option
+@no_color_option
 def report_command(
-    opts: CommonOptions,
     names: tuple[str, ...],
     every: bool,
     fmt: str | None,
     out: Path | None,
     excel: bool,
     sandbox: bool,
+    config_path: Path | None,
+    state_path: Path | None,
+    no_color: bool,
 ) -> int:
     """Run the Report manifest NAME and write its rows (table, CSV, JSON, JSONL, Markdown)."""
-    # Imported here: the report runner brings the HTTP client and rich, which
-    # `dialogops --version` and the other commands do not need.
-    from dialogops.report import STDOUT, ReportCommand, run_reports
+    # Imported here, as in every command module: `dialogops --help` imports them all.
+    from dialogops.commands import report
+    from dialogops.commands.wiring import ProjectFiles
 
-    command = ReportCommand(
-        config=opts.load_config(),
+    if sandbox and state_path is not None:
+        raise click.UsageError(SANDBOX_KEEPS_ITS_STATE)
+    command = report.ReportCommand(
+        files=ProjectFiles(config_path, state_path),
         names=names,
         all=every,
-        format=cast(OutputFormat | None, fmt),
-        out=out if out in (None, STDOUT) else out.resolve(),
+        format=cast("OutputFormat | None", fmt),  # click.Choice checked it
+        out=out if out in (None, report.STDOUT) else out.resolve(),
         excel=excel,
         sandbox=sandbox,
-        no_color=opts.no_color,
+        no_color=no_color,
     )
-    return run_reports(command, stdout=sys.stdout, stderr=sys.stderr)
-
-
-COMMANDS: list[click.Command] = [report_command]
+    return report.run(command)

@@ -1,4 +1,7 @@
-"""`dialogops sandbox serve`: run the built-in Dialog API imitation until Ctrl-C."""
+"""`dialogops sandbox serve`: run the built-in Dialog API imitation until Ctrl-C.
+
+Loaded only when `serve` runs or shows its help: the server brings http.server and sqlite3.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +25,7 @@ from dialogops.sandbox.faults import DropPoint
 from dialogops.sandbox.server import DEFAULT_TIMEZONE
 
 
-@click.group()
-def sandbox() -> None:
-    """The built-in imitation of the Dialog API."""
-
-
-@sandbox.command()
+@click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address.")
 @click.option(
     "--port",
@@ -166,6 +164,3 @@ def serve(
         click.echo("stopped", err=True)
     finally:
         server.stop()
-
-
-COMMANDS: list[click.Command] = [sandbox]

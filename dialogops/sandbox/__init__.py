@@ -33,18 +33,12 @@ __all__ = [
     "StoredCampaign",
     "running_sandbox",
     "sandbox_db_path",
-    "sandbox_state_path",
 ]
 
 
 def sandbox_db_path(root: Path) -> Path:
     """Where a project's sandbox keeps its campaigns: `root/.dialogops/sandbox.db`."""
     return root / ".dialogops" / "sandbox.db"
-
-
-def sandbox_state_path(root: Path) -> Path:
-    """The state file of `--sandbox` runs, kept apart from the real state."""
-    return root / ".dialogops" / "sandbox.state.json"
 
 
 @contextmanager

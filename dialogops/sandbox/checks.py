@@ -64,7 +64,9 @@ class ColumnRequest:
 
 
 @dataclass(frozen=True)
-class ReportRequest:
+class ReportQuery:
+    """A checked analytics request as the sandbox reads it: which calls, which columns."""
+
     outgoing_campaign_id: int
     date_start: dt.datetime  # aware, UTC
     date_end: dt.datetime
@@ -233,7 +235,7 @@ def _iso_z(value: object, path: str) -> dt.datetime:
         raise Invalid(f"{path}: {text!r} is not a real date and time") from None
 
 
-def check_report(body: object) -> ReportRequest:
+def check_report(body: object) -> ReportQuery:
     """Check a `POST /analytics/{project_id}/report` body and return what it asks for."""
     obj = _object(body, "body")
     _keys(obj, "", ("analytics_filter", "columns"), ("analytics_filter", "columns"))
@@ -250,7 +252,7 @@ def check_report(body: object) -> ReportRequest:
         raise Invalid(f"columns: must be an array, got {_type_name(columns)}")
     if not columns:
         raise Invalid("columns: must name at least one column")
-    return ReportRequest(
+    return ReportQuery(
         outgoing_campaign_id=filt["outgoing_campaign_id"],
         date_start=start,
         date_end=end,

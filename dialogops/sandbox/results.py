@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogops.sandbox.checks import ColumnRequest, Invalid, ReportRequest
+from dialogops.sandbox.checks import ColumnRequest, Invalid, ReportQuery
 from dialogops.sandbox.store import StoredCampaign
 
 FIELD_TYPES = {
@@ -126,7 +126,7 @@ def _column_type(name: str, rows: Sequence[dict[str, Any]]) -> str:
     return "number" if numeric else "text"
 
 
-def build_report(request: ReportRequest, campaign: StoredCampaign, tz: ZoneInfo) -> dict[str, Any]:
+def build_report(request: ReportQuery, campaign: StoredCampaign, tz: ZoneInfo) -> dict[str, Any]:
     """The report response for `request` over `campaign`'s synthetic results."""
     every_row = campaign_rows(campaign, tz)
     known = set(FIELD_TYPES).union(*(row.keys() for row in every_row))

@@ -7,9 +7,9 @@ import re
 
 from sample_plans import PHONES, all_statuses, make_campaign, make_project
 
-from dialogops import show
 from dialogops.planner import Plan, build_plan
 from dialogops.state import State
+from dialogops.views import plan as view
 
 
 def assert_no_raw_phones(output: str) -> None:
@@ -27,7 +27,7 @@ def test_text_shows_each_campaign_with_masked_phones_and_the_summary() -> None:
     campaign = make_campaign(
         "nps", [*PHONES, PHONES[0]], add_data={"name": "{{ row.phone }}", "kind": "survey"}
     )
-    output = show.text(build_plan(make_project(campaign), State()))
+    output = view.text(build_plan(make_project(campaign), State()))
     assert output.splitlines() == [
         "+ nps  create  4 phones",
         "    title: Обзвон nps",
@@ -42,7 +42,7 @@ def test_text_shows_each_campaign_with_masked_phones_and_the_summary() -> None:
 
 
 def test_text_marks_every_status_and_says_how_to_resolve() -> None:
-    output = show.text(plan_of_all_statuses())
+    output = view.text(plan_of_all_statuses())
     headlines = [line for line in output.splitlines() if line and not line.startswith(" ")]
     assert headlines[:6] == [
         "! edited  changed  4 phones (state: id 100, 4 phones)",
@@ -63,7 +63,7 @@ def test_text_marks_every_status_and_says_how_to_resolve() -> None:
 
 def test_replace_is_shown_with_the_id_it_replaces() -> None:
     project, state = all_statuses()
-    output = show.text(build_plan(project, state, replace=["edited"]))
+    output = view.text(build_plan(project, state, replace=["edited"]))
     assert "-/+ edited  replace  4 phones (replaces: id 100, 4 phones)" in output
     assert output.rstrip().endswith(
         "2 to create, 1 unchanged, 0 changed, 2 unknown, 1 orphaned; 8 phones would be called."
@@ -71,7 +71,7 @@ def test_replace_is_shown_with_the_id_it_replaces() -> None:
 
 
 def test_styled_text_colours_marks_by_status() -> None:
-    styled = show.styled(plan_of_all_statuses())
+    styled = view.styled(plan_of_all_statuses())
     styles = {styled.plain[s.start : s.end]: str(s.style) for s in styled.spans}
     assert styles["+ new"] == "green"
     assert styles["! edited"] == "bold red"
@@ -79,7 +79,7 @@ def test_styled_text_colours_marks_by_status() -> None:
 
 
 def test_json_is_versioned_and_holds_only_masked_phones() -> None:
-    raw = show.as_json(plan_of_all_statuses())
+    raw = view.as_json(plan_of_all_statuses())
     doc = json.loads(raw)
     assert doc["format_version"] == 1
     assert doc["state"] == {"lineage": "lineage-1", "serial": 7}
@@ -171,7 +171,7 @@ def test_json_keys_keep_the_documented_order() -> None:
 
 
 def test_markdown_puts_the_summary_and_table_first_and_folds_details() -> None:
-    output = show.markdown(plan_of_all_statuses())
+    output = view.markdown(plan_of_all_statuses())
     lines = output.splitlines()
     assert lines[0] == "### dialogops plan"
     assert lines[2].startswith("**Plan: 1 to create, 1 unchanged, 1 changed, 2 unknown")
@@ -186,7 +186,7 @@ def test_markdown_puts_the_summary_and_table_first_and_folds_details() -> None:
 
 def test_markdown_escapes_user_text() -> None:
     campaign = make_campaign("odd", title="a | b <script>", add_data={"*key*": "x"})
-    output = show.markdown(build_plan(make_project(campaign), State()))
+    output = view.markdown(build_plan(make_project(campaign), State()))
     assert "title: a \\| b &lt;script&gt;" in output
     assert "- add_data: \\*key\\*\n" in output
     assert "<script>" not in output
@@ -195,8 +195,8 @@ def test_markdown_escapes_user_text() -> None:
 def test_a_200_campaign_markdown_plan_is_cut_in_the_middle_under_the_limit() -> None:
     campaigns = [make_campaign(f"campaign-{i:03d}", title="T" * 300) for i in range(200)]
     plan = build_plan(make_project(*campaigns), State())
-    output = show.markdown(plan)
-    assert len(output) <= show.MARKDOWN_LIMIT
+    output = view.markdown(plan)
+    assert len(output) <= view.MARKDOWN_LIMIT
     assert output.count("| `+` | `campaign-") == 200  # the table is whole
     note = re.search(r"details of (\d+) campaigns left out here", output)
     assert note is not None
@@ -212,7 +212,7 @@ def test_a_200_campaign_markdown_plan_is_cut_in_the_middle_under_the_limit() -> 
 
 def test_when_even_the_table_is_too_long_rows_are_cut_from_the_middle() -> None:
     plan = build_plan(make_project(*(make_campaign(f"c-{i:03d}") for i in range(100))), State())
-    output = show.markdown(plan, limit=5_000)
+    output = view.markdown(plan, limit=5_000)
     assert len(output) <= 5_000
     left_out = re.search(r"\*(\d+) campaigns left out of this table\*", output)
     assert left_out is not None
@@ -224,9 +224,9 @@ def test_when_even_the_table_is_too_long_rows_are_cut_from_the_middle() -> None:
 
 def test_an_empty_plan_says_so() -> None:
     plan = build_plan(make_project(), State())
-    assert show.text(plan) == (
+    assert view.text(plan) == (
         "Plan: 0 to create, 0 unchanged, 0 changed, 0 unknown, 0 orphaned; "
         "0 phones would be called.\n"
     )
-    assert show.markdown(plan).endswith("No campaigns.\n")
-    assert json.loads(show.as_json(plan))["campaigns"] == []
+    assert view.markdown(plan).endswith("No campaigns.\n")
+    assert json.loads(view.as_json(plan))["campaigns"] == []

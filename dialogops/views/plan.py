@@ -7,15 +7,23 @@ phone numbers (`+7999***4567`) and none prints an add_data value.
 from __future__ import annotations
 
 import html
+import os
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal
 
+from rich.console import Console
 from rich.text import Text
 
 from dialogops import plandoc
+from dialogops.markdown import escape
 from dialogops.planner import Action, Plan
 from dialogops.specs import Schedule
 
 MARKDOWN_LIMIT = 60_000
+
+PlanFormat = Literal["text", "json", "markdown"]
 
 STYLES = {
     "create": "green",
@@ -25,6 +33,36 @@ STYLES = {
     "unknown": "bold red",
     "orphaned": "yellow",
 }
+
+
+def show(plan: Plan, fmt: PlanFormat, *, no_color: bool = False) -> None:
+    """Print `plan` on stdout in `fmt`; text is styled on a terminal unless colour is off."""
+    if fmt == "json":
+        sys.stdout.write(as_json(plan))
+    elif fmt == "markdown":
+        sys.stdout.write(markdown(plan))
+    else:
+        # No colour system at all (rich's no_color keeps bold) means plain text; rich also
+        # drops styles by itself when stdout is not a terminal.
+        plain = no_color or bool(os.environ.get("NO_COLOR"))
+        console = Console(color_system=None if plain else "auto", highlight=False, soft_wrap=True)
+        console.print(styled(plan), end="")
+
+
+def blocked(plan: Plan, out: Path | None) -> None:
+    """On stderr: each campaign that blocks the plan and the command that resolves it."""
+    for action in plan.blockers:
+        print(
+            f"error: campaign {action.name} is {action.status}; "
+            f"to resolve it run: {action.resolution}",
+            file=sys.stderr,
+        )
+    if out is not None:
+        print(f"error: plan not saved to {out}: resolve the campaigns above first", file=sys.stderr)
+
+
+def saved(out: Path) -> None:
+    print(f"Saved the plan to {out}; apply it with: dialogops apply --plan {out}", file=sys.stderr)
 
 
 def text(plan: Plan) -> str:
@@ -220,17 +258,9 @@ def _table_row(action: Action) -> str:
 
 def _details_block(action: Action) -> str:
     summary = html.escape(f"{action.mark} {action.name}: {action.status} {_headline(action)}")
-    lines = [f"{label}: {_markdown_escape(value)}" for label, value in _details(action)]
+    lines = [f"{label}: {escape(value)}" for label, value in _details(action)]
     advice = _advice(action)
     if advice:
-        lines.append(f"**{_markdown_escape(advice)}**")
+        lines.append(f"**{escape(advice)}**")
     body = "".join(f"- {line}\n" for line in lines)
     return f"<details><summary>{summary.strip()}</summary>\n\n{body}\n</details>\n\n"
-
-
-def _markdown_escape(value: str) -> str:
-    """Neutralise characters that would turn user text (titles, keys) into markup."""
-    escaped = html.escape(value, quote=False)
-    for char in "\\`*_[]|#":
-        escaped = escaped.replace(char, "\\" + char)
-    return escaped

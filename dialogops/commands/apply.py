@@ -1,0 +1,147 @@
+"""`dialogops apply`: plan under the state lock, ask, then create each campaign exactly once.
+
+Ctrl-C and SIGTERM are handled here: the first lets the creates already sent finish and
+saves state, the second exits at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from dialogops.apply import ApplyResult, Executor
+from dialogops.client import DialogClient
+from dialogops.commands.wiring import ProjectFiles, open_client, state_backend
+from dialogops.errors import StateError, UsageError
+from dialogops.manifests import load_project
+from dialogops.planner import Plan, build_plan
+from dialogops.savedplan import check_fresh, read_saved_plan
+from dialogops.state import StateLock
+from dialogops.views.apply import ApplyView
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """Everything `dialogops apply` was asked to do."""
+
+    files: ProjectFiles = field(default_factory=ProjectFiles)
+    paths: tuple[Path, ...] = ()
+    vars: Mapping[str, str] = field(default_factory=dict)
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    plan_file: Path | None = None
+    auto_approve: bool = False
+    parallelism: int = 4
+    lock_timeout: float = 0.0
+    sandbox: bool = False
+    no_color: bool = False
+    # The command line recorded in the lock, for the message of a second apply that waits.
+    command: str = "dialogops apply"
+
+
+def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
+    """Apply; `ask` reads an answer from a terminal (None: there is no terminal to ask on)."""
+    config = request.files.load_config()
+    view = ApplyView(no_color=request.no_color)
+    saved = read_saved_plan(request.plan_file) if request.plan_file is not None else None
+    targets, replace = request.targets, request.replace
+    if saved is not None:
+        targets = targets or saved.targets
+        replace = replace or saved.replace
+    project = load_project(list(request.paths) or list(config.manifests), config)
+    backend = state_backend(config, sandbox=request.sandbox)
+    with backend.lock(request.command, request.lock_timeout) as lock:
+        state = lock.read()
+        plan = build_plan(project, state, targets=targets, replace=replace, vars=request.vars)
+        if saved is not None:
+            check_fresh(saved, plan)
+        view.plan(plan)
+        refuse_blockers(plan)
+        if not plan.creates:
+            view.nothing_to_create()
+            return 0
+        if saved is None and not request.auto_approve:
+            confirm(len(plan.creates), ask)
+        with open_client(config, sandbox=request.sandbox) as client:
+            return _execute(plan, lock, client, request, view)
+
+
+def refuse_blockers(plan: Plan) -> None:
+    """Refuse to start while a targeted campaign is changed (without --replace) or unknown."""
+    if not plan.blockers:
+        return
+    lines = [f"  {a.name}: {a.status}; {a.resolution}" for a in plan.blockers]
+    raise StateError(
+        "apply refused: resolve these campaigns first, or leave them out with --target:\n"
+        + "\n".join(lines)
+    )
+
+
+def confirm(count: int, ask: Callable[[str], str] | None) -> None:
+    """Go on only on a `yes` typed on a terminal."""
+    if ask is None:
+        raise UsageError(
+            "apply needs confirmation: there is no terminal to ask on; "
+            "review `dialogops plan` and pass --auto-approve"
+        )
+    noun = "campaign" if count == 1 else "campaigns"
+    answer = ask(f"Create {count} {noun}? Only 'yes' is accepted: ")
+    if answer.strip() != "yes":
+        raise UsageError("apply cancelled: nothing was created")
+
+
+def _execute(
+    plan: Plan, lock: StateLock, client: DialogClient, request: ApplyRequest, view: ApplyView
+) -> int:
+    progress = view.creating(len(plan.creates))
+    executor = Executor(
+        lock, client, request.vars, parallelism=request.parallelism, on_outcome=progress.done
+    )
+    with interrupts(executor, lock, view) as pressed, progress:
+        outcomes = executor.run(plan.creates)
+    result = ApplyResult(outcomes, interrupted=pressed.is_set())
+    view.finished(result)
+    return result.exit_code
+
+
+@contextlib.contextmanager
+def interrupts(executor: Executor, lock: StateLock, view: ApplyView) -> Iterator[threading.Event]:
+    """First Ctrl-C or SIGTERM: start nothing new and drain; second: release the lock, exit 130.
+
+    SIGTERM counts as Ctrl-C because CI runners cancel a job with it.
+
+    Yields an event that is set once Ctrl-C was pressed. Outside the main thread (where
+    signal handlers cannot be installed) Ctrl-C keeps its default behaviour.
+    """
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
+        if pressed.is_set():
+            # Released first: a state write still under way finishes, later ones are refused.
+            lock.release()
+            view.interrupted_again()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        pressed.set()
+        executor.halt("apply was interrupted")
+        view.interrupted()
+
+    previous = {
+        signum: signal.signal(signum, on_interrupt) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield pressed
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,70 @@
+"""`dialogops state list|show|rm|unlock` and `dialogops import NAME ID`: state by hand.
+
+Every change happens under the state lock with the same durable writes as apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dialogops.commands.wiring import ProjectFiles, state_backend
+from dialogops.errors import UsageError
+from dialogops.manifests import load_project
+from dialogops.render import render_campaign
+from dialogops.state import forget, record_import, require
+from dialogops.views import state as view
+
+
+def list_entries(files: ProjectFiles, fmt: view.ListFormat, *, no_color: bool = False) -> int:
+    backend = state_backend(files.load_config())
+    view.entries(backend.read(), backend.path, fmt, no_color=no_color)
+    return 0
+
+
+def show(files: ProjectFiles, name: str) -> int:
+    view.entry(require(state_backend(files.load_config()).read(), name))
+    return 0
+
+
+def rm(files: ProjectFiles, name: str, *, lock_timeout: float, command: str) -> int:
+    """Forget `name`; `command` is recorded in the lock for anyone who waits for it."""
+    backend = state_backend(files.load_config())
+    with backend.lock(command, lock_timeout) as lock:
+        new_state, dropped = forget(lock.read(), name)
+        lock.write(new_state)
+    view.forgot(name, dropped)
+    return 0
+
+
+def unlock(files: ProjectFiles, *, force: bool) -> int:
+    backend = state_backend(files.load_config())
+    view.unlocked(backend.unlock(force=force), backend.lock_path)
+    return 0
+
+
+def import_campaign(
+    files: ProjectFiles,
+    name: str,
+    campaign_id: int,
+    *,
+    vars: Mapping[str, str],
+    lock_timeout: float,
+    command: str,
+) -> int:
+    """Record `name` as created with `campaign_id`, with its manifest's current fingerprint."""
+    config = files.load_config()
+    project = load_project(config.manifests, config)
+    campaign = project.campaign(name)
+    if campaign is None:
+        raise UsageError(f"no Campaign named {name!r} in the manifests")
+    rendered = render_campaign(campaign, vars)
+    backend = state_backend(config)
+    with backend.lock(command, lock_timeout) as lock:
+        state = lock.read()
+        previous = state.get(name)
+        new_state, recorded = record_import(
+            state, name, campaign_id, rendered.fingerprint, rendered.stats.phones
+        )
+        lock.write(new_state)
+    view.imported(recorded, previous)
+    return 0

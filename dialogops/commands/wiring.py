@@ -1,0 +1,75 @@
+"""What a command works against: the project config, the state backend and the API client.
+
+The one place that chooses between the real Dialog API with the real state and, for
+`--sandbox`, the built-in sandbox server with a state of its own; nothing else (but the
+`sandbox serve` command) imports the sandbox, so a real run never loads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dialogops.config import load_config
+from dialogops.specs import Config
+from dialogops.state import LocalBackend, backend_for
+
+if TYPE_CHECKING:
+    from dialogops.client import DialogClient
+
+# Where `--sandbox` runs keep their state, relative to the project root: never the real one.
+SANDBOX_STATE = Path(".dialogops", "sandbox.state.json")
+
+
+@dataclass(frozen=True)
+class ProjectFiles:
+    """The project config and state file a command was pointed at (`--config`, `--state`)."""
+
+    config: Path | None = None
+    state: Path | None = None
+
+    def load_config(self) -> Config:
+        """The project config, with `--state` taking precedence over the file's setting."""
+        config = load_config(self.config, Path.cwd())
+        if self.state is not None:
+            config = dataclasses.replace(config, state_path=self.state.resolve())
+        return config
+
+
+def state_backend(config: Config, *, sandbox: bool = False) -> LocalBackend:
+    """The project's state backend; with `sandbox`, the sandbox's own state file."""
+    if not sandbox:
+        return backend_for(config)
+    path = config.root / SANDBOX_STATE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return LocalBackend(path)
+
+
+@contextlib.contextmanager
+def open_client(config: Config, *, sandbox: bool = False) -> Iterator[DialogClient]:
+    """The API client for `config`; with `sandbox`, for a sandbox server run in this process."""
+    # Imported here: plan, validate and the state commands use this module without HTTP.
+    from dialogops.client import DialogClient
+
+    if not sandbox:
+        with DialogClient.from_environment(config) as client:
+            yield client
+        return
+    # Imported here: a real run must not pay for the server (http.server, sqlite3).
+    from dialogops.sandbox import SANDBOX_TOKEN, running_sandbox
+
+    # The sandbox places its synthetic calls on the project's wall clock.
+    with (
+        running_sandbox(config.root, timezone=config.timezone) as server,
+        DialogClient(
+            server.url,
+            token=SANDBOX_TOKEN,
+            timeout=config.timeout_seconds,
+            retry_503=config.retry_503,
+        ) as client,
+    ):
+        yield client

@@ -1,0 +1,102 @@
+"""Test material for the report modules: a campaign, a report, a state, a fake client and
+a response shaped as the analytics endpoint answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from dialogops import report as rpt
+from dialogops.errors import Location
+from dialogops.specs import (
+    Campaign,
+    Config,
+    InlineSource,
+    PhonesSpec,
+    Project,
+    Report,
+    ReportColumn,
+    Schedule,
+)
+from dialogops.state import State, StateEntry, Status
+
+FUTURE = dt.date(2099, 12, 1)
+YEKT = "Asia/Yekaterinburg"  # UTC+5 all year round
+
+
+def make_state(**entries: tuple[Status, int | None]) -> State:
+    return State(
+        campaigns={
+            name: StateEntry(name=name, status=status, fingerprint="sha256:0", phones=1, id=id_)
+            for name, (status, id_) in entries.items()
+        }
+    )
+
+
+class FakeClient:
+    def __init__(self, response: Any) -> None:
+        self.response = response
+        self.calls: list[tuple[int, dict[str, Any]]] = []
+
+    def report(self, project_id: int, body: dict[str, Any]) -> Any:
+        self.calls.append((project_id, body))
+        return self.response
+
+
+def make_campaign(name: str = "nps", date: dt.date = FUTURE) -> Campaign:
+    return Campaign(
+        name=name,
+        location=Location("campaigns/nps.yaml", 1, 1),
+        project_id=7,
+        title="NPS",
+        description="",
+        start_block_id=10,
+        phone_id=5,
+        schedule=Schedule(date=date, start_time=dt.time(9), end_time=dt.time(17)),
+        phones=PhonesSpec(source=InlineSource(entries=("+79990000001",), locations=())),
+        add_data={},
+        add_data_locations={},
+    )
+
+
+PHONE = ReportColumn(1, "phone_number", "Phone Number", "field", "number")
+DURATION = ReportColumn(2, "duration", "Duration", "field", "number")
+
+
+def make_report(**changes: Any) -> Report:
+    base = Report(
+        name="nps-results",
+        location=Location("campaigns/nps.yaml", 20, 1),
+        scenario_id=951,
+        columns=(PHONE,),
+        campaign="nps",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def make_project(tmp_path: Path, *campaigns: Campaign, timezone: str = YEKT) -> Project:
+    config = Config(root=tmp_path, path=None, timezone=timezone)
+    return Project(config=config, campaigns=campaigns, reports=())
+
+
+RESPONSE: dict[str, Any] = {
+    "columns": [
+        {"field": "phone_number", "display_name": "Phone Number", "type": "text"},
+        {"field": "duration", "display_name": "Duration", "type": "number"},
+        {"field": "note", "display_name": "Note", "type": "text"},
+    ],
+    "data": [
+        {"phone_number": "+79990000001", "duration": 3600, "note": "a|b"},
+        {"phone_number": "+79990000002", "duration": 125, "note": "line1\nline2"},
+        {"phone_number": "+79990000003", "duration": 0, "note": None},
+    ],
+    "count": 3,
+    "total_duration": 3725,
+    "avg_duration": 3725 / 3,
+}
+
+
+def result() -> rpt.ReportResult:
+    return rpt.parse_response(RESPONSE, (PHONE,))
