@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import child_env, run_dialogops, wait_for
+from conftest import child_env, run_cli, wait_for
 from samples import api_env, write_project
 
 from dialogops.cli import main
@@ -140,7 +140,7 @@ def test_killed_applies_never_create_a_campaign_twice(
         assert max(sandbox.creates_by_name().values(), default=0) <= 1
         resolutions += resolve_like_a_user(root, sandbox, capsys)
 
-    final = run_dialogops(["apply", "--auto-approve"], root, env=api_env(sandbox))
+    final = run_cli(["apply", "--auto-approve"], root, env=api_env(sandbox))
 
     assert final.returncode == 0, final.stdout + final.stderr
     assert sandbox.creates_by_name() == dict.fromkeys(NAMES, 1)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_dialogops
+from conftest import run_cli
 
 CONFIG = """\
 state:
@@ -62,7 +62,7 @@ def make_project(root: Path, names: tuple[str, ...] = ("nps",)) -> Path:
 
 
 def plan_json(root: Path, *args: str) -> dict[str, Any]:
-    result = run_dialogops(["plan", "--format", "json", *args], root)
+    result = run_cli(["plan", "--format", "json", *args], root)
     assert result.returncode in (0, 1, 2), result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
     return data
@@ -103,7 +103,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_a_new_campaign_is_a_create_with_masked_phones(project: Path) -> None:
-    result = run_dialogops(["plan"], project)
+    result = run_cli(["plan"], project)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "+ nps  create  3 phones"
@@ -122,7 +122,7 @@ def test_a_new_campaign_is_a_create_with_masked_phones(project: Path) -> None:
 def test_plan_never_writes_state(project: Path) -> None:
     state = write_state(project, {"nps": created("sha256:" + "1" * 64)})
     before = state.read_bytes()
-    result = run_dialogops(["plan", "--replace", "nps"], project)
+    result = run_cli(["plan", "--replace", "nps"], project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("-/+ nps  replace  3 phones")
     assert state.read_bytes() == before
@@ -135,26 +135,26 @@ def test_plan_never_writes_state(project: Path) -> None:
 
 
 def test_detailed_exit_codes(project: Path) -> None:
-    assert run_dialogops(["plan", "--detailed-exitcode"], project).returncode == 2
+    assert run_cli(["plan", "--detailed-exitcode"], project).returncode == 2
     write_state(project, {"nps": created(fingerprint_of(project, "nps"))})
-    result = run_dialogops(["plan", "--detailed-exitcode"], project)
+    result = run_cli(["plan", "--detailed-exitcode"], project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("= nps  unchanged  3 phones\n")
     assert "Plan: 0 to create, 1 unchanged," in result.stdout
-    broken = run_dialogops(["plan", "--detailed-exitcode", "--target", "nope"], project)
+    broken = run_cli(["plan", "--detailed-exitcode", "--target", "nope"], project)
     assert broken.returncode == 1
     assert broken.stderr == "error: --target nope: no campaign of that name\n"
 
 
 def test_a_changed_campaign_fails_with_the_command_that_resolves_it(project: Path) -> None:
     write_state(project, {"nps": created("sha256:" + "1" * 64)})
-    result = run_dialogops(["plan", "--detailed-exitcode"], project)
+    result = run_cli(["plan", "--detailed-exitcode"], project)
     assert result.returncode == 1
     assert result.stdout.startswith("! nps  changed  3 phones (state: id 4242, 3 phones)\n")
     assert result.stderr == (
         "error: campaign nps is changed; to resolve it run: dialogops apply --replace nps\n"
     )
-    replaced = run_dialogops(["plan", "--replace", "nps", "--detailed-exitcode"], project)
+    replaced = run_cli(["plan", "--replace", "nps", "--detailed-exitcode"], project)
     assert replaced.returncode == 2, replaced.stderr
     assert replaced.stdout.startswith("-/+ nps  replace  3 phones (replaces: id 4242, 3 phones)")
 
@@ -171,7 +171,7 @@ def test_an_unknown_outcome_fails_with_import_or_state_rm(project: Path) -> None
             }
         },
     )
-    result = run_dialogops(["plan"], project)
+    result = run_cli(["plan"], project)
     assert result.returncode == 1
     assert result.stdout.startswith("? nps  unknown  3 phones (state: status unknown, 3 phones)")
     assert result.stderr == (
@@ -188,7 +188,7 @@ def test_an_orphan_is_only_a_warning(project: Path) -> None:
             "old-campaign": created("sha256:" + "3" * 64, id=17),
         },
     )
-    result = run_dialogops(["plan", "--detailed-exitcode"], project)
+    result = run_cli(["plan", "--detailed-exitcode"], project)
     assert result.returncode == 0, result.stderr
     assert "- old-campaign  orphaned  (state: id 17, 3 phones)" in result.stdout
     assert "dialogops state rm old-campaign forgets it" in result.stdout
@@ -208,7 +208,7 @@ def test_an_orphan_is_only_a_warning(project: Path) -> None:
 )
 def test_a_corrupt_state_file_is_a_clear_error(project: Path, content: str, message: str) -> None:
     (project / "dialogops.state.json").write_text(content, encoding="utf-8")
-    result = run_dialogops(["plan"], project)
+    result = run_cli(["plan"], project)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
     assert message in result.stderr
@@ -223,7 +223,7 @@ def test_render_problems_are_reported_with_file_and_line(tmp_path: Path) -> None
     (root / "data" / "two.csv").write_text(
         "phone,name\n+79991234567,B\nnot-a-phone,C\n8 (999) 765-43-2,D\n", "utf-8"
     )
-    result = run_dialogops(["plan"], root)
+    result = run_cli(["plan"], root)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
     assert "one.csv:2" in result.stderr and "two.csv:3" in result.stderr
@@ -234,7 +234,7 @@ def test_render_problems_are_reported_with_file_and_line(tmp_path: Path) -> None
 
 
 def test_json_output_is_versioned_and_masked(project: Path) -> None:
-    result = run_dialogops(["plan", "--format", "json", "--var", "k=v"], project)
+    result = run_cli(["plan", "--format", "json", "--var", "k=v"], project)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["format_version"] == 1
@@ -249,7 +249,7 @@ def test_json_output_is_versioned_and_masked(project: Path) -> None:
 
 
 def test_markdown_output_is_a_pr_comment(project: Path) -> None:
-    result = run_dialogops(["plan", "--format", "markdown"], project)
+    result = run_cli(["plan", "--format", "markdown"], project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("### dialogops plan\n\n**Plan: 1 to create")
     assert "| `+` | `nps` | create | 3 | 2099-12-01 | 09:00-17:00 | 3 | 5 min |" in result.stdout
@@ -258,7 +258,7 @@ def test_markdown_output_is_a_pr_comment(project: Path) -> None:
 
 
 def test_out_saves_a_plan_without_phones_or_add_data(project: Path) -> None:
-    result = run_dialogops(["plan", "--out", "plan.json"], project)
+    result = run_cli(["plan", "--out", "plan.json"], project)
     assert result.returncode == 0, result.stderr
     assert "Saved the plan to plan.json" in result.stderr
     text = (project / "plan.json").read_text(encoding="utf-8")
@@ -282,7 +282,7 @@ def test_out_saves_a_plan_without_phones_or_add_data(project: Path) -> None:
 
 def test_a_blocked_plan_is_not_saved(project: Path) -> None:
     write_state(project, {"nps": created("sha256:" + "1" * 64)})
-    result = run_dialogops(["plan", "--out", "plan.json"], project)
+    result = run_cli(["plan", "--out", "plan.json"], project)
     assert result.returncode == 1
     assert "plan not saved to plan.json" in result.stderr
     assert not (project / "plan.json").exists()
@@ -290,17 +290,16 @@ def test_a_blocked_plan_is_not_saved(project: Path) -> None:
 
 def test_colour_follows_the_terminal_and_no_color(project: Path) -> None:
     forced = {"FORCE_COLOR": "1", "NO_COLOR": ""}
-    assert "\x1b[" in run_dialogops(["plan"], project, env=forced).stdout
-    assert "\x1b[" not in run_dialogops(["plan", "--no-color"], project, env=forced).stdout
+    assert "\x1b[" in run_cli(["plan"], project, env=forced).stdout
+    assert "\x1b[" not in run_cli(["plan", "--no-color"], project, env=forced).stdout
     assert (
-        "\x1b["
-        not in run_dialogops(["plan"], project, env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout
+        "\x1b[" not in run_cli(["plan"], project, env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout
     )
 
 
 def test_paths_and_targets_limit_what_is_planned(tmp_path: Path) -> None:
     root = make_project(tmp_path, ("one", "two"))
-    by_path = run_dialogops(["plan", "campaigns/two.yaml"], root)
+    by_path = run_cli(["plan", "campaigns/two.yaml"], root)
     assert by_path.returncode == 0, by_path.stderr
     assert by_path.stdout.startswith("+ two  create")
     assert "+ one" not in by_path.stdout
@@ -332,7 +331,7 @@ def test_every_status_at_once_in_text_json_and_markdown(tmp_path: Path) -> None:
     )
     outputs = {}
     for fmt in ("text", "json", "markdown"):
-        result = run_dialogops(["plan", "--format", fmt, "--detailed-exitcode"], root)
+        result = run_cli(["plan", "--format", fmt, "--detailed-exitcode"], root)
         assert result.returncode == 1, result.stderr
         assert result.stderr.splitlines() == [
             "error: campaign c-edited is changed; to resolve it run: "

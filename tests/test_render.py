@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_dialogops
+from conftest import run_cli
 
 from dialogops.config import load_config
 from dialogops.errors import Location, RenderError
@@ -406,7 +406,7 @@ def test_plan_reports_rendering_problems_without_a_traceback(tmp_path: Path) -> 
     (tmp_path / "campaigns" / "nps.yaml").write_text(
         EXAMPLE_MANIFEST.replace("{{ row.first_name }}", "{{ row.first }}"), encoding="utf-8"
     )
-    result = run_dialogops(["plan"], tmp_path)
+    result = run_cli(["plan"], tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     columns = "phone, last_name, first_name, contract"

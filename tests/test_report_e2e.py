@@ -1,4 +1,5 @@
-"""`dialogops report` run as a user runs it, in a subprocess, against the sandbox over HTTP.
+"""`dialogops report` run as a user runs it, through the CLI's entry point, against the
+sandbox over HTTP.
 
 Each test applies its campaign with the real `dialogops apply`, then reports on it; the
 sandbox lives in the pytest process, so a test sees exactly the body the server received.
@@ -10,12 +11,11 @@ import csv
 import io
 import json
 import sqlite3
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_dialogops
+from conftest import CliResult, run_cli
 from samples import DOCUMENTED_REPORT_REQUEST, api_env, example_project
 
 from dialogops.sandbox import SandboxServer
@@ -104,12 +104,12 @@ def make_project(root: Path, reports: str = "") -> Path:
 
 
 def apply(root: Path, sandbox: SandboxServer) -> None:
-    result = run_dialogops(["apply", "--auto-approve"], root, env=api_env(sandbox))
+    result = run_cli(["apply", "--auto-approve"], root, env=api_env(sandbox))
     assert result.returncode == 0, result.stderr
 
 
-def report(root: Path, sandbox: SandboxServer, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_dialogops(["report", *args], root, env=api_env(sandbox))
+def report(root: Path, sandbox: SandboxServer, *args: str) -> CliResult:
+    return run_cli(["report", *args], root, env=api_env(sandbox))
 
 
 def report_bodies(sandbox: SandboxServer) -> list[dict[str, Any]]:
@@ -395,10 +395,10 @@ def test_unknown_campaign_id_is_the_servers_404(tmp_path: Path, sandbox: Sandbox
 
 def test_example_project_report_with_the_built_in_sandbox(tmp_path: Path) -> None:
     root = example_project(tmp_path)
-    applied = run_dialogops(["apply", "--sandbox", "--auto-approve"], root)
+    applied = run_cli(["apply", "--sandbox", "--auto-approve"], root)
     assert applied.returncode == 0, applied.stderr
 
-    result = run_dialogops(["report", "nps-2099-12-results", "--sandbox"], root)
+    result = run_cli(["report", "nps-2099-12-results", "--sandbox"], root)
 
     assert result.returncode == 0, result.stderr
     written = root / "reports" / "nps-2099-12.csv"
@@ -412,19 +412,19 @@ def test_example_project_report_with_the_built_in_sandbox(tmp_path: Path) -> Non
 def test_example_project_before_and_after_apply_to_stdout(tmp_path: Path) -> None:
     root = example_project(tmp_path)
 
-    early = run_dialogops(["report", "nps-2099-12-results", "--sandbox"], root)
+    early = run_cli(["report", "nps-2099-12-results", "--sandbox"], root)
 
     assert early.returncode == 1
     assert early.stderr == (
         "error: campaign 'nps-2099-12' is not in the sandbox state: create it with "
         "`dialogops apply --sandbox`\n"
     )
-    applied = run_dialogops(["apply", "--sandbox", "--auto-approve"], root)
+    applied = run_cli(["apply", "--sandbox", "--auto-approve"], root)
     assert applied.returncode == 0, applied.stderr
 
     # --format alone prints, even the manifest's own format: the README's example.
-    as_csv = run_dialogops(["report", "nps-2099-12-results", "--sandbox", "--format", "csv"], root)
-    dashed = run_dialogops(["report", "nps-2099-12-results", "--sandbox", "--out", "-"], root)
+    as_csv = run_cli(["report", "nps-2099-12-results", "--sandbox", "--format", "csv"], root)
+    dashed = run_cli(["report", "nps-2099-12-results", "--sandbox", "--out", "-"], root)
 
     for result in (as_csv, dashed):
         assert result.returncode == 0, result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_dialogops
+from conftest import run_cli
 from jsonschema import Draft202012Validator
 
 from dialogops.schemas import _PATTERN_HINTS, KINDS, load_schema
@@ -55,13 +55,13 @@ def test_the_repository_schema_paths_are_the_packaged_files(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_schema_command_prints_the_file(kind: str, tmp_path: Path) -> None:
-    result = run_dialogops(["schema", kind], tmp_path)
+    result = run_cli(["schema", kind], tmp_path)
     assert result.returncode == 0
     assert json.loads(result.stdout) == load_schema(kind)
 
 
 def test_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_dialogops(["schema", "campaing"], tmp_path)
+    result = run_cli(["schema", "campaing"], tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("Usage: dialogops schema [OPTIONS] {campaign|report|config}")
     assert "'campaing' is not one of 'campaign', 'report', 'config'" in result.stderr
@@ -77,7 +77,7 @@ def test_stock_validator_accepts_the_examples(tmp_path: Path) -> None:
         ("config", ["dialogops.yaml"]),
     ):
         schema = tmp_path / f"{kind}.json"
-        schema.write_text(run_dialogops(["schema", kind], tmp_path).stdout)
+        schema.write_text(run_cli(["schema", kind], tmp_path).stdout)
         result = subprocess.run(
             [tool, "--schemafile", str(schema), *files],
             cwd=REPO,

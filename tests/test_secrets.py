@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_dialogops
+from conftest import run_cli
 from samples import write_project
 
 from dialogops.sandbox import SandboxServer
@@ -46,9 +46,9 @@ def test_token_never_appears_in_outputs_state_or_saved_plan(
     env = {"DIALOG_API_URL": distinctive_sandbox.url, "DIALOG_TOKEN": TOKEN}
     distinctive_sandbox.faults.update(status=422, status_count=1)
 
-    saved = run_dialogops(["plan", "-v", "--out", "saved.plan"], root, env=env)
-    rejected = run_dialogops(["apply", "-v", "--auto-approve", "--parallelism", "1"], root, env=env)
-    applied = run_dialogops(["apply", "-v", "--auto-approve"], root, env=env)
+    saved = run_cli(["plan", "-v", "--out", "saved.plan"], root, env=env)
+    rejected = run_cli(["apply", "-v", "--auto-approve", "--parallelism", "1"], root, env=env)
+    applied = run_cli(["apply", "-v", "--auto-approve"], root, env=env)
 
     assert (saved.returncode, rejected.returncode, applied.returncode) == (0, 1, 0)
     assert "POST http://127.0.0.1" in rejected.stderr  # -v really logged the requests
@@ -68,8 +68,8 @@ def test_login_and_password_flow_leaks_neither(
         "DIALOG_PASSWORD": PASSWORD,
     }
 
-    applied = run_dialogops(["apply", "-v", "--auto-approve"], root, env=env)
-    wrong = run_dialogops(
+    applied = run_cli(["apply", "-v", "--auto-approve"], root, env=env)
+    wrong = run_cli(
         ["apply", "-v", "--auto-approve"],
         write_project(tmp_path / "q", ["beta"]),
         env={**env, "DIALOG_PASSWORD": PASSWORD + "x"},

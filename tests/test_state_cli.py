@@ -1,4 +1,8 @@
-"""`dialogops state list|show|rm|unlock` and `dialogops import`, run as a user would."""
+"""`dialogops state list|show|rm|unlock` and `dialogops import`, run as a user would.
+
+In this process through the CLI's entry point; a test that holds the state lock itself runs
+the command in a process of its own, as the lock belongs to a process.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_dialogops
+from conftest import run_cli, run_dialogops
 
 from dialogops.state import LocalBackend, LockInfo, Replaced, State, StateEntry, dumps
 
@@ -83,7 +87,7 @@ def dead_lock(project: Path) -> LockInfo:
 
 def test_list_shows_a_table_of_entries(project: Path) -> None:
     seed(project, CREATED, UNKNOWN)
-    result = run_dialogops(["state", "list"], project)
+    result = run_cli(["state", "list"], project)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["name", "status", "id", "phones", "created"]
@@ -93,7 +97,7 @@ def test_list_shows_a_table_of_entries(project: Path) -> None:
 
 
 def test_list_of_an_empty_state(project: Path) -> None:
-    result = run_dialogops(["state", "list"], project)
+    result = run_cli(["state", "list"], project)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"no campaigns in state ({project / 'dialogops.state.json'})\n"
     assert not (project / "dialogops.state.json").exists()
@@ -101,7 +105,7 @@ def test_list_of_an_empty_state(project: Path) -> None:
 
 def test_list_as_json(project: Path) -> None:
     seed(project, UNKNOWN, CREATED)
-    result = run_dialogops(["state", "list", "--format", "json"], project)
+    result = run_cli(["state", "list", "--format", "json"], project)
     assert result.returncode == 0, result.stderr
     entries = json.loads(result.stdout)
     assert [e["name"] for e in entries] == ["nps-2099-01", "welcome"]
@@ -117,7 +121,7 @@ def test_list_as_json(project: Path) -> None:
 def test_list_reads_the_state_given_by_option(project: Path) -> None:
     other = project / "elsewhere.json"
     other.write_text(dumps(State(lineage="x", serial=1).put(UNKNOWN)))
-    result = run_dialogops(["state", "list", "--state", str(other)], project)
+    result = run_cli(["state", "list", "--state", str(other)], project)
     assert result.returncode == 0, result.stderr
     assert "welcome" in result.stdout
     assert "nps-2099-01" not in result.stdout
@@ -125,7 +129,7 @@ def test_list_reads_the_state_given_by_option(project: Path) -> None:
 
 def test_show_prints_the_entry_with_history(project: Path) -> None:
     seed(project, CREATED)
-    result = run_dialogops(["state", "show", "nps-2099-01"], project)
+    result = run_cli(["state", "show", "nps-2099-01"], project)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "name": "nps-2099-01",
@@ -148,14 +152,14 @@ def test_show_prints_the_entry_with_history(project: Path) -> None:
 
 def test_show_of_an_unknown_name_is_an_error(project: Path) -> None:
     seed(project, CREATED)
-    result = run_dialogops(["state", "show", "nope"], project)
+    result = run_cli(["state", "show", "nope"], project)
     assert result.returncode == 1
     assert result.stderr == "error: no campaign named 'nope' in state (known: nps-2099-01)\n"
 
 
 def test_a_corrupt_state_file_is_an_error_not_a_traceback(project: Path) -> None:
     (project / "dialogops.state.json").write_text('{"version": 1, "serial": ')
-    result = run_dialogops(["state", "list"], project)
+    result = run_cli(["state", "list"], project)
     assert result.returncode == 1
     assert result.stderr.startswith(
         f"error: {project / 'dialogops.state.json'}: state file is not valid JSON"
@@ -168,7 +172,7 @@ def test_a_corrupt_state_file_is_an_error_not_a_traceback(project: Path) -> None
 
 def test_rm_forgets_the_entry_durably(project: Path) -> None:
     seed(project, CREATED, UNKNOWN)
-    result = run_dialogops(["state", "rm", "welcome"], project)
+    result = run_cli(["state", "rm", "welcome"], project)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         "forgot welcome (status unknown); if it was created after all, "
@@ -183,7 +187,7 @@ def test_rm_forgets_the_entry_durably(project: Path) -> None:
 
 def test_rm_of_a_created_campaign_says_it_still_exists(project: Path) -> None:
     seed(project, CREATED)
-    result = run_dialogops(["state", "rm", "nps-2099-01"], project)
+    result = run_cli(["state", "rm", "nps-2099-01"], project)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         "forgot nps-2099-01 (id 123, 3 phones, created 2099-01-01T08:00:00Z); "
@@ -194,7 +198,7 @@ def test_rm_of_a_created_campaign_says_it_still_exists(project: Path) -> None:
 def test_rm_of_an_unknown_name_changes_nothing(project: Path) -> None:
     seed(project, CREATED)
     before = (project / "dialogops.state.json").read_text()
-    result = run_dialogops(["state", "rm", "nope"], project)
+    result = run_cli(["state", "rm", "nope"], project)
     assert result.returncode == 1
     assert result.stderr == "error: no campaign named 'nope' in state (known: nps-2099-01)\n"
     assert (project / "dialogops.state.json").read_text() == before
@@ -214,7 +218,7 @@ def test_rm_waits_for_the_lock_then_names_the_holder(project: Path) -> None:
 def test_rm_under_a_dead_lock_says_to_unlock(project: Path) -> None:
     seed(project, CREATED)
     info = dead_lock(project)
-    result = run_dialogops(["state", "rm", "nps-2099-01"], project)
+    result = run_cli(["state", "rm", "nps-2099-01"], project)
     assert result.returncode == 1
     assert f"state is locked by pid {info.pid} " in result.stderr
     assert "left by a dead process" in result.stderr
@@ -226,14 +230,14 @@ def test_rm_under_a_dead_lock_says_to_unlock(project: Path) -> None:
 
 def test_unlock_removes_a_dead_lock_and_names_its_holder(project: Path) -> None:
     info = dead_lock(project)
-    result = run_dialogops(["state", "unlock"], project)
+    result = run_cli(["state", "unlock"], project)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"removed the state lock held by {info.describe()}\n"
     assert not backend(project).lock_path.exists()
 
 
 def test_unlock_with_nothing_to_unlock(project: Path) -> None:
-    result = run_dialogops(["state", "unlock"], project)
+    result = run_cli(["state", "unlock"], project)
     assert result.returncode == 0, result.stderr
     lock = project / "dialogops.state.json.lock"
     assert result.stdout == f"state is not locked ({lock} does not exist)\n"
@@ -255,20 +259,20 @@ def test_unlock_refuses_a_running_holder_without_force(project: Path) -> None:
 
 
 def test_import_records_a_created_campaign_with_the_manifest_fingerprint(project: Path) -> None:
-    result = run_dialogops(["import", "nps-2099-01", "4711", "--var", "who=Ann"], project)
+    result = run_cli(["import", "nps-2099-01", "4711", "--var", "who=Ann"], project)
     assert result.returncode == 0, result.stderr
     entry = backend(project).read().get("nps-2099-01")
     assert entry is not None
     assert (entry.status, entry.id, entry.phones, entry.history) == ("created", 4711, 3, ())
     assert entry.fingerprint.startswith("sha256:")
     assert result.stdout == f"imported nps-2099-01: id 4711, 3 phones, {entry.fingerprint}\n"
-    plan = run_dialogops(["plan", "--var", "who=Ann"], project)
+    plan = run_cli(["plan", "--var", "who=Ann"], project)
     assert plan.returncode == 0, plan.stdout + plan.stderr
 
 
 def test_import_resolves_an_unknown_entry(project: Path) -> None:
     seed(project, StateEntry("nps-2099-01", "unknown", FP_B, 3, started_at="2099-01-02T09:30:00Z"))
-    result = run_dialogops(["import", "nps-2099-01", "55", "--var", "who=Ann"], project)
+    result = run_cli(["import", "nps-2099-01", "55", "--var", "who=Ann"], project)
     assert result.returncode == 0, result.stderr
     entry = backend(project).read().get("nps-2099-01")
     assert entry is not None
@@ -277,7 +281,7 @@ def test_import_resolves_an_unknown_entry(project: Path) -> None:
 
 def test_import_with_a_new_id_keeps_the_old_in_history(project: Path) -> None:
     seed(project, CREATED)
-    result = run_dialogops(["import", "nps-2099-01", "124", "--var", "who=Ann"], project)
+    result = run_cli(["import", "nps-2099-01", "124", "--var", "who=Ann"], project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1] == "the previous id 123 is kept in the entry's history"
     entry = backend(project).read().get("nps-2099-01")
@@ -288,7 +292,7 @@ def test_import_with_a_new_id_keeps_the_old_in_history(project: Path) -> None:
 
 
 def test_import_of_a_name_without_manifest_is_an_error(project: Path) -> None:
-    result = run_dialogops(["import", "nope", "1", "--var", "who=Ann"], project)
+    result = run_cli(["import", "nope", "1", "--var", "who=Ann"], project)
     assert result.returncode == 1
     assert result.stderr == "error: no Campaign named 'nope' in the manifests\n"
     assert not (project / "dialogops.state.json").exists()
@@ -296,14 +300,14 @@ def test_import_of_a_name_without_manifest_is_an_error(project: Path) -> None:
 
 @pytest.mark.parametrize("bad_id", ["0", "-3", "abc"])
 def test_import_needs_a_positive_integer_id(project: Path, bad_id: str) -> None:
-    result = run_dialogops(["import", "nps-2099-01", "--", bad_id], project)
+    result = run_cli(["import", "nps-2099-01", "--", bad_id], project)
     assert result.returncode == 1
     assert "Invalid value for 'ID'" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_import_of_a_manifest_that_does_not_render_is_an_error(project: Path) -> None:
-    result = run_dialogops(["import", "nps-2099-01", "4711"], project)
+    result = run_cli(["import", "nps-2099-01", "4711"], project)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
     assert "who" in result.stderr
@@ -312,8 +316,8 @@ def test_import_of_a_manifest_that_does_not_render_is_an_error(project: Path) ->
 
 
 def test_state_files_never_hold_phone_numbers(project: Path) -> None:
-    run_dialogops(["import", "nps-2099-01", "4711", "--var", "who=Ann"], project)
-    run_dialogops(["import", "nps-2099-01", "4712", "--var", "who=Bob"], project)
+    run_cli(["import", "nps-2099-01", "4711", "--var", "who=Ann"], project)
+    run_cli(["import", "nps-2099-01", "4712", "--var", "who=Bob"], project)
     texts = [
         (project / n).read_text() for n in ("dialogops.state.json", "dialogops.state.json.backup")
     ]
@@ -324,23 +328,23 @@ def test_state_files_never_hold_phone_numbers(project: Path) -> None:
 
 
 def test_help_lists_every_state_command(project: Path) -> None:
-    result = run_dialogops(["state", "--help"], project)
+    result = run_cli(["state", "--help"], project)
     assert result.returncode == 0
     for command in ("list", "show", "rm", "unlock"):
         assert f"  {command} " in result.stdout
-    assert run_dialogops(["import", "--help"], project).returncode == 0
+    assert run_cli(["import", "--help"], project).returncode == 0
 
 
 def test_commands_use_the_state_path_of_the_config(project: Path) -> None:
     (project / "var").mkdir()
     (project / "ops.yaml").write_text("manifests: [campaigns/]\nstate: {path: var/ops.json}\n")
-    result = run_dialogops(
+    result = run_cli(
         ["import", "nps-2099-01", "9", "--var", "who=Ann", "--config", "ops.yaml"], project
     )
     assert result.returncode == 0, result.stderr
     assert LocalBackend(project / "var" / "ops.json").read().get("nps-2099-01") is not None
     assert not (project / "dialogops.state.json").exists()
-    listed = run_dialogops(["state", "list", "--config", "ops.yaml"], project)
+    listed = run_cli(["state", "list", "--config", "ops.yaml"], project)
     assert "nps-2099-01" in listed.stdout
 
 
