@@ -5,13 +5,13 @@ the one error boundary that turns every outcome into an exit code.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
 import click
 
 from dialogops import __version__
-from dialogops.cli.options import Invocation
 from dialogops.errors import DialogOpsError
 
 # Each command's "module:attribute", imported only when the command runs or shows its help
@@ -26,6 +26,13 @@ COMMANDS: Mapping[str, str] = {
     "state": "dialogops.cli.state:state_group",
     "validate": "dialogops.cli.validate:validate_command",
 }
+
+
+@dataclass
+class Invocation:
+    """What the error boundary learns while the command line is parsed (the context's `obj`)."""
+
+    verbose: bool = False
 
 
 class LazyGroup(click.Group):

@@ -5,14 +5,14 @@ Nothing here loads the project: `dialogops --help` imports every command's optio
 
 from __future__ import annotations
 
-import logging
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 from click.core import ParameterSource
+
+from dialogops.cli import Invocation
 
 SANDBOX_KEEPS_ITS_STATE = (
     "--state cannot be used with --sandbox: sandbox runs keep their own state in "
@@ -20,17 +20,13 @@ SANDBOX_KEEPS_ITS_STATE = (
 )
 
 
-@dataclass
-class Invocation:
-    """What the error boundary learns while the command line is parsed (the context's `obj`)."""
-
-    verbose: bool = False
-
-
 def _verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     """Remember `-v` for the error boundary and show the API client's debug lines on stderr."""
     if not value:
         return
+    # Imported here: only -v needs logging, and `dialogops --help` loads this module.
+    import logging
+
     ctx.ensure_object(Invocation).verbose = True
     logger = logging.getLogger("dialogops")
     handler = logging.StreamHandler(sys.stderr)
