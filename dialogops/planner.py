@@ -1,6 +1,6 @@
 """Diffing rendered campaigns against state into a frozen `Plan`.
 
-The plan decides, once, what each campaign's status is; `show.py` only prints it and
+The plan decides, once, what each campaign's status is; `views/plan.py` only shows it and
 `apply.py` only executes it. Planning renders every targeted campaign but needs no network.
 """
 

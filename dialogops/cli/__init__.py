@@ -1,5 +1,7 @@
-"""The command line: a group that imports a command's module only when it is used, and `main`,
-the one error boundary that turns every outcome into an exit code.
+"""The command line: a lazy group of the commands, and `main`, the one error boundary.
+
+A command's module is imported only when that command runs or shows its help; `main`
+turns every outcome (an error, Ctrl-C, a bug) into an exit code.
 """
 
 from __future__ import annotations
