@@ -49,16 +49,27 @@ def test_version_and_help_load_no_command() -> None:
         assert heavy <= {"dialogops", "dialogops.errors"}, (args, heavy)
 
 
-def test_plan_loads_neither_the_http_client_nor_the_sandbox(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "unused"),
+    [
+        ("plan", ("dialogops.client", "dialogops.sandbox", "requests")),
+        (
+            "validate",
+            ("dialogops.client", "dialogops.sandbox", "requests", "dialogops.state", "rich"),
+        ),
+    ],
+)
+def test_a_command_loads_only_what_it_uses(
+    tmp_path: Path, command: str, unused: tuple[str, ...]
+) -> None:
     root = example_project(tmp_path)
     loaded = modules_after(
         "from dialogops.cli import main\nimport contextlib, io\n"
-        "with contextlib.redirect_stdout(io.StringIO()): assert main(['plan']) == 0",
+        f"with contextlib.redirect_stdout(io.StringIO()): assert main([{command!r}]) == 0",
         cwd=root,
     )
-    assert "dialogops.commands.plan" in loaded
-    assert not {m for m in loaded if m.startswith(("dialogops.sandbox", "requests"))}
-    assert "dialogops.client" not in loaded
+    assert f"dialogops.commands.{command}" in loaded
+    assert not {m for m in loaded if m.startswith(unused)}
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ def apply_command(
     """Create the campaigns the plan shows, each exactly once."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import apply
-    from dialogops.commands.wiring import ProjectFiles
+    from dialogops.commands.project import ProjectFiles
 
     if sandbox and state_path is not None:
         raise click.UsageError(SANDBOX_KEEPS_ITS_STATE)

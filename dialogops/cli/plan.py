@@ -67,7 +67,7 @@ def plan_command(
     """Show which campaigns apply would create, and which need attention."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import plan
-    from dialogops.commands.wiring import ProjectFiles
+    from dialogops.commands.project import ProjectFiles
 
     request = plan.PlanRequest(
         files=ProjectFiles(config_path, state_path),

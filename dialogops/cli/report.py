@@ -61,7 +61,7 @@ def report_command(
     """Run the Report manifest NAME and write its rows (table, CSV, JSON, JSONL, Markdown)."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import report
-    from dialogops.commands.wiring import ProjectFiles
+    from dialogops.commands.project import ProjectFiles
 
     if sandbox and state_path is not None:
         raise click.UsageError(SANDBOX_KEEPS_ITS_STATE)

@@ -55,7 +55,7 @@ def list_command(
     """List every campaign recorded in state."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import state
-    from dialogops.commands.wiring import ProjectFiles
+    from dialogops.commands.project import ProjectFiles
 
     files = ProjectFiles(config_path, state_path)
     return state.list_entries(files, cast("ListFormat", fmt), no_color=no_color)
@@ -69,7 +69,7 @@ def list_command(
 def show_command(name: str, config_path: Path | None, state_path: Path | None) -> int:
     """Print the state entry of campaign NAME as JSON, history included."""
     from dialogops.commands import state
-    from dialogops.commands.wiring import ProjectFiles
+    from dialogops.commands.project import ProjectFiles
 
     return state.show(ProjectFiles(config_path, state_path), name)
 
@@ -90,7 +90,7 @@ def rm_command(
 ) -> int:
     """Forget campaign NAME (the campaign on the platform is not touched)."""
     from dialogops.commands import state
-    from dialogops.commands.wiring import ProjectFiles
+    from dialogops.commands.project import ProjectFiles
 
     files = ProjectFiles(config_path, state_path)
     return state.rm(files, name, lock_timeout=lock_timeout, command=command_line(ctx))
@@ -106,7 +106,7 @@ def rm_command(
 def unlock_command(force: bool, config_path: Path | None, state_path: Path | None) -> int:
     """Remove the state lock left by a command that died."""
     from dialogops.commands import state
-    from dialogops.commands.wiring import ProjectFiles
+    from dialogops.commands.project import ProjectFiles
 
     return state.unlock(ProjectFiles(config_path, state_path), force=force)
 
@@ -149,7 +149,7 @@ def import_command(
     The manifest's current fingerprint and phone count are recorded.
     """
     from dialogops.commands import state
-    from dialogops.commands.wiring import ProjectFiles
+    from dialogops.commands.project import ProjectFiles
 
     return state.import_campaign(
         ProjectFiles(config_path, state_path),

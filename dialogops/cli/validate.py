@@ -26,6 +26,6 @@ def validate_command(paths: tuple[Path, ...], fmt: str, config_path: Path | None
     """Check manifests (default: the config's `manifests`) without any network."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import validate
-    from dialogops.commands.wiring import ProjectFiles
+    from dialogops.commands.project import ProjectFiles
 
     return validate.run(ProjectFiles(config_path), paths, cast(Literal["text", "json"], fmt))

@@ -18,7 +18,8 @@ from types import FrameType
 
 from dialogops.apply import ApplyResult, Executor
 from dialogops.client import DialogClient
-from dialogops.commands.wiring import ProjectFiles, open_client, state_backend
+from dialogops.commands.project import ProjectFiles
+from dialogops.commands.wiring import open_client, state_backend
 from dialogops.errors import StateError, UsageError
 from dialogops.manifests import load_project
 from dialogops.planner import Plan, build_plan

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dialogops.commands.wiring import ProjectFiles, state_backend
+from dialogops.commands.project import ProjectFiles
+from dialogops.commands.wiring import state_backend
 from dialogops.manifests import load_project
 from dialogops.planner import build_plan
 from dialogops.savedplan import write_saved_plan

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from dialogops.commands.wiring import SANDBOX_STATE, ProjectFiles, open_client, state_backend
+from dialogops.commands.project import ProjectFiles
+from dialogops.commands.wiring import SANDBOX_STATE, open_client, state_backend
 from dialogops.errors import UsageError
 from dialogops.manifests import load_project
 from dialogops.report import (

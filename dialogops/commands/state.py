@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dialogops.commands.wiring import ProjectFiles, state_backend
+from dialogops.commands.project import ProjectFiles
+from dialogops.commands.wiring import state_backend
 from dialogops.errors import UsageError
 from dialogops.manifests import load_project
 from dialogops.render import render_campaign

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from dialogops.commands.wiring import ProjectFiles
+from dialogops.commands.project import ProjectFiles
 from dialogops.errors import ManifestError
 from dialogops.manifests import check_project
 from dialogops.specs import Config, Project

@@ -1,4 +1,4 @@
-"""What a command works against: the project config, the state backend and the API client.
+"""What a command works against: the state backend and the API client.
 
 The one place that chooses between the real Dialog API with the real state and, for
 `--sandbox`, the built-in sandbox server with a state of its own; nothing else (but the
@@ -8,13 +8,10 @@ The one place that chooses between the real Dialog API with the real state and, 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dialogops.config import load_config
 from dialogops.specs import Config
 from dialogops.state import LocalBackend, backend_for
 
@@ -23,21 +20,6 @@ if TYPE_CHECKING:
 
 # Where `--sandbox` runs keep their state, relative to the project root: never the real one.
 SANDBOX_STATE = Path(".dialogops", "sandbox.state.json")
-
-
-@dataclass(frozen=True)
-class ProjectFiles:
-    """The project config and state file a command was pointed at (`--config`, `--state`)."""
-
-    config: Path | None = None
-    state: Path | None = None
-
-    def load_config(self) -> Config:
-        """The project config, with `--state` taking precedence over the file's setting."""
-        config = load_config(self.config, Path.cwd())
-        if self.state is not None:
-            config = dataclasses.replace(config, state_path=self.state.resolve())
-        return config
 
 
 def state_backend(config: Config, *, sandbox: bool = False) -> LocalBackend:
