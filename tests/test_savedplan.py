@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sample_plans import PHONES, all_statuses, entry_for, make_campaign, make_project
 
-from dialogops import show
 from dialogops.errors import StateError, UsageError
 from dialogops.plandoc import OptionsDoc, SavedPlan, StateDoc
 from dialogops.planner import Plan, build_plan
 from dialogops.savedplan import check_fresh, read_saved_plan, write_saved_plan
 from dialogops.specs import Project
 from dialogops.state import State
+from dialogops.views import plan as view
 
 SECRET_VALUE = "Иванов-секретное-значение"
 
@@ -63,7 +63,7 @@ def test_a_saved_plan_is_the_plan_document_with_its_time_and_without_sample_phon
     path = tmp_path / "plan.json"
     write_saved_plan(plan, path)
     saved = json.loads(path.read_text(encoding="utf-8"))
-    shown = json.loads(show.as_json(plan))
+    shown = json.loads(view.as_json(plan))
 
     assert (saved.pop("format_version"), shown.pop("format_version")) == (2, 1)
     assert saved.pop("created_at")
@@ -179,7 +179,7 @@ def test_a_malformed_saved_plan_names_the_failing_path(
 
 def test_a_plan_document_or_an_older_saved_plan_is_refused_naming_the_fix(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    path.write_text(show.as_json(sample_plan()), encoding="utf-8")
+    path.write_text(view.as_json(sample_plan()), encoding="utf-8")
     with pytest.raises(UsageError) as info:
         read_saved_plan(path)
     assert str(info.value) == (

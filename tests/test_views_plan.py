@@ -116,7 +116,7 @@ def test_json_is_versioned_and_holds_only_masked_phones() -> None:
 
 
 def test_json_keys_keep_the_documented_order() -> None:
-    doc = json.loads(show.as_json(plan_of_all_statuses()))
+    doc = json.loads(view.as_json(plan_of_all_statuses()))
     by_name = {c["name"]: c for c in doc["campaigns"]}
     edited = by_name["edited"]
     assert list(doc) == [
