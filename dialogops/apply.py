@@ -8,7 +8,6 @@ callback; showing them is the view's job (`dialogops.views.apply`).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -20,7 +19,7 @@ from dialogops.errors import DialogOpsError
 from dialogops.masking import redact
 from dialogops.planner import Action
 from dialogops.render import create_body, fingerprint
-from dialogops.state import Replaced, State, StateEntry, StateLock, utc_now
+from dialogops.state import State, StateEntry, StateLock, superseded, utc_now
 
 Result = Literal["created", "failed", "unknown", "skipped"]
 
@@ -168,21 +167,11 @@ class Executor:
         return self._record_created(action, pending, sent)
 
     def _pending_entry(self, action: Action, fp: str, phones: int) -> StateEntry:
-        history: tuple[Replaced, ...] = ()
         old = action.entry
-        if action.status == "replace" and old is not None and old.id is not None:
+        history = () if old is None else old.history
+        if action.status == "replace" and old is not None:
             # Recorded before the POST so a crash cannot lose the old campaign's ID.
-            history = (
-                *old.history,
-                Replaced(
-                    id=old.id,
-                    fingerprint=old.fingerprint,
-                    created_at=old.created_at or "",
-                    replaced_at=utc_now(),
-                ),
-            )
-        elif old is not None:
-            history = old.history
+            history = superseded(old, utc_now())
         return StateEntry(
             name=action.name,
             status="pending",
@@ -220,9 +209,7 @@ class Executor:
 
     def _record_created(self, action: Action, pending: StateEntry, campaign_id: int) -> Outcome:
         name = pending.name
-        created = dataclasses.replace(
-            pending, status="created", id=campaign_id, created_at=utc_now()
-        )
+        created = pending.as_created(campaign_id, utc_now())
         owners: list[str] = []
 
         def record(state: State) -> State:
@@ -232,7 +219,7 @@ class Executor:
             if owner is None:
                 return state.put(created)
             owners.append(owner)
-            return state.put(dataclasses.replace(pending, status="unknown"))
+            return state.put(pending.as_unknown())
 
         try:
             self._lock.update(record)
@@ -279,9 +266,7 @@ class Executor:
     def _unknown(self, action: Action, pending: StateEntry, reason: str) -> Outcome:
         # If this write fails the entry stays `pending`, which plan shows as unknown too.
         with contextlib.suppress(Exception):
-            self._lock.update(
-                lambda state: state.put(dataclasses.replace(pending, status="unknown"))
-            )
+            self._lock.update(lambda state: state.put(pending.as_unknown()))
         return Outcome(
             action.name,
             "unknown",

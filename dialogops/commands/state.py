@@ -18,7 +18,7 @@ from dialogops.views import state as view
 
 def list_entries(files: ProjectFiles, fmt: view.ListFormat, *, no_color: bool = False) -> int:
     backend = state_backend(files.load_config())
-    view.entries(backend.read(), backend.path, fmt, no_color=no_color)
+    view.entries(backend.read(), backend.location, fmt, no_color=no_color)
     return 0
 
 
@@ -39,7 +39,7 @@ def rm(files: ProjectFiles, name: str, *, lock_timeout: float, command: str) -> 
 
 def unlock(files: ProjectFiles, *, force: bool) -> int:
     backend = state_backend(files.load_config())
-    view.unlocked(backend.unlock(force=force), backend.lock_path)
+    view.unlocked(backend.unlock(force=force), backend.lock_location)
     return 0
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dialogops.specs import Config
-from dialogops.state import LocalBackend, backend_for
+from dialogops.state import Backend, LocalBackend, backend_for
 
 if TYPE_CHECKING:
     from dialogops.client import DialogClient
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 SANDBOX_STATE = Path(".dialogops", "sandbox.state.json")
 
 
-def state_backend(config: Config, *, sandbox: bool = False) -> LocalBackend:
+def state_backend(config: Config, *, sandbox: bool = False) -> Backend:
     """The project's state backend; with `sandbox`, the sandbox's own state file."""
     if not sandbox:
         return backend_for(config)

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from pathlib import Path
 from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
 
-from dialogops.state import LockInfo, State, StateEntry, entry_to_dict
+from dialogops.state import LockInfo, State, StateEntry, every_field, file_fields
 
 ListFormat = Literal["table", "json"]
 
 
-def entries(state: State, path: Path, fmt: ListFormat, *, no_color: bool = False) -> None:
+def entries(state: State, location: str, fmt: ListFormat, *, no_color: bool = False) -> None:
     """Every entry: a table for people (with the serial and file) or JSON for scripts."""
     if fmt == "json":
-        listed = [{"name": n, **entry_to_dict(e)} for n, e in sorted(state.campaigns.items())]
+        listed = [{"name": n, **file_fields(e)} for n, e in sorted(state.campaigns.items())]
         print(json.dumps(listed, indent=2, ensure_ascii=False))
         return
     if not state.campaigns:
-        print(f"no campaigns in state ({path})")
+        print(f"no campaigns in state ({location})")
         return
     console = Console(no_color=no_color or None, highlight=False, soft_wrap=True)
     console.print(_table(state))
-    console.print(f"{len(state.campaigns)} campaign(s), serial {state.serial}, {path}")
+    console.print(f"{len(state.campaigns)} campaign(s), serial {state.serial}, {location}")
 
 
 def _table(state: State) -> Table:
@@ -46,7 +44,7 @@ def _table(state: State) -> Table:
 
 def entry(found: StateEntry) -> None:
     """One entry as JSON, history included."""
-    print(json.dumps(dataclasses.asdict(found), indent=2, ensure_ascii=False))
+    print(json.dumps(every_field(found), indent=2, ensure_ascii=False))
 
 
 def forgot(name: str, dropped: StateEntry) -> None:
@@ -62,9 +60,9 @@ def forgot(name: str, dropped: StateEntry) -> None:
         )
 
 
-def unlocked(holder: LockInfo | None, lock_path: Path) -> None:
+def unlocked(holder: LockInfo | None, lock_location: str) -> None:
     if holder is None:
-        print(f"state is not locked ({lock_path} does not exist)")
+        print(f"state is not locked ({lock_location} does not exist)")
     else:
         print(f"removed the state lock held by {holder.describe()}")
 

@@ -1,0 +1,112 @@
+"""The state: which campaigns exist on the platform under which ID, behind a small backend.
+
+    model.py    the records (`State`, `StateEntry`, `Replaced`) and the pure changes to them
+    codec.py    the state file format: decoding with checks, stable encoding
+    locking.py  who holds the lock, and whether that holder still runs
+    local.py    `LocalBackend`: a JSON file with a lock file, durable writes and a backup
+
+Callers hold a `Backend` and a `StateLock`: a new backend is one module beside local.py and
+one more branch in `backend_for`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from dialogops.errors import UsageError
+from dialogops.specs import Config
+from dialogops.state.codec import dumps, every_field, file_fields, loads
+from dialogops.state.local import LocalBackend
+from dialogops.state.locking import LockInfo
+from dialogops.state.model import (
+    Replaced,
+    State,
+    StateEntry,
+    Status,
+    forget,
+    record_import,
+    require,
+    superseded,
+    utc_now,
+)
+
+__all__ = [
+    "Backend",
+    "LocalBackend",
+    "LockInfo",
+    "Replaced",
+    "State",
+    "StateEntry",
+    "StateLock",
+    "Status",
+    "backend_for",
+    "dumps",
+    "every_field",
+    "file_fields",
+    "forget",
+    "loads",
+    "record_import",
+    "require",
+    "superseded",
+    "utc_now",
+]
+
+
+class StateLock(Protocol):
+    """The state held under its lock, for as long as the command holds it.
+
+    Every `write` is durable when it returns and bumps the serial; a backend may store only
+    the entries that changed, each in a transaction of its own.
+    """
+
+    def read(self) -> State:
+        """The state as last read or written under this lock."""
+        ...
+
+    def write(self, state: State) -> State:
+        """Store `state`, derived from the latest read or write, and return it as stored."""
+        ...
+
+    def update(self, change: Callable[[State], State]) -> State:
+        """Write `change(current state)`, atomically with respect to other threads."""
+        ...
+
+    def release(self) -> None:
+        """Let go of the lock early; later writes are refused."""
+        ...
+
+
+class Backend(Protocol):
+    """Where the state is kept; reads need no lock, writes happen under one."""
+
+    @property
+    def location(self) -> str:
+        """The state's place, for messages (a file, a database workspace)."""
+        ...
+
+    @property
+    def lock_location(self) -> str:
+        """The lock's place, for messages."""
+        ...
+
+    def read(self) -> State: ...
+
+    def lock(self, command: str, timeout: float = 0.0) -> AbstractContextManager[StateLock]:
+        """Hold the lock as `command`; wait up to `timeout` seconds, then fail naming the holder."""
+        ...
+
+    def unlock(self, force: bool = False) -> LockInfo | None:
+        """Clear a lock left by a holder that died; who held it, or None when unlocked."""
+        ...
+
+
+def backend_for(config: Config) -> Backend:
+    """The state backend the project config names."""
+    if config.state_backend != "local":
+        raise UsageError(
+            f"state backend {config.state_backend!r} is not supported by this version of "
+            f"dialogops; use `state: {{backend: local}}`"
+        )
+    return LocalBackend(config.state_path)

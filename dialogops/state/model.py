@@ -1,0 +1,183 @@
+"""The state as records: each campaign's status and platform ID, and the pure changes to them.
+
+Every change returns a new value; how the state is stored is a backend's business, how it
+is written down `codec.py`'s. The constrained types below are the rules `codec.py` checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from dialogops.errors import StateError
+
+Status = Literal["pending", "created", "unknown"]
+
+# The platform's IDs are positive signed 64-bit integers (client.py checks answers the same way).
+CampaignId = Annotated[int, Meta(ge=1, le=2**63 - 1)]
+CampaignName = Annotated[str, Meta(pattern="^[a-z0-9][a-z0-9._-]{0,99}$")]
+Fingerprint = Annotated[str, Meta(pattern="^sha256:[0-9a-f]{64}$")]
+Count = Annotated[int, Meta(ge=0)]
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 UTC to the second, the form every state timestamp uses."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Entries are Structs rather than dataclasses because a state may hold 100,000 of them:
+# they are built several times faster, and `gc=False` keeps them out of the cycle collector
+# (they hold only strings, numbers and tuples, so they cannot form a cycle).
+class Replaced(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
+    """A campaign that `apply --replace` (or `import` with a new ID) superseded."""
+
+    id: CampaignId
+    fingerprint: str
+    created_at: str
+    replaced_at: str
+
+
+class StateEntry(msgspec.Struct, frozen=True, gc=False):
+    """What dialogops knows about one campaign on the platform."""
+
+    name: CampaignName
+    status: Status
+    fingerprint: Fingerprint  # "sha256:<hex>" of the canonical create body
+    phones: Count
+    id: CampaignId | None = None
+    created_at: str | None = None  # ISO 8601 UTC, set when created
+    started_at: str | None = None  # when the create was sent (pending / unknown)
+    history: tuple[Replaced, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A created campaign without its ID could be neither reported on nor recognised.
+        if self.status == "created" and self.id is None:
+            raise ValueError("a created campaign needs its `id`")
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """True when nobody knows whether the platform created it.
+
+        A `pending` entry found on disk belongs to a create whose process died mid-request,
+        so it is as unknown as an `unknown` one.
+        """
+        return self.status in ("pending", "unknown")
+
+    def as_created(self, campaign_id: int, created_at: str) -> StateEntry:
+        """This pending create, answered with `campaign_id`."""
+        return msgspec.structs.replace(
+            self, status="created", id=campaign_id, created_at=created_at
+        )
+
+    def as_unknown(self) -> StateEntry:
+        """This pending create, sent without a proven outcome."""
+        return msgspec.structs.replace(self, status="unknown")
+
+
+@dataclass(frozen=True)
+class State:
+    """The whole state; every change returns a new value."""
+
+    lineage: str = ""  # "" until the first write, which sets a uuid4
+    serial: int = 0  # incremented by every write
+    campaigns: Mapping[str, StateEntry] = field(default_factory=dict)
+
+    def get(self, name: str) -> StateEntry | None:
+        return self.campaigns.get(name)
+
+    def put(self, entry: StateEntry) -> State:
+        return dataclasses.replace(self, campaigns={**self.campaigns, entry.name: entry})
+
+    def remove(self, name: str) -> State:
+        return dataclasses.replace(
+            self, campaigns={k: v for k, v in self.campaigns.items() if k != name}
+        )
+
+    def owner_of(self, campaign_id: int, *, besides: str) -> str | None:
+        """The campaign other than `besides` that has (or had) `campaign_id`, if any."""
+        for entry in self.campaigns.values():
+            if entry.name != besides and (
+                entry.id == campaign_id or any(r.id == campaign_id for r in entry.history)
+            ):
+                return entry.name
+        return None
+
+
+def superseded(entry: StateEntry, now: str) -> tuple[Replaced, ...]:
+    """The history for the entry that takes `entry`'s place: `entry`'s campaign joins it.
+
+    An entry without an ID (never created) leaves nothing to remember.
+    """
+    if entry.id is None:
+        return entry.history
+    gone = Replaced(
+        id=entry.id,
+        fingerprint=entry.fingerprint,
+        created_at=entry.created_at or "",
+        replaced_at=now,
+    )
+    return (*entry.history, gone)
+
+
+def require(state: State, name: str) -> StateEntry:
+    """The entry of `name`; a clear error listing the known names when there is none."""
+    entry = state.get(name)
+    if entry is None:
+        known = ", ".join(sorted(state.campaigns)) or "none"
+        raise StateError(f"no campaign named {name!r} in state (known: {known})")
+    return entry
+
+
+def forget(state: State, name: str) -> tuple[State, StateEntry]:
+    """Remove `name` from the state; returns the new state and the entry that was dropped."""
+    entry = require(state, name)
+    return state.remove(name), entry
+
+
+def record_import(
+    state: State,
+    name: str,
+    campaign_id: int,
+    fingerprint: str,
+    phones: int,
+    now: str | None = None,
+) -> tuple[State, StateEntry]:
+    """Record campaign `name` as created with `campaign_id` (made elsewhere or resolved by hand).
+
+    A different ID recorded earlier for `name` moves to the entry's history; an unknown
+    entry keeps the time its create was sent as the creation time.
+    """
+    now = now or utc_now()
+    owner = state.owner_of(campaign_id, besides=name)
+    if owner is not None:
+        raise StateError(
+            f"campaign id {campaign_id} is already recorded for {owner!r}; "
+            f"run `dialogops state rm {owner}` first if that was a mistake"
+        )
+    previous = state.get(name)
+    history: tuple[Replaced, ...] = ()
+    created_at = now
+    if previous is not None:
+        history = previous.history
+        if previous.status == "created" and previous.id == campaign_id:
+            created_at = previous.created_at or now
+        elif previous.status == "created":
+            history = superseded(previous, now)
+        elif previous.started_at is not None:
+            created_at = previous.started_at
+    entry = StateEntry(
+        name=name,
+        status="created",
+        fingerprint=fingerprint,
+        phones=phones,
+        id=campaign_id,
+        created_at=created_at,
+        history=history,
+    )
+    return state.put(entry), entry
