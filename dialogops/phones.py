@@ -102,7 +102,9 @@ _RU_IDD = re.compile(str(_metadata("RU").international_prefix))
 def fast_e164(raw: str, region: str) -> str | None:
     """The E.164 form of a valid +7 number in a common notation, or None to ask the library.
 
-    None never means invalid: it only means this number needs the full parser.
+    None never means invalid: it only means this number needs the full parser. Only
+    digits and the separators below get through, so an extension (written with letters,
+    `#`, `,` or `;`) always goes to the library, which reports it.
     """
     if len(raw) > _MAX_INPUT:
         return None
@@ -125,7 +127,8 @@ def fast_e164(raw: str, region: str) -> str | None:
 def normalize(raw: str, region: str = "RU") -> str:
     """The E.164 form of `raw` (`+79991234567`); ValueError says why when it is not valid.
 
-    Numbers written without `+country` are read as numbers of `region`.
+    Numbers written without `+country` are read as numbers of `region`. A number with an
+    extension (`доб. 12`, `ext. 12`, `#12`) is refused: E.164 has no place for it.
     """
     fast = fast_e164(raw, region)
     if fast is not None:
@@ -138,6 +141,13 @@ def normalize(raw: str, region: str = "RU") -> str:
     except NumberParseException as exc:
         reason = _PARSE_REASONS.get(exc.error_type, "not a phone number")
         raise ValueError(f"{mask_digits(raw)!r} is not a valid phone number ({reason})") from None
+    if number.extension:
+        # Calling the main line instead would reach someone else (and make this row a
+        # duplicate of that line's own row).
+        raise ValueError(
+            f"{mask_digits(raw)!r} has an extension ({number.extension!r}): "
+            "dialogops cannot dial extensions"
+        )
     if not phonenumbers.is_valid_number(number):
         length = phonenumbers.is_possible_number_with_reason(number)
         reason = _LENGTH_REASONS.get(length, "no such number in its country's numbering plan")

@@ -55,6 +55,7 @@ INVALID = [
     ("+7 000 123-45-67", "not a valid phone number"),
     ("7 199 123 45 67", "not a valid phone number"),
     ("+999 1234567", "not a valid phone number"),
+    ("8 912 345 67 89 доп. 12", "not a phone number"),  # not an extension mark phonenumbers knows
 ]
 
 
@@ -69,6 +70,33 @@ def test_invalid_numbers_raise_with_a_reason(raw: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         normalize(raw)
     assert library(raw, "RU") is None
+
+
+# Every notation phonenumbers reads as an extension; each is refused, never dropped.
+EXTENSIONS = [
+    ("8-912-345-67-89 доб. 12", "'8-912-***-**-** доб. 12'", "12"),
+    ("+7 (912) 345-67-89 доб.12", "'+7 (912) ***-**-** доб.12'", "12"),
+    ("+7 912 345 67 89 ext. 12", "'+7 912 *** ** ** ext. 12'", "12"),
+    ("89123456789 x12", "'8912******* x12'", "12"),
+    ("89123456789#12", "'8912*******#12'", "12"),
+    ("89123456789,12", "'8912*******,12'", "12"),
+    ("89123456789;ext=12", "'8912*******;ext=12'", "12"),
+    ("+44 20 7946 0958 ext 7", "'+44 20 **** ***8 ext 7'", "7"),
+    ("+7 912 345 67 89 ext 0", "'+7 912 *** ** *9 ext 0'", "0"),
+]
+
+
+@pytest.mark.parametrize(("raw", "shown", "extension"), EXTENSIONS)
+def test_a_number_with_an_extension_is_refused_naming_it(
+    raw: str, shown: str, extension: str
+) -> None:
+    assert phonenumbers.parse(raw, "RU").extension == extension  # what the library reads
+    assert fast_e164(raw, "RU") is None  # the fast path never sees it
+    with pytest.raises(ValueError) as info:
+        normalize(raw)
+    assert str(info.value) == (
+        f"{shown} has an extension ({extension!r}): dialogops cannot dial extensions"
+    )
 
 
 def test_the_error_quotes_the_input() -> None:
