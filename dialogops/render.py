@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dialogops import phones, sources
@@ -90,17 +90,22 @@ def render_campaign(campaign: Campaign, vars: Mapping[str, str]) -> RenderedCamp
     """Stats, sample phones and the fingerprint of the body, without holding the phones."""
     digest = hashlib.sha256()
     # The canonical body is `{"campaign":...,"phones":[...]}` ("campaign" sorts first);
-    # each batch is encoded as a list and its brackets dropped.
-    digest.update(b'{"campaign":' + canonical_json(campaign_object(campaign)) + b',"phones":[')
+    # each batch is encoded as a list and its brackets dropped. The campaign part is
+    # encoded only once the rows rendered without problems: a title that cannot be
+    # encoded is one of those problems.
     first = True
 
     def hash_batch(batch: list[dict[str, Any]]) -> None:
         nonlocal first
+        if first:
+            digest.update(_body_head(campaign))
         text = _ENCODER.encode(batch)[1:-1]
         digest.update((text if first else "," + text).encode("utf-8"))
         first = False
 
     stats, sample, keys = _render_rows(campaign, vars, hash_batch)
+    if first:
+        digest.update(_body_head(campaign))
     digest.update(b"]}")
     return RenderedCampaign(
         name=campaign.name,
@@ -111,38 +116,76 @@ def render_campaign(campaign: Campaign, vars: Mapping[str, str]) -> RenderedCamp
     )
 
 
+def _body_head(campaign: Campaign) -> bytes:
+    return b'{"campaign":' + canonical_json(campaign_object(campaign)) + b',"phones":['
+
+
+@dataclass
+class _FieldProblems:
+    """One field's row problems: the first MAX_PROBLEMS kept, all counted."""
+
+    kept: list[tuple[int, int, str]] = field(default_factory=list)  # (position, order, message)
+    count: int = 0
+    last_position: int = 0
+    same: str | None = None  # the message, while every row gave the same one
+
+
 class _Problems:
-    """Rendering problems of one campaign: the first MAX_PROBLEMS rows' kept, the rest counted.
+    """Rendering problems of one campaign, kept in bounded memory.
 
     Problems found before the rows (templates, exclude files) are always kept in full.
+    An add_data key that fails with the same message on every row rendered does not
+    depend on the row (an unset --var, a template that cannot work): it is reported once,
+    at the template, with the count of rows. Row problems are kept for the first
+    MAX_PROBLEMS rows in order, and the rest counted.
     """
 
     def __init__(self, campaign: Campaign) -> None:
-        self.source = campaign.phones.source
+        self.campaign = campaign
         self.upfront: list[Problem] = []
-        self.kept: list[Problem] = []
+        self.fields: dict[str, _FieldProblems] = {}
         self.total = 0
-        self.last_position = 0
 
     def add(self, position: int, field: str, message: str) -> None:
+        problems = self.fields.get(field)
+        if problems is None:
+            problems = self.fields[field] = _FieldProblems(same=message)
+        elif problems.same != message:
+            problems.same = None
+        problems.count += 1
+        problems.last_position = position
+        if len(problems.kept) < MAX_PROBLEMS:
+            problems.kept.append((position, self.total, message))
         self.total += 1
-        self.last_position = position
-        if len(self.kept) < MAX_PROBLEMS:
-            self.kept.append(Problem(sources.origin(self.source, position), field, message))
 
-    def raise_if_any(self) -> None:
+    def raise_if_any(self, rendered: int) -> None:
+        """Raise every problem; `rendered` is how many rows had their add_data rendered."""
         if not self.total and not self.upfront:
             return
-        problems = self.upfront + self.kept
-        if self.total > len(self.kept):
+        problems = list(self.upfront)
+        by_row: list[tuple[int, int, str, str]] = []
+        more = last = 0
+        for name, found in self.fields.items():
+            key = name.removeprefix("add_data.")
+            if key != name and found.same is not None and found.count == rendered > 1:
+                where = self.campaign.add_data_locations.get(key, self.campaign.location)
+                problems.append(Problem(where, name, f"{found.same} (on all {rendered} rows)"))
+                continue
+            by_row.extend((position, order, name, msg) for position, order, msg in found.kept)
+            more += found.count
+            last = max(last, found.last_position)
+        by_row.sort()
+        source = self.campaign.phones.source
+        shown = by_row[:MAX_PROBLEMS]
+        problems.extend(Problem(sources.origin(source, p), f, m) for p, _, f, m in shown)
+        if more > len(shown):
             # At the last problem's location, so it sorts after every problem shown.
-            more = self.total - len(self.kept)
-            last = sources.origin(self.source, self.last_position)
             problems.append(
                 Problem(
-                    last,
+                    sources.origin(source, last),
                     "",
-                    f"... and {more} more rendering problems (the first {MAX_PROBLEMS} are shown)",
+                    f"... and {more - len(shown)} more rendering problems "
+                    f"(the first {MAX_PROBLEMS} are shown)",
                 )
             )
         raise RenderError(problems)
@@ -178,7 +221,7 @@ def _render_rows(
     seen: set[int] | None = set() if spec.dedupe else None
     batch: list[dict[str, Any]] = []
     sample: list[str] = []
-    rows = sent = duplicates = excluded = skipped = 0
+    rows = rendered = sent = duplicates = excluded = skipped = 0
 
     try:
         for data, raw, position in sources.raw_rows(spec.source):
@@ -206,6 +249,7 @@ def _render_rows(
                     duplicates += 1
                     continue
                 seen.add(number)
+            rendered += 1
             try:
                 add_data = render(data, values)
             except AddDataError as exc:
@@ -224,7 +268,7 @@ def _render_rows(
     except RenderError as exc:  # the source cannot be read (from the start or part way)
         problems.upfront.extend(exc.problems)
 
-    problems.raise_if_any()
+    problems.raise_if_any(rendered)
     if batch:
         emit(batch)
     stats = RenderStats(rows, sent, duplicates, excluded, skipped)

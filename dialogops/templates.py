@@ -1,31 +1,49 @@
-"""add_data templates: Jinja2 in an immutable sandbox with strict undefined, compiled once.
+"""add_data templates: text with `{{ expression }}` parts, compiled once into closures.
 
-Literals pass through; a template that is one `{{ expression }}` keeps the expression's
-JSON type; anything else renders to a string. Simple lookups and filter chains
-(`{{ row.name }}`, `{{ row.contract | int }}`) are evaluated by closures that make the very
-calls Jinja's generated code makes; every other template runs through Jinja itself.
+Jinja2 parses them; statements, calls, names other than `row` and `vars`, and filters and
+tests outside a bounded allow-list are refused when compiled (at validate). Evaluation
+makes the calls Jinja's generated code makes, bounding every value built (64 KiB, 4,300
+digits) and each row's work, so no manifest can stall a run or exhaust its memory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import operator
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
-from jinja2.environment import Template, TemplateExpression
+from jinja2 import (
+    StrictUndefined,
+    TemplateSyntaxError,
+    Undefined,
+    nodes,
+    pass_eval_context,
+)
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.filters import do_float, do_int, do_join, do_replace, do_round, make_attrgetter
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from dialogops.errors import Problem, RenderError
+from dialogops.masking import mask_numbers
 from dialogops.specs import Campaign
 
-Evaluate = Callable[[dict[str, Any], "Vars"], Any]
-_ABSENT = object()
-_LOADING_NODES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 _SHOWN_FIELDS = 12
+_SHOWN_CHARS = 40
+_MAX_MESSAGE = 300
+
+# Bounds that keep one row's templates small and fast whatever a manifest writes.
+MAX_VALUE_BYTES = 64 * 1024  # any value built, and each add_data value as JSON
+MAX_INT_DIGITS = 4_300  # Python's own limit for turning an integer into text
+MAX_ROW_WORK = 1024 * 1024  # characters read and built by one row's templates
+MAX_DEPTH = 30  # nesting of parentheses, filters and operators in one template
+MAX_ROUND_PRECISION = 100
+_INT_LIMIT: int = 10**MAX_INT_DIGITS
+_INT_BITS = int(MAX_INT_DIGITS / math.log10(2))  # 2**_INT_BITS < 10**MAX_INT_DIGITS
 
 
 class Vars(dict[str, str]):
@@ -52,32 +70,661 @@ class _Undefined(StrictUndefined):
         return str(super()._undefined_message)
 
 
-# Bounds on what one operator may build, so a manifest cannot stall CI or exhaust memory
-# with `{{ 9**9**9 }}` or `{{ 'x' * 10**10 }}`.
-MAX_EXPONENT = 1_000
-MAX_REPEAT = 100_000
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with `**` and `*` bounded in the size of what they produce."""
-
-    intercepted_binops = frozenset({"**", "*"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
-        if operator == "*":
-            sized = isinstance(left, str | list | tuple) or isinstance(right, str | list | tuple)
-            count = right if isinstance(right, int) else left
-            if sized and isinstance(count, int) and count > MAX_REPEAT:
-                raise SecurityError(f"repeating a sequence {count} times exceeds {MAX_REPEAT}")
-        return super().call_binop(context, operator, left, right)
-
-
-# No loader: templates cannot read files or other templates; the sandbox blocks
-# underscore attributes and the immutable one also blocks mutating methods.
-ENVIRONMENT = _Sandbox(undefined=_Undefined, autoescape=False)
+# The parser, the sandboxed attribute and item lookups (no `_` attributes, no mutating
+# methods), the undefined type, and Jinja's own filter and test functions. No loader:
+# nothing can be read from files.
+ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=_Undefined, autoescape=False)
+_EVAL_CONTEXT = nodes.EvalContext(ENVIRONMENT)
 _PLAIN_DICTS = (dict, Vars)
+
+
+class TemplateValueError(Exception):
+    """A value a template cannot produce (too large, not a number, not JSON); says why."""
+
+
+class Budget:
+    """The work one row's templates may still do, in characters of values read and built."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_ROW_WORK
+
+    def spend(self, units: int) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise _over_budget()
+
+
+def _over_budget() -> TemplateValueError:
+    return TemplateValueError(
+        f"the row's templates read and build more than {MAX_ROW_WORK:,} characters "
+        "of values; keep each row's work small"
+    )
+
+
+Evaluate = Callable[[dict[str, Any], Vars, Budget], Any]
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: short, and with phone-like digits masked."""
+    text = repr(value)
+    if len(text) > _SHOWN_CHARS:
+        text = text[: _SHOWN_CHARS - 3] + "..."
+    return mask_numbers(text)
+
+
+def _measure(value: Any) -> int:
+    """The size of a value in characters, roughly as JSON; 1 for anything small or opaque."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value.bit_length() // 3 + 1
+    if isinstance(value, list | tuple):
+        return sum(_measure(item) for item in value) + len(value)
+    if isinstance(value, dict):
+        return sum(_measure(k) + _measure(v) for k, v in value.items()) + len(value)
+    return 1
+
+
+def _too_large(size: int) -> TemplateValueError:
+    return TemplateValueError(
+        f"the template builds a value of {size:,} characters, over the limit of {MAX_VALUE_BYTES:,}"
+    )
+
+
+def _too_many_digits() -> TemplateValueError:
+    return TemplateValueError(
+        f"the template builds an integer of more than {MAX_INT_DIGITS:,} digits"
+    )
+
+
+def _over_digits(value: int) -> bool:
+    """Whether an integer has more than MAX_INT_DIGITS digits.
+
+    Callers first check `value.bit_length() > _INT_BITS`, which is cheap and true of
+    every such integer (and of a few shorter ones, which this exact test lets through).
+    """
+    return abs(value) >= _INT_LIMIT
+
+
+def _built(value: Any, budget: Budget, read: int = 0) -> Any:
+    """`value`, checked against the size bounds and charged to the row's budget along
+    with the `read` characters of the values it was built from."""
+    kind = type(value)
+    if kind is str:
+        size = len(value)
+        if size > MAX_VALUE_BYTES:
+            raise _too_large(size)
+    elif kind is int or kind is float or kind is bool:
+        if kind is int and value.bit_length() > _INT_BITS and _over_digits(value):
+            raise _too_many_digits()
+        size = 1
+    else:
+        size = _measure(value)
+        if size > MAX_VALUE_BYTES:
+            raise _too_large(size)
+    # Budget.spend, inlined: this runs for every filter and operator of every row.
+    budget.left -= read + size + 1
+    if budget.left < 0:
+        raise _over_budget()
+    return value
+
+
+# -- The filters and tests templates may use: Jinja's own, some with bounds checked first.
+
+_NOT_GIVEN: Any = object()
+
+
+def _not_a_number(value: Any, kind: str) -> TemplateValueError:
+    return TemplateValueError(
+        f"{_shown(value)} is not a number (| {kind}); "
+        f"give a default to use instead, e.g. | {kind}(default=0)"
+    )
+
+
+def _strict_int(value: Any, default: Any = _NOT_GIVEN, base: int = 10) -> Any:
+    """Jinja's `int`, failing on a value that is not a number unless a default is given."""
+    result = do_int(value, _NOT_GIVEN, base)
+    if result is _NOT_GIVEN:
+        if default is _NOT_GIVEN:
+            raise _not_a_number(value, "int")
+        return default
+    return result
+
+
+def _strict_float(value: Any, default: Any = _NOT_GIVEN) -> Any:
+    """Jinja's `float`, failing on a value that is not a number unless a default is given."""
+    result = do_float(value, _NOT_GIVEN)
+    if result is _NOT_GIVEN:
+        if default is _NOT_GIVEN:
+            raise _not_a_number(value, "float")
+        return default
+    return result
+
+
+@pass_eval_context
+def _bounded_replace(
+    eval_ctx: nodes.EvalContext, s: Any, old: Any, new: Any, count: Any = None
+) -> str:
+    """Jinja's `replace`, refused when the result would be over the size limit."""
+    text, old_text, new_text = str(s), str(old), str(new)
+    found = text.count(old_text) if old_text else len(text) + 1
+    if count is not None and count >= 0:
+        found = min(found, count)
+    size = len(text) + found * (len(new_text) - len(old_text))
+    if size > MAX_VALUE_BYTES:
+        raise _too_large(size)
+    return do_replace(eval_ctx, s, old, new, count)
+
+
+@pass_eval_context
+def _bounded_join(
+    eval_ctx: nodes.EvalContext, value: Any, d: Any = "", attribute: Any = None
+) -> str:
+    """Jinja's `join`, refused as soon as the result would be over the size limit."""
+    if attribute is not None:
+        value = map(make_attrgetter(eval_ctx.environment, attribute), value)
+    separator = str(d)
+    parts: list[str] = []
+    size = -len(separator)
+    for item in value:
+        part = str(item)
+        size += len(part) + len(separator)
+        if size > MAX_VALUE_BYTES:
+            raise _too_large(size)
+        parts.append(part)
+    return str(do_join(eval_ctx, parts, separator))
+
+
+def _bounded_round(value: Any, precision: Any = 0, method: Any = "common") -> Any:
+    """Jinja's `round`; a precision far from zero would make Python build a huge power."""
+    if isinstance(precision, int) and abs(precision) > MAX_ROUND_PRECISION:
+        raise TemplateValueError(
+            f"round precision {precision} is outside -{MAX_ROUND_PRECISION}..{MAX_ROUND_PRECISION}"
+        )
+    return do_round(value, precision, method)
+
+
+_JINJA_FILTERS = (
+    "abs", "capitalize", "count", "d", "default", "first", "last", "length", "list",
+    "lower", "max", "min", "reverse", "sort", "string", "title", "trim", "truncate",
+    "upper", "wordcount",
+)  # fmt: skip
+FILTERS: dict[str, Callable[..., Any]] = {
+    **{name: ENVIRONMENT.filters[name] for name in _JINJA_FILTERS},
+    "float": _strict_float,
+    "int": _strict_int,
+    "join": _bounded_join,
+    "replace": _bounded_replace,
+    "round": _bounded_round,
+}
+FILTERS = dict(sorted(FILTERS.items()))
+# Every Jinja test but those about callables, markup, and other filters and tests.
+_JINJA_TESTS = (
+    "!=", "<", "<=", "==", ">", ">=", "boolean", "defined", "divisibleby", "eq", "equalto",
+    "even", "false", "float", "ge", "greaterthan", "gt", "in", "integer", "iterable", "le",
+    "lessthan", "lower", "lt", "mapping", "ne", "none", "number", "odd", "sameas",
+    "sequence", "string", "true", "undefined", "upper",
+)  # fmt: skip
+# Jinja types its test table loosely; each entry is a plain function of the value.
+TESTS = {name: cast("Callable[..., Any]", ENVIRONMENT.tests[name]) for name in _JINJA_TESTS}
+_PASSED = {"environment": ENVIRONMENT, "eval_context": _EVAL_CONTEXT}
+
+
+def _bound(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func` with the leading argument Jinja's generated code passes it (if any)."""
+    pass_arg = getattr(func, "jinja_pass_arg", None)
+    if pass_arg is None:
+        return func
+    return partial(func, _PASSED[pass_arg.name])
+
+
+# -- Compiling: refused constructs are _TemplateProblems, reported at the add_data key.
+
+
+class _TemplateProblem(Exception):
+    """A template that cannot be compiled; the message says why."""
+
+
+_STATEMENT_HINT = (
+    "add_data templates hold text and {{ expression }} parts only "
+    "(for a choice, use an inline if: {{ 'a' if row.x else 'b' }})"
+)
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gteq": operator.ge,
+    "lt": operator.lt,
+    "lteq": operator.le,
+    "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
+_OPENING = frozenset({"lparen", "lbracket", "lbrace"})
+_CLOSING = frozenset({"rparen", "rbracket", "rbrace"})
+
+
+def _nested_too_deeply() -> _TemplateProblem:
+    return _TemplateProblem(
+        f"the template nests more than {MAX_DEPTH} levels deep (parentheses, filters, operators)"
+    )
+
+
+def _allowed(kind: str, table: Mapping[str, object]) -> str:
+    return f"allowed {kind}s: {', '.join(table)}"
+
+
+def _parse(source: str) -> list[nodes.Node]:
+    """The expression and text nodes of a template, in order; statements are refused."""
+    depth = 0
+    tokens = iter(ENVIRONMENT.lex(source))
+    for lineno, kind, _value in tokens:
+        if kind == "block_begin":
+            name = next((v for _, k, v in tokens if k != "whitespace"), "")
+            where = f" (template line {lineno})" if lineno > 1 else ""
+            statement = f"{{% {name} %}}" if name.isidentifier() else "{% ... %}"
+            raise _TemplateProblem(f"{statement} is a statement{where}: {_STATEMENT_HINT}")
+        depth += kind in _OPENING
+        depth -= kind in _CLOSING
+        if depth > MAX_DEPTH:
+            raise _nested_too_deeply()
+    body = ENVIRONMENT.parse(source).body
+    # Without `{%`, the parser gives Output nodes only; the check keeps that an invariant.
+    if not all(isinstance(node, nodes.Output) for node in body):
+        raise _TemplateProblem(f"statements are not allowed: {_STATEMENT_HINT}")
+    return [child for node in body if isinstance(node, nodes.Output) for child in node.nodes]
+
+
+class _Compiler:
+    """Turns one template's expression nodes into closures, refusing what is not allowed."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    def expr(self, node: nodes.Node) -> Evaluate:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _nested_too_deeply()
+        try:
+            compile_node = getattr(self, f"visit_{type(node).__name__}", None)
+            if compile_node is None:
+                raise _TemplateProblem(_refusal(node))
+            evaluate: Evaluate = compile_node(node)
+            return evaluate
+        finally:
+            self.depth -= 1
+
+    def visit_Const(self, node: nodes.Const) -> Evaluate:
+        constant = node.value
+        return lambda _row, _vars, _budget: constant
+
+    def visit_TemplateData(self, node: nodes.TemplateData) -> Evaluate:
+        text = node.data
+        return lambda _row, _vars, _budget: text
+
+    def visit_Name(self, node: nodes.Name) -> Evaluate:
+        if node.name == "row":
+            return lambda row, _vars, _budget: row
+        if node.name == "vars":
+            return lambda _row, vars, _budget: vars
+        raise _TemplateProblem(
+            f"unknown name {node.name!r}: add_data templates see only row and vars"
+        )
+
+    def visit_Getattr(self, node: nodes.Getattr) -> Evaluate:
+        # Jinja compiles `a.b` to `environment.getattr(a, "b")`; a present key of a plain
+        # dict is what the sandbox returns too, unless dict has an attribute of that name.
+        inner = self.expr(node.node)
+        attr: str = node.attr
+        getattr_ = ENVIRONMENT.getattr
+        if hasattr({}, attr):
+            return lambda row, vars, budget: getattr_(inner(row, vars, budget), attr)
+        return _key_first(inner, attr, getattr_)
+
+    def visit_Getitem(self, node: nodes.Getitem) -> Evaluate:
+        inner = self.expr(node.node)
+        arg = node.arg
+        if isinstance(arg, nodes.Slice):
+            # Jinja slices directly, bypassing the environment's getitem.
+            parts = [None if p is None else self.expr(p) for p in (arg.start, arg.stop, arg.step)]
+
+            def sliced(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
+                obj = inner(row, vars, budget)
+                bounds = [None if p is None else p(row, vars, budget) for p in parts]
+                return _built(obj[slice(*bounds)], budget)
+
+            return sliced
+        if isinstance(arg, nodes.Const) and type(arg.value) in (str, int):
+            return _key_first(inner, arg.value, ENVIRONMENT.getitem)
+        key = self.expr(arg)
+        getitem = ENVIRONMENT.getitem
+        return lambda row, vars, budget: getitem(inner(row, vars, budget), key(row, vars, budget))
+
+    def visit_Filter(self, node: nodes.Filter) -> Evaluate:
+        func = FILTERS.get(node.name)
+        if func is None:
+            known = "not allowed" if node.name in ENVIRONMENT.filters else "unknown"
+            raise _TemplateProblem(
+                f"the filter {node.name!r} is {known} in add_data templates "
+                f"({_allowed('filter', FILTERS)})"
+            )
+        return self._applied(node, _bound(func), result=True)
+
+    def visit_Test(self, node: nodes.Test) -> Evaluate:
+        func = TESTS.get(node.name)
+        if func is None:
+            known = "not allowed" if node.name in ENVIRONMENT.tests else "unknown"
+            raise _TemplateProblem(
+                f"the test {node.name!r} is {known} in add_data templates "
+                f"({_allowed('test', TESTS)})"
+            )
+        return self._applied(node, _bound(func), result=False)
+
+    def _applied(
+        self, node: nodes.Filter | nodes.Test, func: Callable[..., Any], result: bool
+    ) -> Evaluate:
+        """`func(value, *args, **kwargs)`, the call Jinja makes for a filter or a test."""
+        if node.node is None or node.dyn_args is not None or node.dyn_kwargs is not None:
+            raise _TemplateProblem("filter and test arguments cannot be spread with * or **")
+        inner = self.expr(node.node)
+        if all(isinstance(a, nodes.Const) for a in [*node.args, *(k.value for k in node.kwargs)]):
+            args = tuple(a.value for a in node.args if isinstance(a, nodes.Const))
+            kwargs = {
+                str(k.key): k.value.value for k in node.kwargs if isinstance(k.value, nodes.Const)
+            }
+
+            if not args and not kwargs:
+
+                def no_args(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
+                    value = inner(row, vars, budget)
+                    out = func(value)
+                    read = len(value) if type(value) is str else _measure(value)
+                    return _built(out, budget, read) if result else out
+
+                return no_args
+
+            def constant_args(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
+                value = inner(row, vars, budget)
+                out = func(value, *args, **kwargs)
+                read = len(value) if type(value) is str else _measure(value)
+                return _built(out, budget, read) if result else out
+
+            return constant_args
+        arg_exprs = [self.expr(a) for a in node.args]
+        kwarg_exprs = [(str(k.key), self.expr(k.value)) for k in node.kwargs]
+
+        def computed_args(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
+            value = inner(row, vars, budget)
+            args = [a(row, vars, budget) for a in arg_exprs]
+            kwargs = {key: a(row, vars, budget) for key, a in kwarg_exprs}
+            out = func(value, *args, **kwargs)
+            read = _measure(value) + _measure(args) + _measure(kwargs)
+            return _built(out, budget, read) if result else out
+
+        return computed_args
+
+    def visit_CondExpr(self, node: nodes.CondExpr) -> Evaluate:
+        then, test = self.expr(node.expr1), self.expr(node.test)
+        if node.expr2 is None:
+            # Jinja's implicit else: the plain (not strict) Undefined with this hint.
+            hint = (
+                f"the inline if-expression on line {node.lineno} evaluated to false and "
+                "no else section was defined."
+            )
+            return lambda row, vars, budget: (
+                then(row, vars, budget) if test(row, vars, budget) else Undefined(hint=hint)
+            )
+        otherwise = self.expr(node.expr2)
+        return lambda row, vars, budget: (
+            then(row, vars, budget) if test(row, vars, budget) else otherwise(row, vars, budget)
+        )
+
+    def visit_And(self, node: nodes.And) -> Evaluate:
+        left, right = self.expr(node.left), self.expr(node.right)
+        return lambda row, vars, budget: left(row, vars, budget) and right(row, vars, budget)
+
+    def visit_Or(self, node: nodes.Or) -> Evaluate:
+        left, right = self.expr(node.left), self.expr(node.right)
+        return lambda row, vars, budget: left(row, vars, budget) or right(row, vars, budget)
+
+    def visit_Not(self, node: nodes.Not) -> Evaluate:
+        inner = self.expr(node.node)
+        return lambda row, vars, budget: not inner(row, vars, budget)
+
+    def visit_Neg(self, node: nodes.Neg) -> Evaluate:
+        inner = self.expr(node.node)
+        return lambda row, vars, budget: _built(-inner(row, vars, budget), budget)
+
+    def visit_Pos(self, node: nodes.Pos) -> Evaluate:
+        inner = self.expr(node.node)
+        return lambda row, vars, budget: _built(+inner(row, vars, budget), budget)
+
+    def visit_Compare(self, node: nodes.Compare) -> Evaluate:
+        first = self.expr(node.expr)
+        ops = [(_COMPARE[op.op], self.expr(op.expr)) for op in node.ops]
+
+        def compare(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
+            # Python's chained comparison, as Jinja compiles `a < b < c`.
+            left = first(row, vars, budget)
+            result: Any = True
+            for op, right_expr in ops:
+                right = right_expr(row, vars, budget)
+                budget.spend(_measure(left) + _measure(right))
+                result = op(left, right)
+                if not result:
+                    return result
+                left = right
+            return result
+
+        return compare
+
+    def _binary(self, node: nodes.BinExpr, op: Callable[[Any, Any], Any]) -> Evaluate:
+        left, right = self.expr(node.left), self.expr(node.right)
+
+        def binary(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
+            a, b = left(row, vars, budget), right(row, vars, budget)
+            return _built(op(a, b), budget, _measure(a) + _measure(b))
+
+        return binary
+
+    def visit_Add(self, node: nodes.Add) -> Evaluate:
+        return self._binary(node, operator.add)
+
+    def visit_Sub(self, node: nodes.Sub) -> Evaluate:
+        return self._binary(node, operator.sub)
+
+    def visit_Div(self, node: nodes.Div) -> Evaluate:
+        return self._binary(node, operator.truediv)
+
+    def visit_FloorDiv(self, node: nodes.FloorDiv) -> Evaluate:
+        return self._binary(node, operator.floordiv)
+
+    def visit_Mul(self, node: nodes.Mul) -> Evaluate:
+        return self._binary(node, _bounded_mul)
+
+    def visit_Pow(self, node: nodes.Pow) -> Evaluate:
+        return self._binary(node, _bounded_pow)
+
+    def visit_Mod(self, node: nodes.Mod) -> Evaluate:
+        return self._binary(node, _bounded_mod)
+
+    def visit_Concat(self, node: nodes.Concat) -> Evaluate:
+        parts = [self.expr(part) for part in node.nodes]
+
+        def concat(row: dict[str, Any], vars: Vars, budget: Budget) -> str:
+            texts = [str(part(row, vars, budget)) for part in parts]
+            size = sum(map(len, texts))
+            if size > MAX_VALUE_BYTES:
+                raise _too_large(size)
+            budget.spend(2 * size + 1)
+            return "".join(texts)
+
+        return concat
+
+    def visit_List(self, node: nodes.List) -> Evaluate:
+        items = [self.expr(item) for item in node.items]
+        return lambda row, vars, budget: _built([i(row, vars, budget) for i in items], budget)
+
+    def visit_Tuple(self, node: nodes.Tuple) -> Evaluate:
+        items = [self.expr(item) for item in node.items]
+        return lambda row, vars, budget: _built(tuple(i(row, vars, budget) for i in items), budget)
+
+    def visit_Dict(self, node: nodes.Dict) -> Evaluate:
+        pairs = [(self.expr(pair.key), self.expr(pair.value)) for pair in node.items]
+        return lambda row, vars, budget: _built(
+            {k(row, vars, budget): v(row, vars, budget) for k, v in pairs}, budget
+        )
+
+
+def _refusal(node: nodes.Node) -> str:
+    """Why a construct outside the template language is refused."""
+    if isinstance(node, nodes.Call):
+        callee = node.node
+        if isinstance(callee, nodes.Name):
+            called = f"{callee.name}()"
+        elif isinstance(callee, nodes.Getattr):
+            called = f".{callee.attr}()"
+        else:
+            called = "a function"
+        return (
+            f"calling {called} is not allowed in add_data templates ({_allowed('filter', FILTERS)})"
+        )
+    return f"{type(node).__name__} expressions are not allowed in add_data templates"
+
+
+def _key_first(inner: Evaluate, key: str | int, sandboxed: Callable[[Any, Any], Any]) -> Evaluate:
+    """A present key of a plain dict directly, anything else through the sandbox's lookup."""
+
+    def lookup(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
+        obj = inner(row, vars, budget)
+        if type(obj) in _PLAIN_DICTS:
+            value = obj.get(key, _ABSENT)
+            if value is not _ABSENT:
+                return value
+        return sandboxed(obj, key)
+
+    return lookup
+
+
+_ABSENT = object()
+_SEQUENCES = (str, list, tuple)
+
+
+def _bounded_mul(a: Any, b: Any) -> Any:
+    """`a * b`, refusing a repeated sequence that would be over the size limit."""
+    if isinstance(a, _SEQUENCES) and isinstance(b, int):
+        sequence, times = a, b
+    elif isinstance(b, _SEQUENCES) and isinstance(a, int):
+        sequence, times = b, a
+    else:
+        return a * b
+    each = _measure(sequence)
+    if each * times > MAX_VALUE_BYTES:
+        raise TemplateValueError(
+            f"repeating a {each:,}-character value {times:,} times builds "
+            f"{each * times:,} characters, over the limit of {MAX_VALUE_BYTES:,}"
+        )
+    return a * b
+
+
+def _bounded_pow(a: Any, b: Any) -> Any:
+    """`a ** b`, refusing an integer power that would have too many digits to compute."""
+    # |a| >= 2**(bits-1), so a**b has at least (bits-1)*b bits: refuse before computing.
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and (a.bit_length() - 1) * b > _INT_BITS:
+        raise _too_many_digits()
+    return a**b
+
+
+def _bounded_mod(a: Any, b: Any) -> Any:
+    """`a % b`; formatting a string with `%` is refused, as its widths are unbounded."""
+    if isinstance(a, str):
+        raise TemplateValueError(
+            "formatting text with % is not allowed in add_data templates; join text with ~"
+        )
+    return a % b
+
+
+# -- Values: literals and results as JSON, within the size bounds.
+
+
+def _check_text(text: str, what: str) -> None:
+    """Refuse text over the size limit or holding a lone surrogate (UTF-8 has no bytes for it)."""
+    if len(text) > MAX_VALUE_BYTES:
+        raise TemplateValueError(
+            f"{what} has {len(text):,} characters, over the limit of {MAX_VALUE_BYTES:,} bytes"
+        )
+    if text.isascii():
+        return
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise TemplateValueError(
+            f"{what} contains {text[exc.start]!r}, a lone surrogate that UTF-8 cannot encode"
+        ) from None
+    if size > MAX_VALUE_BYTES:
+        raise TemplateValueError(
+            f"{what} is {size:,} bytes as UTF-8, over the limit of {MAX_VALUE_BYTES:,}"
+        )
+
+
+def sendable(value: Any) -> Any:
+    """`value` as the JSON value sent, refused when it is not JSON or is over the limits."""
+    if type(value) is str:
+        if len(value) > MAX_VALUE_BYTES or not value.isascii():
+            _check_text(value, "the value")
+        return value
+    plain = json_value(value)
+    kind = type(plain)
+    if kind is str:
+        _check_text(plain, "the value")
+    elif kind is list or kind is dict:
+        try:
+            size = len(json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode())
+        except UnicodeEncodeError as exc:
+            raise TemplateValueError(
+                f"the value contains {exc.object[exc.start]!r}, a lone surrogate that UTF-8 "
+                "cannot encode"
+            ) from None
+        if size > MAX_VALUE_BYTES:
+            raise TemplateValueError(
+                f"the value is {size:,} bytes as JSON, over the limit of {MAX_VALUE_BYTES:,}"
+            )
+    return plain
+
+
+def json_value(value: Any) -> Any:
+    """`value` as a JSON value, raising the undefined error or TemplateValueError if not one."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        if value.bit_length() > _INT_BITS and _over_digits(value):
+            raise _too_many_digits()
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise TemplateValueError(f"the value {value} cannot be sent as JSON")
+        return value
+    if isinstance(value, Undefined):
+        str(value)  # strict undefined raises its own error here
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return json_value(int(value))
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) for k in value):
+            raise TemplateValueError("an object with non-string keys cannot be sent as JSON")
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    raise TemplateValueError(
+        f"the expression gives a {type(value).__name__}, which is not a JSON value; "
+        "convert it, e.g. with | string or | list"
+    )
+
+
+# -- The compiled add_data of a campaign.
 
 
 class AddDataError(Exception):
@@ -89,10 +736,14 @@ class AddDataError(Exception):
 
 
 class AddDataRenderer:
-    """The compiled add_data of one campaign; `render` gives one row's add_data object."""
+    """The compiled add_data of one campaign; `render` gives one row's add_data object.
+
+    Renders one row at a time (it reuses one Budget): give each thread its own.
+    """
 
     def __init__(self, fields: tuple[tuple[str, Evaluate], ...]) -> None:
         self._fields = fields
+        self._budget = Budget()
         self.keys = tuple(key for key, _ in fields)
 
     def render(self, row: Mapping[str, Any], vars: Mapping[str, str]) -> dict[str, Any]:
@@ -104,9 +755,11 @@ class AddDataRenderer:
         """`render` for callers that already hold a plain dict row and a Vars."""
         out: dict[str, Any] = {}
         failures: list[tuple[str, str]] | None = None
+        budget = self._budget
+        budget.left = MAX_ROW_WORK
         for key, evaluate in self._fields:
             try:
-                out[key] = evaluate(row, vars)
+                out[key] = evaluate(row, vars, budget)
             except Exception as exc:  # user template code can raise anything; report it
                 failures = failures or []
                 failures.append((key, describe(exc)))
@@ -119,9 +772,12 @@ def describe(exc: Exception) -> str:
     """A template failure in the user's words."""
     if isinstance(exc, SecurityError):
         return f"not allowed in the template sandbox: {exc}"
-    if isinstance(exc, UndefinedError | _NotJson):
+    if isinstance(exc, UndefinedError | TemplateValueError):
         return str(exc)
-    return f"template failed: {type(exc).__name__}: {exc}"
+    if isinstance(exc, RecursionError):
+        return "the value is nested too deeply"
+    message = mask_numbers(f"template failed: {type(exc).__name__}: {exc}")
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
 
 
 def compile_add_data(campaign: Campaign) -> AddDataRenderer:
@@ -135,25 +791,29 @@ def compile_add_data(campaign: Campaign) -> AddDataRenderer:
 def compile_valid(campaign: Campaign) -> tuple[AddDataRenderer, list[Problem]]:
     """The renderer of the add_data values that compile, and a problem for each that does not.
 
-    Rendering the valid ones anyway lets one run also report their row-level failures.
+    The title and description are checked here too: like add_data, they must be text
+    that can be sent. Rendering the valid values anyway lets one run also report their
+    row-level failures.
     """
     fields: list[tuple[str, Evaluate]] = []
     problems: list[Problem] = []
+    for name, text in (("title", campaign.title), ("description", campaign.description)):
+        try:
+            _check_text(text, f"the {name}")
+        except TemplateValueError as exc:
+            problems.append(Problem(campaign.location, name, str(exc)))
     for key, value in campaign.add_data.items():
         where = campaign.add_data_locations.get(key, campaign.location)
+        try:
+            _check_text(key, "the key")
+        except TemplateValueError as exc:
+            problems.append(Problem(where, "add_data", str(exc)))
+            continue
         try:
             fields.append((key, compile_value(value)))
         except _TemplateProblem as exc:
             problems.append(Problem(where, f"add_data.{key}", str(exc)))
     return AddDataRenderer(tuple(fields)), problems
-
-
-class _TemplateProblem(Exception):
-    """A template that cannot be compiled; the message says why."""
-
-
-class _NotJson(Exception):
-    """A single-expression template whose value cannot be sent as JSON."""
 
 
 def is_template(value: object) -> bool:
@@ -165,25 +825,22 @@ def compile_value(value: Any) -> Evaluate:
     """The evaluator for one add_data value: a literal, one expression, or a string template."""
     if not is_template(value):
         literal = _literal(value)
-        return lambda _row, _vars: literal
+        return lambda _row, _vars, _budget: literal
     source = str(value)
     try:
-        tree = ENVIRONMENT.parse(source)
-        template = ENVIRONMENT.from_string(source)
+        _check_text(source, "the template")
+        parts = _parse(source)
+    except TemplateValueError as exc:
+        raise _TemplateProblem(str(exc)) from None
     except TemplateSyntaxError as exc:
         where = f" (template line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
         raise _TemplateProblem(f"invalid template: {exc.message}{where}") from None
-    if any(True for _ in tree.find_all(_LOADING_NODES)):
-        raise _TemplateProblem("templates cannot include, import or extend other templates")
-    only = tree.body[0] if len(tree.body) == 1 else None
-    outputs = only.nodes if isinstance(only, nodes.Output) else None
-    if outputs is not None and len(outputs) == 1 and not isinstance(outputs[0], nodes.TemplateData):
-        return _native(outputs[0])
-    if outputs is not None:
-        parts = [_fast(node) for node in outputs]
-        if all(part is not None for part in parts):
-            return _joined([p for p in parts if p is not None])
-    return _rendered(template)
+    except RecursionError:
+        raise _nested_too_deeply() from None
+    compiler = _Compiler()
+    if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
+        return _native(compiler.expr(parts[0]))
+    return _joined([compiler.expr(part) for part in parts])
 
 
 def _literal(value: Any) -> Any:
@@ -191,147 +848,23 @@ def _literal(value: Any) -> Any:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     try:
-        return json_value(value)
-    except _NotJson as exc:
+        return sendable(value)
+    except TemplateValueError as exc:
         raise _TemplateProblem(str(exc)) from None
 
 
-def _native(expr: nodes.Expr) -> Evaluate:
+def _native(evaluate: Evaluate) -> Evaluate:
     """One expression keeps its value (like `compile_expression`), checked to be JSON."""
-    fast = _fast(expr)
-    if fast is not None:
-        evaluate = fast
-    else:
-        body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
-        expression = TemplateExpression(
-            ENVIRONMENT.from_string(nodes.Template(body, lineno=1)), undefined_to_none=False
-        )
-
-        def evaluate(row: dict[str, Any], vars: Vars) -> Any:
-            return expression(row=row, vars=vars)
-
-    def native(row: dict[str, Any], vars: Vars) -> Any:
-        return json_value(evaluate(row, vars))
-
-    return native
+    return lambda row, vars, budget: sendable(evaluate(row, vars, budget))
 
 
 def _joined(parts: list[Evaluate]) -> Evaluate:
     """Text and expressions concatenated with `str`, as Jinja's output does."""
-    if len(parts) == 1:
-        only = parts[0]
-        return lambda row, vars: str(only(row, vars))
-    return lambda row, vars: "".join([str(part(row, vars)) for part in parts])
 
+    def joined(row: dict[str, Any], vars: Vars, budget: Budget) -> str:
+        text = "".join([str(part(row, vars, budget)) for part in parts])
+        if len(text) > MAX_VALUE_BYTES or not text.isascii():
+            _check_text(text, "the value")
+        return text
 
-def _rendered(template: Template) -> Evaluate:
-    def render(row: dict[str, Any], vars: Vars) -> str:
-        return template.render(row=row, vars=vars)
-
-    return render
-
-
-def _fast(node: nodes.Node) -> Evaluate | None:
-    """A closure for `row`/`vars` lookups, constants and plain filters; None for the rest.
-
-    Jinja compiles `a.b` to `environment.getattr(a, "b")`, `a["b"]` to
-    `environment.getitem(a, "b")` and `a | f(x)` to `filters["f"](a, x)`. The closures make
-    the same calls, short-cutting only a present key of a plain dict, where the sandbox
-    returns `obj[key]` too (for attribute syntax, only when dict has no such attribute).
-    """
-    if isinstance(node, nodes.TemplateData | nodes.Const):
-        constant = node.data if isinstance(node, nodes.TemplateData) else node.value
-        return lambda _row, _vars: constant
-    if isinstance(node, nodes.Name) and node.ctx == "load" and node.name in ("row", "vars"):
-        if node.name == "row":
-            return lambda row, _vars: row
-        return lambda _row, vars: vars
-    if isinstance(node, nodes.Getattr) and node.ctx == "load":
-        return _fast_getattr(node)
-    if isinstance(node, nodes.Getitem) and node.ctx == "load":
-        return _fast_getitem(node)
-    if isinstance(node, nodes.Filter):
-        return _fast_filter(node)
-    return None
-
-
-def _fast_getattr(node: nodes.Getattr) -> Evaluate | None:
-    inner = _fast(node.node)
-    if inner is None:
-        return None
-    attr: str = node.attr
-    getattr_ = ENVIRONMENT.getattr
-    if hasattr({}, attr):
-        return lambda row, vars: getattr_(inner(row, vars), attr)
-    return _key_first(inner, attr, getattr_)
-
-
-def _fast_getitem(node: nodes.Getitem) -> Evaluate | None:
-    inner = _fast(node.node)
-    arg = node.arg
-    if inner is None or not isinstance(arg, nodes.Const) or type(arg.value) not in (str, int):
-        return None
-    return _key_first(inner, arg.value, ENVIRONMENT.getitem)
-
-
-def _key_first(inner: Evaluate, key: str | int, sandboxed: Callable[[Any, Any], Any]) -> Evaluate:
-    """A present key of a plain dict directly, anything else through the sandbox's lookup."""
-
-    def lookup(row: dict[str, Any], vars: Vars) -> Any:
-        obj = inner(row, vars)
-        if type(obj) in _PLAIN_DICTS:
-            value = obj.get(key, _ABSENT)
-            if value is not _ABSENT:
-                return value
-        return sandboxed(obj, key)
-
-    return lookup
-
-
-def _fast_filter(node: nodes.Filter) -> Evaluate | None:
-    func = ENVIRONMENT.filters.get(node.name)
-    # Filters taking the context, eval context or environment get extra arguments from
-    # Jinja's generated code; those templates run through Jinja.
-    if func is None or getattr(func, "jinja_pass_arg", None) is not None:
-        return None
-    if node.node is None or node.dyn_args is not None or node.dyn_kwargs is not None:
-        return None
-    inner = _fast(node.node)
-    if inner is None or not all(isinstance(a, nodes.Const) for a in node.args):
-        return None
-    args = tuple(a.value for a in node.args if isinstance(a, nodes.Const))
-    kwargs: dict[str, Any] = {}
-    for keyword in node.kwargs:
-        if not isinstance(keyword.value, nodes.Const):
-            return None
-        kwargs[str(keyword.key)] = keyword.value.value
-    if not args and not kwargs:
-        return lambda row, vars: func(inner(row, vars))
-    return lambda row, vars: func(inner(row, vars), *args, **kwargs)
-
-
-def json_value(value: Any) -> Any:
-    """`value` as a JSON value, raising the undefined error or _NotJson when it is not one."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
-    if kind is float:
-        if not math.isfinite(value):
-            raise _NotJson(f"the value {value} cannot be sent as JSON")
-        return value
-    if isinstance(value, Undefined):
-        str(value)  # strict undefined raises its own error here
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, Mapping):
-        if not all(isinstance(k, str) for k in value):
-            raise _NotJson("an object with non-string keys cannot be sent as JSON")
-        return {k: json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_value(v) for v in value]
-    raise _NotJson(
-        f"the expression gives a {type(value).__name__}, which is not a JSON value; "
-        "convert it, e.g. with | string or | list"
-    )
+    return joined

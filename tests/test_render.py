@@ -279,10 +279,14 @@ def test_every_problem_is_reported_at_its_line(tmp_path: Path) -> None:
     with pytest.raises(RenderError) as info:
         render_campaign(subject, {})
     columns = "phone, last_name, first_name, slot, contract"
+    # `bad` fails the same way on both rows rendered: once, at the template; `phone`
+    # fails on one row's data: at that row.
     assert [str(p) for p in info.value.problems] == [
-        f"phones.csv:2:1: add_data.bad: no field 'nope' (available: {columns})",
+        f"campaigns/nps.yaml:33:11: add_data.bad: no field 'nope' (available: {columns}) "
+        "(on all 2 rows)",
         "phones.csv:3:1: phone: '12345' is not a valid phone number (too short)",
-        f"phones.csv:4:1: add_data.bad: no field 'nope' (available: {columns})",
+        "phones.csv:4:1: add_data.phone: 'x' is not a number (| int); give a default to use "
+        "instead, e.g. | int(default=0)",
         "phones.csv:5:1: phone: '+7999' is not a valid phone number (too short)",
     ]
     with pytest.raises(RenderError):
@@ -353,10 +357,11 @@ def test_templates_that_compile_are_still_checked_on_every_row(tmp_path: Path) -
     subject = campaign(source, {"broken": "{{ row.a", "typo": "{{ row.lastname }}"})
     with pytest.raises(RenderError) as info:
         render_campaign(subject, {})
-    assert [f"{p.location.path}:{p.location.line} {p.field}" for p in info.value.problems] == [
-        "campaigns/nps.yaml:30 add_data.broken",
-        "phones.csv:2 add_data.typo",
-        "phones.csv:3 add_data.typo",
+    assert [str(p) for p in info.value.problems] == [
+        "campaigns/nps.yaml:30:11: add_data.broken: invalid template: unexpected end of "
+        "template, expected 'end of print statement'.",
+        "campaigns/nps.yaml:31:11: add_data.typo: no field 'lastname' (available: phone, "
+        "last_name, first_name, slot, contract) (on all 2 rows)",
     ]
 
 
@@ -410,9 +415,106 @@ def test_plan_reports_rendering_problems_without_a_traceback(tmp_path: Path) -> 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     columns = "phone, last_name, first_name, contract"
-    csv_name = "campaigns/data/nps.csv"
-    assert f"{csv_name}:2:1: add_data.name: no field 'first' (available: {columns})" in (
-        result.stderr
+    assert result.stderr == (
+        "error: campaigns/data/nps.csv:3:1: phone: '555' is not a valid phone number (too short)\n"
+        f"campaigns/nps.yaml:20:11: add_data.name: no field 'first' (available: {columns}) "
+        "(on all 2 rows)\n"
     )
-    assert f"{csv_name}:3:1: phone: '555' is not a valid phone number" in result.stderr
-    assert f"{csv_name}:4:1: add_data.name: no field 'first'" in result.stderr
+
+
+def test_a_problem_that_does_not_depend_on_the_row_is_reported_once(tmp_path: Path) -> None:
+    rows = 5003
+    source = csv_source(tmp_path, [f"+7999{i:07d};a;b;;1" for i in range(rows)])
+    subject = campaign(source, {"op": "{{ vars.operator }}", "n": "{{ row.contract | int }}"})
+    with pytest.raises(RenderError) as info:
+        render_campaign(subject, {})
+    assert [str(p) for p in info.value.problems] == [
+        "campaigns/nps.yaml:30:11: add_data.op: vars.operator is not set "
+        f"(pass --var operator=VALUE) (on all {rows} rows)"
+    ]
+
+
+def test_row_problems_stay_per_row_beside_a_problem_reported_once(tmp_path: Path) -> None:
+    # Every row misses the var; every 10th row has a contract that is not a number; one
+    # phone is invalid. The var is reported once, and takes none of the rows shown.
+    lines = [f"+7999{i:07d};a;b;;{'N/A' if i % 10 == 0 else i}" for i in range(600)]
+    lines[5] = "555;a;b;;1"
+    source = csv_source(tmp_path, lines)
+    subject = campaign(source, {"op": "{{ vars.operator }}", "n": "{{ row.contract | int }}"})
+    with pytest.raises(RenderError) as info:
+        render_campaign(subject, {})
+    problems = [str(p) for p in info.value.problems]
+    not_a_number = (
+        "'N/A' is not a number (| int); give a default to use instead, e.g. | int(default=0)"
+    )
+    assert problems[:4] == [
+        "campaigns/nps.yaml:30:11: add_data.op: vars.operator is not set "
+        "(pass --var operator=VALUE) (on all 599 rows)",
+        f"phones.csv:2:1: add_data.n: {not_a_number}",
+        "phones.csv:7:1: phone: '555' is not a valid phone number (too short)",
+        f"phones.csv:12:1: add_data.n: {not_a_number}",
+    ]
+    assert problems[50:] == [
+        f"phones.csv:482:1: add_data.n: {not_a_number}",
+        "phones.csv:592:1: ... and 11 more rendering problems "
+        f"(the first {MAX_PROBLEMS} are shown)",
+    ]
+
+
+def test_a_key_that_works_on_one_row_is_reported_per_row(tmp_path: Path) -> None:
+    source = csv_source(
+        tmp_path, ["+79991234567;a;b;;1", "+79991234568;a;b;;x", "+79991234569;a;b;;y"]
+    )
+    with pytest.raises(RenderError) as info:
+        render_campaign(campaign(source, {"n": "{{ row.contract | int }}"}), {})
+    assert [f"{p.location.path}:{p.location.line}" for p in info.value.problems] == [
+        "phones.csv:3",
+        "phones.csv:4",
+    ]
+
+
+def test_a_number_with_an_extension_is_an_error_or_skipped(tmp_path: Path) -> None:
+    # Sent as +79123456789 before, and then a duplicate of the other person's number.
+    source = csv_source(tmp_path, ["8-912-345-67-89 доб. 12;a;b;;1", "+79123456789;c;d;;2"])
+    with pytest.raises(RenderError) as info:
+        render_campaign(campaign(source, {}), {})
+    assert [str(p) for p in info.value.problems] == [
+        "phones.csv:2:1: phone: '8-912-***-**-** доб. 12' has an extension ('12'): "
+        "dialogops cannot dial extensions"
+    ]
+    skipping = campaign(source, {"n": "{{ row.contract | int }}"}, on_invalid="skip")
+    assert render_campaign(skipping, {}).stats == RenderStats(
+        rows=2, phones=1, duplicates=0, excluded=0, skipped=1
+    )
+    assert create_body(skipping, {})["phones"] == [{"phone": "+79123456789", "add_data": {"n": 2}}]
+    # In a do-not-call list too: which line was meant is for a person to say.
+    dnc = tmp_path / "dnc.txt"
+    dnc.write_text("+7 912 345-67-89 ext. 5\n", encoding="utf-8")
+    excluding = campaign(source, {}, exclude=(Exclude(dnc, WHERE),), on_invalid="skip")
+    with pytest.raises(RenderError) as info:
+        render_campaign(excluding, {})
+    assert [str(p) for p in info.value.problems] == [
+        "dnc.txt:1:1: exclude: '+7 912 ***-**-*9 ext. 5' has an extension ('5'): "
+        "dialogops cannot dial extensions"
+    ]
+
+
+def test_text_that_utf8_cannot_encode_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"phone": "+79991234567", "name": "\\ud800"}\n', encoding="utf-8")
+    subject = campaign(JsonlSource(path, WHERE), {"name": "{{ row.name }}"})
+    for render in (render_campaign, create_body):
+        with pytest.raises(RenderError) as info:
+            render(subject, {})
+        assert [str(p) for p in info.value.problems] == [
+            "p.jsonl:1:1: add_data.name: the value contains '\\ud800', a lone surrogate that "
+            "UTF-8 cannot encode"
+        ]
+    titled = dataclasses.replace(subject, title="Обзвон \udc00", add_data={})
+    for render in (render_campaign, create_body):
+        with pytest.raises(RenderError) as info:
+            render(titled, {})
+        assert [str(p) for p in info.value.problems] == [
+            "campaigns/nps.yaml:1:1: title: the title contains '\\udc00', a lone surrogate "
+            "that UTF-8 cannot encode"
+        ]
