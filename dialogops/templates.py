@@ -40,6 +40,7 @@ _MAX_MESSAGE = 300
 MAX_VALUE_BYTES = 64 * 1024  # any value built, and each add_data value as JSON
 MAX_INT_DIGITS = 4_300  # Python's own limit for turning an integer into text
 MAX_ROW_WORK = 1024 * 1024  # characters read and built by one row's templates
+ITEM_SIZE = 8  # what an item of a list or dict counts for, in characters
 MAX_DEPTH = 30  # nesting of parentheses, filters and operators in one template
 MAX_ROUND_PRECISION = 100
 _INT_LIMIT: int = 10**MAX_INT_DIGITS
@@ -114,22 +115,36 @@ def _shown(value: Any) -> str:
     return mask_numbers(text)
 
 
-def _measure(value: Any) -> int:
-    """The size of a value in characters, roughly as JSON; 1 for anything small or opaque."""
+def _measure(value: Any, limit: int = MAX_ROW_WORK) -> int:
+    """The size of a value: its characters, and ITEM_SIZE for each item of a list or dict
+    (what filters such as `sort` spend on an item costs as much as many characters);
+    1 for anything small or opaque. Stops counting past `limit`.
+    """
     if isinstance(value, str):
         return len(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value.bit_length() // 3 + 1
-    if isinstance(value, list | tuple):
-        return sum(_measure(item) for item in value) + len(value)
-    if isinstance(value, dict):
-        return sum(_measure(k) + _measure(v) for k, v in value.items()) + len(value)
+    if isinstance(value, list | tuple | dict):
+        total = ITEM_SIZE * len(value)
+        items = value.items() if isinstance(value, dict) else value
+        for item in items:
+            if total > limit:
+                break
+            total += _measure(item, limit - total)
+        return total
     return 1
 
 
 def _too_large(size: int) -> TemplateValueError:
     return TemplateValueError(
         f"the template builds a value of {size:,} characters, over the limit of {MAX_VALUE_BYTES:,}"
+    )
+
+
+def _too_many_items(value: Any) -> TemplateValueError:
+    return TemplateValueError(
+        f"the template builds a {type(value).__name__} of {len(value):,} items, over the size "
+        f"limit of {MAX_VALUE_BYTES:,} ({ITEM_SIZE} for each item, and its characters)"
     )
 
 
@@ -161,9 +176,9 @@ def _built(value: Any, budget: Budget, read: int = 0) -> Any:
             raise _too_many_digits()
         size = 1
     else:
-        size = _measure(value)
+        size = _measure(value, MAX_VALUE_BYTES)
         if size > MAX_VALUE_BYTES:
-            raise _too_large(size)
+            raise _too_many_items(value)
     # Budget.spend, inlined: this runs for every filter and operator of every row.
     budget.left -= read + size + 1
     if budget.left < 0:
@@ -409,7 +424,7 @@ class _Compiler:
                 f"the filter {node.name!r} is {known} in add_data templates "
                 f"({_allowed('filter', FILTERS)})"
             )
-        return self._applied(node, _bound(func), result=True)
+        return self._applied(node, _bound(func))
 
     def visit_Test(self, node: nodes.Test) -> Evaluate:
         func = TESTS.get(node.name)
@@ -419,12 +434,11 @@ class _Compiler:
                 f"the test {node.name!r} is {known} in add_data templates "
                 f"({_allowed('test', TESTS)})"
             )
-        return self._applied(node, _bound(func), result=False)
+        return self._applied(node, _bound(func))
 
-    def _applied(
-        self, node: nodes.Filter | nodes.Test, func: Callable[..., Any], result: bool
-    ) -> Evaluate:
-        """`func(value, *args, **kwargs)`, the call Jinja makes for a filter or a test."""
+    def _applied(self, node: nodes.Filter | nodes.Test, func: Callable[..., Any]) -> Evaluate:
+        """`func(value, *args, **kwargs)`, the call Jinja makes for a filter or a test, with
+        what it reads charged before the call and what it builds checked after."""
         if node.node is None or node.dyn_args is not None or node.dyn_kwargs is not None:
             raise _TemplateProblem("filter and test arguments cannot be spread with * or **")
         inner = self.expr(node.node)
@@ -438,17 +452,19 @@ class _Compiler:
 
                 def no_args(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
                     value = inner(row, vars, budget)
-                    out = func(value)
-                    read = len(value) if type(value) is str else _measure(value)
-                    return _built(out, budget, read) if result else out
+                    read = len(value) if type(value) is str else _measure(value, budget.left)
+                    if read > budget.left:
+                        raise _over_budget()
+                    return _built(func(value), budget, read)
 
                 return no_args
 
             def constant_args(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
                 value = inner(row, vars, budget)
-                out = func(value, *args, **kwargs)
-                read = len(value) if type(value) is str else _measure(value)
-                return _built(out, budget, read) if result else out
+                read = len(value) if type(value) is str else _measure(value, budget.left)
+                if read > budget.left:
+                    raise _over_budget()
+                return _built(func(value, *args, **kwargs), budget, read)
 
             return constant_args
         arg_exprs = [self.expr(a) for a in node.args]
@@ -458,9 +474,10 @@ class _Compiler:
             value = inner(row, vars, budget)
             args = [a(row, vars, budget) for a in arg_exprs]
             kwargs = {key: a(row, vars, budget) for key, a in kwarg_exprs}
-            out = func(value, *args, **kwargs)
-            read = _measure(value) + _measure(args) + _measure(kwargs)
-            return _built(out, budget, read) if result else out
+            read = _measure((value, args, kwargs), budget.left)
+            if read > budget.left:
+                raise _over_budget()
+            return _built(func(value, *args, **kwargs), budget, read)
 
         return computed_args
 
@@ -510,7 +527,7 @@ class _Compiler:
             result: Any = True
             for op, right_expr in ops:
                 right = right_expr(row, vars, budget)
-                budget.spend(_measure(left) + _measure(right))
+                budget.spend(_measure((left, right), budget.left))
                 result = op(left, right)
                 if not result:
                     return result
@@ -524,7 +541,10 @@ class _Compiler:
 
         def binary(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
             a, b = left(row, vars, budget), right(row, vars, budget)
-            return _built(op(a, b), budget, _measure(a) + _measure(b))
+            read = _measure((a, b), budget.left)
+            if read > budget.left:
+                raise _over_budget()
+            return _built(op(a, b), budget, read)
 
         return binary
 
@@ -619,13 +639,20 @@ def _bounded_mul(a: Any, b: Any) -> Any:
         sequence, times = b, a
     else:
         return a * b
-    each = _measure(sequence)
-    if each * times > MAX_VALUE_BYTES:
+    each = _measure(sequence, MAX_VALUE_BYTES)
+    if each * times <= MAX_VALUE_BYTES:
+        return a * b
+    if isinstance(sequence, str):
         raise TemplateValueError(
-            f"repeating a {each:,}-character value {times:,} times builds "
+            f"repeating a {each:,}-character text {times:,} times builds "
             f"{each * times:,} characters, over the limit of {MAX_VALUE_BYTES:,}"
         )
-    return a * b
+    kind = type(sequence).__name__
+    raise TemplateValueError(
+        f"repeating a {len(sequence):,}-item {kind} {times:,} times builds a {kind} of size "
+        f"{each * times:,}, over the limit of {MAX_VALUE_BYTES:,} ({ITEM_SIZE} for each item, "
+        "and its characters)"
+    )
 
 
 def _bounded_pow(a: Any, b: Any) -> Any:
