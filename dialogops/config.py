@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogops import schemas
-from dialogops.errors import Location, ManifestError, Problem, UsageError
+from dialogops.errors import Location, ManifestError, Problem, Rule, UsageError
 from dialogops.specs import CallingHours, Config, ConfigMarks, Marks, Policy
 from dialogops.yamlio import Document, FieldPath, display_path, load_file
 
@@ -67,12 +67,14 @@ def _read(path: Path) -> tuple[Document | None, list[Problem]]:
     display = display_path(path)
     docs, problems = load_file(path, display)
     if len(docs) > 1:
-        problems.append(Problem(docs[1].location, "", f"{CONFIG_NAME} must hold one YAML document"))
+        message = f"{CONFIG_NAME} must hold one YAML document"
+        problems.append(Problem(docs[1].location, "", message, Rule.DOCUMENT))
     doc = docs[0] if docs else None
     if doc is None or doc.data is None:
         return None, problems
     if not isinstance(doc.data, dict):
-        problems.append(Problem(doc.location, "", f"{CONFIG_NAME} must be a mapping of settings"))
+        message = f"{CONFIG_NAME} must be a mapping of settings"
+        problems.append(Problem(doc.location, "", message, Rule.DOCUMENT))
         return doc, problems
     problems.extend(schemas.check("config", doc.data, doc.at, doc.key_at))
     if not problems:
@@ -89,7 +91,7 @@ def _semantic_problems(doc: Document) -> list[Problem]:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             message = f"unknown timezone {timezone!r} (use an IANA name such as Europe/Moscow)"
-            problems.append(Problem(doc.at(("timezone",)), "timezone", message))
+            problems.append(Problem(doc.at(("timezone",)), "timezone", message, Rule.CONFIG))
     hours = data.get("policy", {}).get("calling_hours")
     if hours and parse_hhmm(hours["earliest"]) >= parse_hhmm(hours["latest"]):
         where = ("policy", "calling_hours", "latest")
@@ -98,6 +100,7 @@ def _semantic_problems(doc: Document) -> list[Problem]:
                 doc.at(where),
                 "policy.calling_hours.latest",
                 f"{hours['latest']} must be after earliest {hours['earliest']}",
+                Rule.TIME_ORDER,
             )
         )
     return problems

@@ -8,13 +8,16 @@
     ├── ApiError              the Dialog API answered with an error (carries status)
     └── UsageError            a command was called in a way that cannot work
 
-Validation problems are *collected* as `Problem` records and raised together.
+Validation problems are *collected* as `Problem` records and raised together; each names
+the `Rule` it breaks, a stable id for annotations and SARIF.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass(frozen=True, order=True)
@@ -29,13 +32,73 @@ class Location:
         return f"{self.path}:{self.line}:{self.col}"
 
 
+class Rule(StrEnum):
+    """The kind of rule a problem breaks; the values are ids that tools keep (never rename)."""
+
+    UNREADABLE_FILE = "unreadable-file"
+    YAML_SYNTAX = "yaml-syntax"
+    YAML_REFUSED = "yaml-refused"
+    DUPLICATE_KEY = "duplicate-key"
+    DOCUMENT = "document"
+    SCHEMA = "schema"
+    CONFIG = "config"
+    INVALID_DATE = "invalid-date"
+    DATE_IN_PAST = "date-in-past"
+    TIME_ORDER = "time-order"
+    POLICY = "policy"
+    DUPLICATE_NAME = "duplicate-name"
+    UNKNOWN_CAMPAIGN = "unknown-campaign"
+    DATA_FILE = "data-file"
+    TEMPLATE = "template"
+    RENDER = "render"
+    INVALID = "invalid"
+
+    @property
+    def description(self) -> str:
+        return RULE_DESCRIPTIONS[self]
+
+
+RULE_DESCRIPTIONS: Mapping[Rule, str] = {
+    Rule.UNREADABLE_FILE: "The file cannot be read: no permission, not UTF-8, or over 4 MiB.",
+    Rule.YAML_SYNTAX: "The file is not valid YAML.",
+    Rule.YAML_REFUSED: (
+        "YAML that dialogops refuses to load: object tags, alias bombs, recursive aliases, "
+        "nesting deeper than 64 levels, keys that are not plain values."
+    ),
+    Rule.DUPLICATE_KEY: "A key written twice in one mapping.",
+    Rule.DOCUMENT: (
+        "A document that is not a dialogops manifest: not a mapping, a missing or "
+        "unsupported apiVersion, an unknown kind."
+    ),
+    Rule.SCHEMA: "A value the JSON Schema of its kind does not allow, or a missing one.",
+    Rule.CONFIG: "A setting of dialogops.yaml that cannot work.",
+    Rule.INVALID_DATE: "A date or date-time that does not exist.",
+    Rule.DATE_IN_PAST: "A schedule date before today in the project's timezone.",
+    Rule.TIME_ORDER: "An end that is not after its start (calling hours, report period).",
+    Rule.POLICY: "A campaign outside the project's policy (calling hours, phones per campaign).",
+    Rule.DUPLICATE_NAME: "Two manifests of one kind with the same metadata.name.",
+    Rule.UNKNOWN_CAMPAIGN: "A Report naming a Campaign that no manifest defines.",
+    Rule.DATA_FILE: (
+        "A data file or output path: missing, outside the project root, not in its "
+        "encoding, or without the phone column."
+    ),
+    Rule.TEMPLATE: "An add_data template that does not compile.",
+    Rule.RENDER: "A phone number or add_data value that cannot be rendered from its row.",
+    Rule.INVALID: "Any other invalid input.",
+}
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with the user's input, printed as `path:line:col: field: message`."""
+    """One thing wrong with the user's input, printed as `path:line:col: field: message`.
+
+    `rule` is the kind of problem; it takes no part in ordering or equality.
+    """
 
     location: Location
     field: str
     message: str
+    rule: Rule = dataclasses.field(default=Rule.INVALID, compare=False)
 
     def __str__(self) -> str:
         field = f" {self.field}:" if self.field else ""
@@ -47,10 +110,20 @@ class DialogOpsError(Exception):
 
 
 class ProblemsError(DialogOpsError):
-    """Several problems found in one pass, reported together, sorted by file and line."""
+    """Several problems found in one pass, reported together, sorted by file and line.
+
+    A problem created without a rule takes the error's `rule`.
+    """
+
+    rule = Rule.INVALID
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(sorted(problems))
+        self.problems = tuple(
+            sorted(
+                dataclasses.replace(p, rule=self.rule) if p.rule is Rule.INVALID else p
+                for p in problems
+            )
+        )
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -60,6 +133,8 @@ class ManifestError(ProblemsError):
 
 class RenderError(ProblemsError):
     """Phone numbers or add_data templates could not be rendered."""
+
+    rule = Rule.RENDER
 
 
 class StateError(DialogOpsError):

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from dialogops.errors import Problem, RenderError, UsageError
+from dialogops.errors import Problem, RenderError, Rule, UsageError
 from dialogops.render import RenderedCampaign, render_campaign
 from dialogops.specs import Campaign, InlineSource, Project
 from dialogops.state import State, StateEntry
@@ -180,6 +180,7 @@ def _render_all(
                     "spec.phones",
                     f"{result.stats.phones} phones is more than "
                     f"policy.max_phones_per_campaign of {max_phones}",
+                    Rule.POLICY,
                 )
             )
     return rendered, problems

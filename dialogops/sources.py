@@ -13,7 +13,7 @@ from typing import Any
 
 from dialogops import datafiles, phones
 from dialogops.datafiles import DataFileError
-from dialogops.errors import Location, Problem, RenderError
+from dialogops.errors import Location, Problem, RenderError, Rule
 from dialogops.specs import CsvSource, Exclude, InlineSource, JsonlSource, PhoneSource
 from dialogops.yamlio import display_path
 
@@ -61,7 +61,7 @@ def _reported(where: Location) -> Iterator[None]:
     try:
         yield
     except DataFileError as exc:
-        raise RenderError([Problem(where, "", exc.problem.message)]) from None
+        raise RenderError([Problem(where, "", exc.problem.message, Rule.DATA_FILE)]) from None
 
 
 def _csv_rows(source: CsvSource) -> Iterator[RawRow]:

@@ -20,7 +20,7 @@ from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from dialogops.errors import Location, Problem
+from dialogops.errors import Location, Problem, Rule
 
 FieldPath = tuple[str | int, ...]
 
@@ -119,19 +119,21 @@ def load_file(path: Path, display: str) -> tuple[list[Document], list[Problem]]:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        return [], [Problem(Location(display, 1, 1), "", f"cannot read file: {exc.strerror}")]
+        message = f"cannot read file: {exc.strerror}"
+        return [], [Problem(Location(display, 1, 1), "", message, Rule.UNREADABLE_FILE)]
     if len(raw) > MAX_FILE_BYTES:
         message = (
             f"file is larger than {MAX_FILE_BYTES // 2**20} MiB, the most dialogops "
             "reads from a YAML file (put long phone lists in a CSV or JSONL file)"
         )
-        return [], [Problem(Location(display, 1, 1), "", message)]
+        return [], [Problem(Location(display, 1, 1), "", message, Rule.UNREADABLE_FILE)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return [], [Problem(Location(display, line, col), "", "file is not valid UTF-8")]
+        where = Location(display, line, col)
+        return [], [Problem(where, "", "file is not valid UTF-8", Rule.UNREADABLE_FILE)]
     return load_text(text, path, display)
 
 
@@ -151,13 +153,18 @@ def load_text(text: str, path: Path, display: str) -> tuple[list[Document], list
     except _TooDeep as exc:
         problems.append(
             _marked_problem(
-                exc, display, f"YAML nested deeper than {MAX_DEPTH} levels; refusing to load it"
+                exc,
+                display,
+                f"YAML nested deeper than {MAX_DEPTH} levels; refusing to load it",
+                Rule.YAML_REFUSED,
             )
         )
     except MarkedYAMLError as exc:
         problems.append(_syntax_problem(exc, display))
     except YAMLError as exc:
-        problems.append(Problem(Location(display, 1, 1), "", f"YAML error: {exc}"))
+        problems.append(
+            Problem(Location(display, 1, 1), "", f"YAML error: {exc}", Rule.YAML_SYNTAX)
+        )
     return documents, problems
 
 
@@ -165,10 +172,10 @@ def _compose_all(text: str) -> Iterator[Node]:
     yield from _yaml().compose_all(io.StringIO(text))
 
 
-def _marked_problem(exc: MarkedYAMLError, display: str, message: str) -> Problem:
+def _marked_problem(exc: MarkedYAMLError, display: str, message: str, rule: Rule) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    return Problem(Location(display, line, col), "", message)
+    return Problem(Location(display, line, col), "", message, rule)
 
 
 def _syntax_problem(exc: MarkedYAMLError, display: str) -> Problem:
@@ -178,7 +185,7 @@ def _syntax_problem(exc: MarkedYAMLError, display: str) -> Problem:
     else:
         context = f" ({exc.context})" if exc.context else ""
         message = f"YAML syntax error: {problem}{context}"
-    return _marked_problem(exc, display, message)
+    return _marked_problem(exc, display, message, Rule.YAML_SYNTAX)
 
 
 def _location(node: Node, display: str) -> Location:
@@ -191,12 +198,13 @@ def _build_document(
     try:
         _check_expansion(root)
     except _YamlProblem as exc:
-        return None, [Problem(_location(exc.node, display), "", str(exc))]
+        return None, [Problem(_location(exc.node, display), "", str(exc), Rule.YAML_REFUSED)]
     builder = _Builder(display)
     try:
         data = builder.build(root, ())
     except _YamlProblem as exc:
-        return None, [*builder.problems, Problem(_location(exc.node, display), "", str(exc))]
+        refused = Problem(_location(exc.node, display), "", str(exc), Rule.YAML_REFUSED)
+        return None, [*builder.problems, refused]
     doc = Document(
         path=path,
         index=index,
@@ -308,6 +316,7 @@ class _Builder:
                         _location(key_node, self.display),
                         format_field(key_path),
                         f"duplicate key {key!r} (first defined at line {first.line})",
+                        Rule.DUPLICATE_KEY,
                     )
                 )
                 continue

@@ -38,6 +38,8 @@ def _network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
     for name in ("DIALOG_TOKEN", "DIALOG_LOGIN", "DIALOG_PASSWORD", "DIALOG_API_URL"):
         monkeypatch.delenv(name, raising=False)
+    # Annotations name files relative to it: a test run inside GitHub Actions must not see it.
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
     yield
 
 

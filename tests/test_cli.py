@@ -146,7 +146,7 @@ def test_the_parsed_command_line_leaves_out_var_values() -> None:
 
 
 def test_verbose_shows_a_crash_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*_args: object) -> int:
+    def broken(*_args: object, **_kwargs: object) -> int:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr("dialogops.commands.validate.run", broken)

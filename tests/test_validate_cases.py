@@ -7,11 +7,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import run_cli, run_dialogops
+from samples import example_project
+from sarif_schema import sarif_schema
 
 from dialogops.cli import main
 
@@ -55,6 +59,62 @@ def test_invalid_case_prints_its_expected_lines(
     assert code == 1
     assert lines[:-1] == _expected(project)
     assert lines[-1] == f"{len(lines) - 1} problem{'s' if len(lines) > 2 else ''} in 1 file"
+
+
+def _unescape(text: str) -> str:
+    for escaped, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
+        text = text.replace(escaped, char)
+    return text
+
+
+def _parse_workflow_command(line: str) -> tuple[str, dict[str, str], str]:
+    """`::error file=F,line=L::message` -> ("error", {"file": "F", "line": "L"}, "message")."""
+    match = re.fullmatch(r"::(\w+) ([^:]*)::(.*)", line)
+    assert match, line
+    properties = dict(item.split("=", 1) for item in match[2].split(","))
+    return match[1], {k: _unescape(v) for k, v in properties.items()}, _unescape(match[3])
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_invalid_case_as_github_annotations(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project("invalid", case, tmp_path)
+    code, lines = _validate(project, monkeypatch, capsys, "--format", "github")
+    expected = _expected(project)
+    assert code == 1
+    assert len(expected) <= 10  # every problem of a case is annotated
+    parsed = []
+    for line in lines[:-1]:
+        command, properties, message = _parse_workflow_command(line)
+        assert (command, properties["title"]) == ("error", "dialogops")
+        parsed.append(f"{properties['file']}:{properties['line']}:{properties['col']}: {message}")
+    assert parsed == expected
+    assert lines[-1] == f"{len(expected)} problem{'s' if len(expected) > 1 else ''} in 1 file"
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_invalid_case_as_sarif(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project("invalid", case, tmp_path)
+    code, lines = _validate(project, monkeypatch, capsys, "--format", "sarif")
+    assert code == 1
+    document = json.loads("\n".join(lines))
+    jsonschema.Draft7Validator(sarif_schema()).validate(document)
+    run = document["runs"][0]
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    found = []
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]] == result["ruleId"] != "invalid"
+        (location,) = result["locations"]
+        physical = location["physicalLocation"]
+        region = physical["region"]
+        found.append(
+            f"{physical['artifactLocation']['uri']}:{region['startLine']}:"
+            f"{region['startColumn']}: {result['message']['text']}"
+        )
+    assert found == _expected(project)
 
 
 @pytest.mark.parametrize("case", VALID)
@@ -110,6 +170,7 @@ def test_json_format_is_documented_shape(
             "col": 15,
             "field": "spec.schedule.attempts",
             "message": "6 is greater than the maximum of 5",
+            "rule": "schema",
         }
     ]
     assert document["summary"]["problems"] == 1
@@ -169,3 +230,84 @@ def test_no_config_and_no_campaigns_folder_says_how_to_start(tmp_path: Path) -> 
         "error: campaigns: no such folder and no dialogops.yaml here; "
         "run `dialogops init`, or name the manifests to check\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("case", "rules"),
+    [
+        ("alias-bomb", {"yaml-refused"}),
+        ("config-unknown-timezone", {"config"}),
+        ("date-in-past", {"date-in-past"}),
+        ("date-month-13", {"invalid-date"}),
+        ("duplicate-key", {"duplicate-key"}),
+        ("duplicate-names", {"duplicate-name"}),
+        ("max-phones-policy", {"policy"}),
+        ("report-missing-campaign", {"unknown-campaign"}),
+        ("schema-and-semantic-problems", {"schema", "time-order", "data-file"}),
+        ("tab-indentation", {"yaml-syntax"}),
+        ("template-syntax-error", {"template"}),
+        ("unknown-kind", {"document"}),
+    ],
+)
+def test_each_problem_names_the_kind_of_rule_it_breaks(
+    case: str,
+    rules: set[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = _project("invalid", case, tmp_path)
+    _, lines = _validate(project, monkeypatch, capsys, "--format", "json")
+    assert {p["rule"] for p in json.loads("\n".join(lines))["problems"]} == rules
+
+
+# ---- validate PATH... and --changed: the files given, checked within the whole project -------
+
+REPORT = "campaigns/nps-2099-12-results.yaml"
+
+
+def test_a_report_validated_alone_finds_its_campaign_in_another_file(tmp_path: Path) -> None:
+    project = example_project(tmp_path)
+    (project / "campaigns" / "broken.yaml").write_text("kind: [\n")
+    result = run_cli(["validate", REPORT], project)
+    assert (result.returncode, result.stdout) == (
+        0,
+        "ok: 0 Campaign and 1 Report manifests valid\n",
+    )
+    # The broken file is context only; checked itself, it is reported.
+    assert run_cli(["validate"], project).stdout.startswith("campaigns/broken.yaml:2:1: ")
+
+
+def test_a_name_taken_in_another_file_is_reported_on_the_file_given(tmp_path: Path) -> None:
+    project = example_project(tmp_path)
+    campaign = (project / "campaigns" / "nps-2099-12.yaml").read_text()
+    (project / "campaigns" / "copy.yaml").write_text(campaign)
+    result = run_cli(["validate", "campaigns/copy.yaml"], project)
+    assert result.stdout.splitlines() == [
+        "campaigns/copy.yaml:5:9: metadata.name: Campaign name 'nps-2099-12' is already used "
+        "at campaigns/nps-2099-12.yaml:5:9",
+        "1 problem in 1 file",
+    ]
+
+
+def test_changed_checks_only_the_changed_files_that_are_manifests(tmp_path: Path) -> None:
+    project = example_project(tmp_path)
+    (project / ".pre-commit-config.yaml").write_text("repos: []\n")
+    (project / "campaigns" / "data" / "notes.yaml").write_text("not: a manifest\n")
+    (project / "campaigns" / "broken.yaml").write_text("kind: [\n")  # unchanged, broken
+    changed = [".pre-commit-config.yaml", "README.md", REPORT]
+    result = run_cli(["validate", "--changed", *changed], project)
+    assert (result.returncode, result.stdout) == (
+        0,
+        "ok: 0 Campaign and 1 Report manifests valid\n",
+    )
+    result = run_cli(["validate", "--changed", ".pre-commit-config.yaml"], project)
+    assert (result.returncode, result.stdout) == (0, "ok: no manifests found\n")
+
+
+def test_a_changed_config_checks_every_manifest(tmp_path: Path) -> None:
+    project = example_project(tmp_path)
+    (project / "campaigns" / "broken.yaml").write_text("kind: [\n")
+    result = run_cli(["validate", "--changed", "dialogops.yaml"], project)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == "1 problem in 1 file"

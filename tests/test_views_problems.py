@@ -1,19 +1,24 @@
-"""views.problems: the `validate` lines, summary and JSON document for a problem list."""
+"""views.problems: the `validate` lines, summary, JSON, GitHub annotations and SARIF of a
+problem list."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from dialogops.errors import Location, Problem
+import jsonschema
+import pytest
+from sarif_schema import sarif_schema
+
+from dialogops.errors import Location, Problem, Rule
 from dialogops.specs import Config, Project
-from dialogops.views.problems import as_json, lines, summary
+from dialogops.views.problems import as_json, github, lines, sarif, summary
 
 EMPTY = Project(Config(root=Path("/p"), path=None), (), ())
 PROBLEMS = [
     Problem(Location("campaigns/a.yaml", 3, 5), "spec.title", "'' is too short"),
     Problem(Location("campaigns/a.yaml", 9, 1), "", "YAML syntax error: x"),
-    Problem(Location("campaigns/b.yaml", 1, 1), "kind", "unknown kind 'Campain'"),
+    Problem(Location("campaigns/b.yaml", 1, 1), "kind", "unknown kind 'Campain'", Rule.DOCUMENT),
 ]
 
 
@@ -43,6 +48,7 @@ def test_json_document() -> None:
                 "col": 1,
                 "field": "kind",
                 "message": "unknown kind 'Campain'",
+                "rule": "document",
             }
         ],
         "summary": {
@@ -53,3 +59,79 @@ def test_json_document() -> None:
             "text": "1 problem in 1 file",
         },
     }
+
+
+def test_github_annotations_escape_what_github_would_misread() -> None:
+    odd = Problem(
+        Location("data/a,b:c.yaml", 2, 7), "spec.title", "100% wrong\nsecond line", Rule.SCHEMA
+    )
+    assert github(EMPTY, [odd], root=Path.cwd()) == [
+        "::error file=data/a%2Cb%3Ac.yaml,line=2,col=7,title=dialogops::"
+        "spec.title: 100%25 wrong%0Asecond line",
+        "1 problem in 1 file",
+    ]
+
+
+def test_github_names_files_from_the_repository_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "repo" / "teams" / "care"
+    project.mkdir(parents=True)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path / "repo"))
+    assert github(EMPTY, PROBLEMS[:1])[0] == (
+        "::error file=teams/care/campaigns/a.yaml,line=3,col=5,title=dialogops::"
+        "spec.title: '' is too short"
+    )
+
+
+def test_github_annotates_ten_problems_and_prints_the_rest() -> None:
+    many = [Problem(Location("c.yaml", line, 1), "", f"problem {line}") for line in range(1, 13)]
+    out = github(EMPTY, many, root=Path.cwd())
+    assert [line.startswith("::error ") for line in out] == [True] * 10 + [False] * 3
+    assert out[10:] == [
+        "c.yaml:11:1: problem 11",
+        "c.yaml:12:1: problem 12",
+        "12 problems in 1 file (the first 10 are annotated: GitHub shows no more per step)",
+    ]
+
+
+def test_github_leaves_out_a_line_that_is_not_known() -> None:
+    unplaced = Problem(Location("c.yaml"), "", "somewhere")
+    assert github(EMPTY, [unplaced], root=Path.cwd())[0] == (
+        "::error file=c.yaml,title=dialogops::somewhere"
+    )
+
+
+def test_sarif_has_one_rule_per_kind_and_a_located_result_per_problem() -> None:
+    document = json.loads(sarif(PROBLEMS, root=Path.cwd()))
+    jsonschema.Draft7Validator(sarif_schema()).validate(document)
+    run = document["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == [rule.value for rule in Rule]
+    result = run["results"][2]
+    assert result == {
+        "ruleId": "document",
+        "ruleIndex": list(Rule).index(Rule.DOCUMENT),
+        "level": "error",
+        "message": {"text": "kind: unknown kind 'Campain'"},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": "campaigns/b.yaml", "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": 1, "startColumn": 1},
+                }
+            }
+        ],
+    }
+    assert rules[result["ruleIndex"]]["shortDescription"]["text"] == Rule.DOCUMENT.description
+
+
+def test_sarif_of_no_problems_is_a_valid_empty_run() -> None:
+    document = json.loads(sarif([], root=Path.cwd()))
+    jsonschema.Draft7Validator(sarif_schema()).validate(document)
+    assert document["runs"][0]["results"] == []
+
+
+def test_every_rule_is_described() -> None:
+    assert all(rule.description.endswith(".") for rule in Rule)

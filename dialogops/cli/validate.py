@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from dialogops.cli.options import config_option, verbose_option
+
+if TYPE_CHECKING:
+    from dialogops.views.problems import ProblemFormat
 
 
 @click.command("validate")
@@ -15,17 +18,28 @@ from dialogops.cli.options import config_option, verbose_option
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github", "sarif"]),
     default="text",
     show_default=True,
-    help="text for people, json for machines.",
+    help="text for people, json for machines, github for annotations, sarif for code scanning.",
+)
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="PATHS are changed files (pre-commit): check those that are manifests, "
+    "every manifest if dialogops.yaml is one of them.",
 )
 @config_option
 @verbose_option
-def validate_command(paths: tuple[Path, ...], fmt: str, config_path: Path | None) -> int:
-    """Check manifests (default: the config's `manifests`) without any network."""
+def validate_command(
+    paths: tuple[Path, ...], fmt: str, changed: bool, config_path: Path | None
+) -> int:
+    """Check manifests without any network: PATHS (their problems only, checked within the
+    whole project), or the config's `manifests`."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import validate
     from dialogops.commands.project import ProjectFiles
 
-    return validate.run(ProjectFiles(config_path), paths, cast(Literal["text", "json"], fmt))
+    return validate.run(
+        ProjectFiles(config_path), paths, cast("ProblemFormat", fmt), changed=changed
+    )

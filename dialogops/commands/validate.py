@@ -1,30 +1,47 @@
-"""`dialogops validate`: schema and semantic checks of manifests, config and data files."""
+"""`dialogops validate`: schema and semantic checks of manifests, config and data files.
+
+Given paths, only their problems are reported, checked within the whole project; given the
+changed files of a commit (`changed`), only those that are manifests.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 from dialogops.commands.project import ProjectFiles
-from dialogops.errors import ManifestError
-from dialogops.manifests import check_project
+from dialogops.errors import ManifestError, Problem
+from dialogops.manifests import check_files, check_project, discover
 from dialogops.specs import Config, Project
-from dialogops.views.problems import as_json, lines
+from dialogops.views import problems as view
 
 
-def run(files: ProjectFiles, paths: Sequence[Path], fmt: Literal["text", "json"]) -> int:
+def run(
+    files: ProjectFiles,
+    paths: Sequence[Path],
+    fmt: view.ProblemFormat,
+    *,
+    changed: bool = False,
+) -> int:
     """Print every problem and a summary line; 1 if there is any problem."""
+    project: Project | None
     try:
         config = files.load_config()
     except ManifestError as exc:
-        project = Project(Config(root=Path.cwd(), path=None), (), ())
-        problems = list(exc.problems)
+        project, problems = None, list(exc.problems)
     else:
-        project, problems = check_project(paths, config)
-    if fmt == "json":
-        print(as_json(project, problems))
-    else:
-        for line in lines(project, problems):
-            print(line)
+        project, problems = _check(config, paths, changed)
+    view.show(project, problems, fmt)
     return 1 if problems else 0
+
+
+def _check(config: Config, paths: Sequence[Path], changed: bool) -> tuple[Project, list[Problem]]:
+    if not changed:
+        return check_files(paths, config) if paths else check_project([], config)
+    given = {(Path.cwd() / p).resolve() for p in paths}
+    if config.path is not None and config.path.resolve() in given:
+        return check_project([], config)  # the config bears on every manifest
+    manifests = [p for p in discover([], config) if p in given]
+    if not manifests:
+        return Project(config, (), ()), []
+    return check_files(manifests, config)

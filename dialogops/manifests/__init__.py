@@ -7,6 +7,13 @@ every problem in a `run.Run`.
 
 from dialogops.manifests.campaigns import deep_merge
 from dialogops.manifests.discovery import discover
-from dialogops.manifests.project import check_project, load_project, today_in
+from dialogops.manifests.project import check_files, check_project, load_project, today_in
 
-__all__ = ["check_project", "deep_merge", "discover", "load_project", "today_in"]
+__all__ = [
+    "check_files",
+    "check_project",
+    "deep_merge",
+    "discover",
+    "load_project",
+    "today_in",
+]

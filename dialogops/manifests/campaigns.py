@@ -12,7 +12,7 @@ from typing import Any
 from dialogops import schemas
 from dialogops.config import parse_hhmm
 from dialogops.datafiles import DataFileError, FileProblem, existing_file, inspect
-from dialogops.errors import Problem, RenderError
+from dialogops.errors import Problem, RenderError, Rule
 from dialogops.manifests.run import NO_MARKS, Located, Run
 from dialogops.specs import (
     Campaign,
@@ -54,6 +54,7 @@ def check_campaign(run: Run, doc: Document, keep: bool) -> None:
                         "spec",
                         f"{key!r} is a required property "
                         "(set it here or in dialogops.yaml defaults)",
+                        Rule.SCHEMA,
                     )
                 )
     if found:
@@ -97,7 +98,9 @@ def _check_templates(run: Run, campaign: Campaign) -> None:
     try:
         compile_add_data(campaign)
     except RenderError as exc:
-        run.problems.extend(Problem(p.location, f"spec.{p.field}", p.message) for p in exc.problems)
+        run.problems.extend(
+            Problem(p.location, f"spec.{p.field}", p.message, Rule.TEMPLATE) for p in exc.problems
+        )
 
 
 def _build_campaign(
@@ -136,6 +139,7 @@ def _schedule(run: Run, raw: dict[str, Any], located: Located) -> Schedule | Non
             located.at((*base, "date")),
             (*base, "date"),
             f"{raw['date']!r} is not a valid date: {exc}",
+            Rule.INVALID_DATE,
         )
         ok = False
     else:
@@ -144,6 +148,7 @@ def _schedule(run: Run, raw: dict[str, Any], located: Located) -> Schedule | Non
                 located.at((*base, "date")),
                 (*base, "date"),
                 f"{raw['date']} is in the past in {run.config.timezone}",
+                Rule.DATE_IN_PAST,
             )
             ok = False
     start, end = parse_hhmm(raw["start_time"]), parse_hhmm(raw["end_time"])
@@ -152,6 +157,7 @@ def _schedule(run: Run, raw: dict[str, Any], located: Located) -> Schedule | Non
             located.at((*base, "end_time")),
             (*base, "end_time"),
             f"end_time {raw['end_time']} must be after start_time {raw['start_time']}",
+            Rule.TIME_ORDER,
         )
         ok = False
     hours = run.config.policy.calling_hours
@@ -161,6 +167,7 @@ def _schedule(run: Run, raw: dict[str, Any], located: Located) -> Schedule | Non
             (*base, "start_time"),
             f"{raw['start_time']} is before the earliest calling hour "
             f"{hours.earliest:%H:%M} allowed by policy",
+            Rule.POLICY,
         )
         ok = False
     if hours is not None and end > hours.latest:
@@ -169,6 +176,7 @@ def _schedule(run: Run, raw: dict[str, Any], located: Located) -> Schedule | Non
             (*base, "end_time"),
             f"{raw['end_time']} is after the latest calling hour "
             f"{hours.latest:%H:%M} allowed by policy",
+            Rule.POLICY,
         )
         ok = False
     if not ok:
@@ -251,6 +259,7 @@ def _inline(run: Run, raw: list[Any], located: Located) -> InlineSource | None:
             located.at(where),
             where,
             f"{len(entries)} phones, more than the {limit} allowed by policy",
+            Rule.POLICY,
         )
         return None
     locations = tuple(located.at((*PHONES, "inline", i)) for i in range(len(entries)))
@@ -263,7 +272,7 @@ def _data_path(
     try:
         return existing_file(run.config.root, base_dir, written)
     except DataFileError as exc:
-        run.problem(located.at(where), where, exc.problem.message)
+        run.problem(located.at(where), where, exc.problem.message, Rule.DATA_FILE)
         return None
 
 
@@ -292,14 +301,14 @@ def _check_file(
         if field == "phone_column" and field not in raw:
             field = "path"  # the manifest relies on the default column: the file lacks it
         where: FieldPath = (*base, field)
-        run.problem(located.at(where), where, found.message)
+        run.problem(located.at(where), where, found.message, Rule.DATA_FILE)
         return False
     if limit is not None and found.rows is not None and found.rows > limit:
         where = (*base, "path")
         message = (
             f"{raw['path']} has {found.rows} rows, more than the {limit} phones allowed by policy"
         )
-        run.problem(located.at(where), where, message)
+        run.problem(located.at(where), where, message, Rule.POLICY)
         return False
     return True
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dialogops.config import CONFIG_NAME
-from dialogops.errors import Problem, UsageError
+from dialogops.errors import Problem, Rule, UsageError
 from dialogops.specs import Config
 from dialogops.yamlio import display_path
 
@@ -58,12 +58,15 @@ def missing_manifest_folders(config: Config) -> list[Problem]:
     if not marks.manifests:
         return [
             Problem(
-                marks.document, "manifests", f"{display_path(root)} does not exist (the default)"
+                marks.document,
+                "manifests",
+                f"{display_path(root)} does not exist (the default)",
+                Rule.CONFIG,
             )
             for _, root in missing
         ]
     problems = []
     for index, root in missing:
         field, where = marks.manifests[index]
-        problems.append(Problem(where, field, f"{display_path(root)} does not exist"))
+        problems.append(Problem(where, field, f"{display_path(root)} does not exist", Rule.CONFIG))
     return problems

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dialogops import schemas
-from dialogops.errors import ManifestError, Problem
+from dialogops.errors import ManifestError, Problem, Rule
 from dialogops.manifests.campaigns import check_campaign
 from dialogops.manifests.discovery import discover, missing_manifest_folders
 from dialogops.manifests.reports import check_report, cross_check
@@ -35,10 +35,30 @@ def check_project(
     if not paths:
         run.problems.extend(missing_manifest_folders(config))
     for path in discover(paths, config):
-        docs, problems = load_file(path, display_path(path))
-        run.problems.extend(problems)
-        for doc in docs:
-            _document(run, doc)
+        _file(run, path)
+    cross_check(run)
+    project = Project(config, tuple(run.campaigns), tuple(run.reports))
+    return project, sorted(set(run.problems))
+
+
+def check_files(
+    paths: Sequence[Path], config: Config, today: dt.date | None = None
+) -> tuple[Project, list[Problem]]:
+    """The records and problems of the manifests under `paths` alone, checked within the
+    whole project.
+
+    The config's manifests are loaded first, so that a Report under `paths` may name a
+    Campaign written elsewhere and a name taken elsewhere is a duplicate here; what is
+    wrong in those other files is not reported.
+    """
+    run = Run(config, today or today_in(config.timezone))
+    given = discover(paths, config)
+    for path in discover([], config):
+        if path not in given:
+            _file(run, path)
+    run.forget_findings()
+    for path in given:
+        _file(run, path)
     cross_check(run)
     project = Project(config, tuple(run.campaigns), tuple(run.reports))
     return project, sorted(set(run.problems))
@@ -52,6 +72,13 @@ def load_project(paths: Sequence[Path], config: Config) -> Project:
     return project
 
 
+def _file(run: Run, path: Path) -> None:
+    docs, problems = load_file(path, display_path(path))
+    run.problems.extend(problems)
+    for doc in docs:
+        _document(run, doc)
+
+
 def _document(run: Run, doc: Document) -> None:
     """Check one document: its apiVersion and kind, then the checks of its kind."""
     data = doc.data
@@ -62,29 +89,32 @@ def _document(run: Run, doc: Document) -> None:
             doc.location,
             (),
             "a manifest must be a mapping with apiVersion, kind, metadata and spec",
+            Rule.DOCUMENT,
         )
         return
     api = data.get("apiVersion")
     if api != API_VERSION:
         if api is None:
-            run.problem(doc.location, (), "'apiVersion' is a required property")
+            run.problem(doc.location, (), "'apiVersion' is a required property", Rule.DOCUMENT)
         else:
             run.problem(
                 doc.at(("apiVersion",)),
                 ("apiVersion",),
                 f"{api!r} is not supported: use {API_VERSION!r}",
+                Rule.DOCUMENT,
             )
         return
     kind = data.get("kind")
     if kind not in KINDS:
         if kind is None:
-            run.problem(doc.location, (), "'kind' is a required property")
+            run.problem(doc.location, (), "'kind' is a required property", Rule.DOCUMENT)
         else:
             hint = schemas.did_you_mean(str(kind), KINDS)
             run.problem(
                 doc.at(("kind",)),
                 ("kind",),
                 f"unknown kind {kind!r}: use 'Campaign' or 'Report'{hint}",
+                Rule.DOCUMENT,
             )
         return
     # A duplicate is still checked in full, but only the first of a name is kept.
@@ -105,5 +135,6 @@ def _register_name(run: Run, doc: Document, kind: str) -> bool:
     first = run.names.setdefault((kind, name), where)
     if first == where:
         return True
-    run.problem(where, ("metadata", "name"), f"{kind} name {name!r} is already used at {first}")
+    message = f"{kind} name {name!r} is already used at {first}"
+    run.problem(where, ("metadata", "name"), message, Rule.DUPLICATE_NAME)
     return False

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dialogops import schemas
 from dialogops.datafiles import DataFileError, Kind, resolve_inside
+from dialogops.errors import Rule
 from dialogops.manifests.run import Located, Run
 from dialogops.specs import Period, Report, ReportColumn, ReportOutput
 from dialogops.yamlio import Document, FieldPath
@@ -43,6 +44,7 @@ def check_report(run: Run, doc: Document, keep: bool) -> None:
                 ("spec",),
                 f"{' and '.join(missing)} must be given with outgoing_campaign_id "
                 "(there is no campaign manifest to take them from)",
+                Rule.SCHEMA,
             )
     valid = len(run.problems) == before and keep
     if report.campaign is not None:
@@ -63,16 +65,15 @@ def _period(run: Run, raw: dict[str, Any] | None, located: Located) -> Period | 
             moment = dt.datetime.fromisoformat(raw[key])
         except ValueError as exc:
             message = f"{raw[key]!r} is not a valid date-time: {exc}"
-            run.problem(located.at(where), where, message)
+            run.problem(located.at(where), where, message, Rule.INVALID_DATE)
             continue
         moments[key] = moment if moment.tzinfo else moment.replace(tzinfo=zone)
     if len(moments) < 2:
         return None
     if moments["end"] <= moments["start"]:
         where = ("spec", "period", "end")
-        run.problem(
-            located.at(where), where, f"end {raw['end']} must be after start {raw['start']}"
-        )
+        message = f"end {raw['end']} must be after start {raw['start']}"
+        run.problem(located.at(where), where, message, Rule.TIME_ORDER)
         return None
     return Period(moments["start"], moments["end"])
 
@@ -90,7 +91,7 @@ def _output(run: Run, raw: dict[str, Any], located: Located) -> ReportOutput:
             message = exc.problem.message
             if exc.problem.kind is Kind.OUTSIDE:
                 message += " (use `report --out` to write elsewhere)"
-            run.problem(located.at(where), where, message)
+            run.problem(located.at(where), where, message, Rule.DATA_FILE)
     return ReportOutput(format=raw.get("format", "table"), path=path)
 
 
@@ -104,6 +105,7 @@ def cross_check(run: Run) -> None:
                 where,
                 ("spec", "campaign"),
                 f"no Campaign named {name!r} in the manifests{hint}",
+                Rule.UNKNOWN_CAMPAIGN,
             )
         elif report is not None:
             run.reports.append(report)

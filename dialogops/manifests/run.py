@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from dialogops.datafiles import FileProblem, Inspection
-from dialogops.errors import Location, Problem
+from dialogops.errors import Location, Problem, Rule
 from dialogops.specs import Campaign, Config, Marks, Report
 from dialogops.yamlio import Document, FieldPath, format_field, nearest
 
@@ -48,5 +48,13 @@ class Run:
         # Phone files inspected so far, so campaigns sharing one read it once
         self.data_files: dict[tuple[Any, ...], Inspection | FileProblem] = {}
 
-    def problem(self, where: Location, path: FieldPath, message: str) -> None:
-        self.problems.append(Problem(where, format_field(path), message))
+    def forget_findings(self) -> None:
+        """Drop the records, problems and Report references found so far, keeping the names
+        seen: the files checked until now were context for the ones to come."""
+        self.campaigns.clear()
+        self.reports.clear()
+        self.problems.clear()
+        self.report_refs.clear()
+
+    def problem(self, where: Location, path: FieldPath, message: str, rule: Rule) -> None:
+        self.problems.append(Problem(where, format_field(path), message, rule))

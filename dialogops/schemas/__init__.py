@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from dialogops.errors import Location, Problem, UsageError
+from dialogops.errors import Location, Problem, Rule, UsageError
 from dialogops.yamlio import FieldPath, format_field
 
 if TYPE_CHECKING:
@@ -96,28 +96,30 @@ def _explain(error: ValidationError, at: Locator, key_at: Locator) -> Iterator[P
             if key not in allowed:
                 key_path = (*path, key)
                 message = f"unknown key {key!r}{did_you_mean(key, allowed)}"
-                yield Problem(key_at(key_path), format_field(key_path), message)
+                yield Problem(key_at(key_path), format_field(key_path), message, Rule.SCHEMA)
     elif rule == "required" and isinstance(instance, dict):
         for name in rule_value:
             if name not in instance:
                 where = key_at(path) if path else at(path)
-                yield Problem(where, format_field(path), f"{name!r} is a required property")
+                yield Problem(
+                    where, format_field(path), f"{name!r} is a required property", Rule.SCHEMA
+                )
     elif rule == "oneOf" and isinstance(instance, dict):
         yield _one_of(rule_value, path, instance, at, key_at)
     elif rule == "not" and path and path[-1] == "filter" and isinstance(instance, dict):
         value_path = (*path, "value")
         message = f"filter type {instance.get('type')!r} takes no value"
-        yield Problem(key_at(value_path), format_field(value_path), message)
+        yield Problem(key_at(value_path), format_field(value_path), message, Rule.SCHEMA)
     elif rule == "pattern" and rule_value in _PATTERN_HINTS:
         message = f"{instance!r} {_PATTERN_HINTS[rule_value]}"
-        yield Problem(at(path), format_field(path), message)
+        yield Problem(at(path), format_field(path), message, Rule.SCHEMA)
     elif rule == "enum" and isinstance(instance, str):
         choices = [str(c) for c in rule_value]
         shown = ", ".join(repr(c) for c in choices)
         message = f"{instance!r} is not one of {shown}{did_you_mean(instance, choices)}"
-        yield Problem(at(path), format_field(path), message)
+        yield Problem(at(path), format_field(path), message, Rule.SCHEMA)
     else:
-        yield Problem(at(path), format_field(path), error.message)
+        yield Problem(at(path), format_field(path), error.message, Rule.SCHEMA)
 
 
 def _one_of(
@@ -133,7 +135,9 @@ def _one_of(
     field = format_field(path)
     if not present:
         listed = ", ".join(keys[:-1]) + f" or {keys[-1]}"
-        return Problem(key_at(path) if path else at(path), field, f"one of {listed} is required")
+        return Problem(
+            key_at(path) if path else at(path), field, f"one of {listed} is required", Rule.SCHEMA
+        )
     listed = " and ".join(present)
     message = f"only one of {', '.join(keys)} may be given, found {listed}"
-    return Problem(key_at((*path, present[1])), field, message)
+    return Problem(key_at((*path, present[1])), field, message, Rule.SCHEMA)
