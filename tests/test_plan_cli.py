@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from conftest import run_cli
+from sarif_schema import sarif_schema
 
 CONFIG = """\
 state:
@@ -363,3 +365,88 @@ def test_every_status_at_once_in_text_json_and_markdown(tmp_path: Path) -> None:
     assert markdown.startswith(f"### dialogops plan\n\n**{summary}**\n\n| |")
     assert "| `-` | `e-gone` | orphaned |" in markdown
     assert "<details><summary>! c-edited: changed 3 phones (state: id 102, 3 phones)" in markdown
+
+
+def test_render_problems_as_github_annotations_and_sarif(tmp_path: Path) -> None:
+    root = make_project(tmp_path, ("one",))
+    (root / "data" / "one.csv").write_text("phone,name\n12345,A\n+79991234567,B\n", "utf-8")
+    result = run_cli(["plan", "--format", "github"], root)
+    assert (result.returncode, result.stderr) == (1, "")
+    assert result.stdout.splitlines() == [
+        "::error file=data/one.csv,line=2,col=1,title=dialogops::"
+        "phone: '12345' is not a valid phone number (too short)",
+        "1 problem in 1 file",
+    ]
+    result = run_cli(["plan", "--format", "sarif"], root)
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    jsonschema.Draft7Validator(sarif_schema()).validate(document)
+    (found,) = document["runs"][0]["results"]
+    assert found["ruleId"] == "render"
+    assert found["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "data/one.csv", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 2, "startColumn": 1},
+    }
+
+
+def test_manifest_problems_of_plan_as_github_annotations(project: Path) -> None:
+    manifest = project / "campaigns" / "nps.yaml"
+    manifest.write_text(manifest.read_text().replace("attempts: 3", "attempts: 9"), "utf-8")
+    result = run_cli(["plan", "--format", "github"], project)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        "::error file=campaigns/nps.yaml,line=12,col=15,title=dialogops::"
+        "spec.schedule.attempts: 9 is greater than the maximum of 5"
+    )
+
+
+def test_a_plan_that_can_be_made_in_the_ci_formats(project: Path) -> None:
+    github = run_cli(["plan", "--format", "github"], project)
+    assert (github.returncode, github.stdout) == (0, run_cli(["plan"], project).stdout)
+    sarif = run_cli(["plan", "--format", "sarif"], project)
+    assert sarif.returncode == 0
+    assert json.loads(sarif.stdout)["runs"][0]["results"] == []
+
+
+def test_gitlab_report_counts_what_apply_would_do(tmp_path: Path) -> None:
+    root = make_project(tmp_path, ("new", "same", "edited", "redo"))
+    write_state(
+        root,
+        {
+            "same": created(fingerprint_of(root, "same")),
+            "edited": created("sha256:" + "1" * 64),
+            "redo": created("sha256:" + "2" * 64),
+            "gone": created("sha256:" + "3" * 64),
+        },
+    )
+    blocked = run_cli(["plan", "--gitlab-report", "report.json"], root)
+    assert blocked.returncode == 1  # "edited" is changed: written all the same
+    report = (root / "report.json").read_text()
+    assert report == '{"create": 1, "update": 2, "delete": 0}\n'
+    run_cli(
+        [
+            "plan",
+            "--replace",
+            "redo",
+            "--target",
+            "new",
+            "--target",
+            "redo",
+            "--gitlab-report",
+            "report.json",
+        ],
+        root,
+    )
+    assert json.loads((root / "report.json").read_text()) == {
+        "create": 2,
+        "update": 0,
+        "delete": 0,
+    }
+
+
+def test_gitlab_report_in_a_missing_folder_is_a_clear_error(project: Path) -> None:
+    result = run_cli(["plan", "--gitlab-report", "nowhere/report.json"], project)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: cannot write GitLab report nowhere/report.json: No such file or directory\n"
+    )

@@ -30,10 +30,16 @@ if TYPE_CHECKING:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
+    type=click.Choice(["text", "json", "markdown", "github", "sarif"]),
     default="text",
     show_default=True,
-    help="How to print the plan.",
+    help="How to print the plan; github and sarif also report why a plan cannot be made.",
+)
+@click.option(
+    "--gitlab-report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Write the plan's counts to FILE for GitLab's merge-request widget.",
 )
 @click.option(
     "--detailed-exitcode",
@@ -56,6 +62,7 @@ def plan_command(
     paths: tuple[Path, ...],
     out: Path | None,
     fmt: str,
+    gitlab_report: Path | None,
     detailed_exitcode: bool,
     replace: tuple[str, ...],
     config_path: Path | None,
@@ -77,6 +84,7 @@ def plan_command(
         replace=replace,
         format=cast("PlanFormat", fmt),  # click.Choice checked it
         out=out,
+        gitlab_report=gitlab_report,
         detailed_exitcode=detailed_exitcode,
         no_color=no_color,
     )

@@ -1,4 +1,5 @@
-"""Views of a `Plan`: styled text for a terminal, versioned JSON, and a Markdown PR comment.
+"""Views of a `Plan`: styled text for a terminal, versioned JSON, a Markdown PR comment, and
+the counts GitLab's merge-request widget reads.
 
 Showing a plan only formats the frozen value; no view decides anything. Every view masks
 phone numbers (`+7999***4567`) and none prints an add_data value.
@@ -7,6 +8,7 @@ phone numbers (`+7999***4567`) and none prints an add_data value.
 from __future__ import annotations
 
 import html
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -20,10 +22,12 @@ from dialogops import plandoc
 from dialogops.markdown import escape
 from dialogops.planner import Action, Plan
 from dialogops.specs import Schedule
+from dialogops.views import problems
 
 MARKDOWN_LIMIT = 60_000
 
-PlanFormat = Literal["text", "json", "markdown"]
+# github and sarif are for CI: a plan that cannot be made reports its problems in them.
+PlanFormat = Literal["text", "json", "markdown", "github", "sarif"]
 
 STYLES = {
     "create": "green",
@@ -36,11 +40,16 @@ STYLES = {
 
 
 def show(plan: Plan, fmt: PlanFormat, *, no_color: bool = False) -> None:
-    """Print `plan` on stdout in `fmt`; text is styled on a terminal unless colour is off."""
+    """Print `plan` on stdout in `fmt`; text is styled on a terminal unless colour is off.
+
+    github shows the text (a job log); sarif only a log without problems, for code scanning.
+    """
     if fmt == "json":
         sys.stdout.write(as_json(plan))
     elif fmt == "markdown":
         sys.stdout.write(markdown(plan))
+    elif fmt == "sarif":
+        print(problems.sarif([]))
     else:
         # No colour system at all (rich's no_color keeps bold) means plain text; rich also
         # drops styles by itself when stdout is not a terminal.
@@ -165,6 +174,19 @@ def _phones(count: int) -> str:
 def as_json(plan: Plan) -> str:
     """The versioned JSON document described in docs/plan-format.md."""
     return plandoc.encode(plandoc.plan_document(plan))
+
+
+# ---- GitLab ------------------------------------------------------------------------------
+
+
+def gitlab_report(plan: Plan) -> str:
+    """The counts of GitLab's Terraform report (`artifacts:reports:terraform`).
+
+    Replacing creates a new campaign; a changed one is counted as an update (apply refuses
+    it); nothing is ever deleted, as the API cannot delete.
+    """
+    counts = {"create": len(plan.creates), "update": plan.count("changed"), "delete": 0}
+    return json.dumps(counts) + "\n"
 
 
 # ---- Markdown ---------------------------------------------------------------------------
