@@ -17,8 +17,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.scalarstring import PlainScalarString
 
 from dialogops.errors import Location, Problem, Rule
 
@@ -110,6 +113,39 @@ def _yaml() -> YAML:
     # its composer is used, never its constructor.
     yaml = YAML(typ="rt", pure=True)
     yaml.Composer = _BoundedComposer
+    return yaml
+
+
+class _Timestamp(PlainScalarString):
+    """A timestamp as the text written; dumped back as it came, unquoted."""
+
+
+class _TextTimestamps(RoundTripConstructor):
+    """ruamel's round-trip constructor, but a timestamp stays the text written, as
+    `load_file` reads it: a date is not reformatted, and one that does not exist is kept."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        return _Timestamp(str(node.value), anchor=node.anchor)
+
+
+class _TimestampsAsWritten(RoundTripRepresenter):
+    def represent_timestamp_text(self, data: _Timestamp) -> Any:
+        return self.represent_scalar(_CORE + "timestamp", str(data), anchor=data.yaml_anchor())
+
+
+_TextTimestamps.add_constructor(_CORE + "timestamp", _TextTimestamps.construct_yaml_timestamp)
+_TimestampsAsWritten.add_representer(_Timestamp, _TimestampsAsWritten.represent_timestamp_text)
+
+
+def round_trip() -> YAML:
+    """A ruamel instance that loads comments, quotes and styles and dumps them back, for
+    rewriting a file only after `load_file` read it without problems (size, depth, aliases
+    and tags within bounds). Each file needs its own: the instance keeps the `%YAML` version
+    it last read."""
+    yaml = _yaml()
+    yaml.Constructor = _TextTimestamps
+    yaml.Representer = _TimestampsAsWritten
+    yaml.preserve_quotes = True
     return yaml
 
 

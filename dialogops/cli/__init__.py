@@ -20,6 +20,7 @@ from dialogops.errors import DialogOpsError
 # (click's lazy-loading pattern): `dialogops --version` loads no command at all.
 COMMANDS: Mapping[str, str] = {
     "apply": "dialogops.cli.apply:apply_command",
+    "fmt": "dialogops.cli.fmt:fmt_command",
     "import": "dialogops.cli.state:import_command",
     "init": "dialogops.cli.init:init_command",
     "plan": "dialogops.cli.plan:plan_command",

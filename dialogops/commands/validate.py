@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dialogops.commands.project import ProjectFiles
 from dialogops.errors import ManifestError, Problem
-from dialogops.manifests import check_files, check_project, discover
+from dialogops.manifests import check_files, check_project, manifests_among
 from dialogops.specs import Config, Project
 from dialogops.views import problems as view
 
@@ -38,10 +38,9 @@ def run(
 def _check(config: Config, paths: Sequence[Path], changed: bool) -> tuple[Project, list[Problem]]:
     if not changed:
         return check_files(paths, config) if paths else check_project([], config)
-    given = {(Path.cwd() / p).resolve() for p in paths}
-    if config.path is not None and config.path.resolve() in given:
+    if config.path is not None and config.path in {(Path.cwd() / p).resolve() for p in paths}:
         return check_project([], config)  # the config bears on every manifest
-    manifests = [p for p in discover([], config) if p in given]
+    manifests = manifests_among(paths, config)
     if not manifests:
         return Project(config, (), ()), []
     return check_files(manifests, config)

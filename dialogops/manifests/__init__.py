@@ -6,7 +6,7 @@ every problem in a `run.Run`.
 """
 
 from dialogops.manifests.campaigns import deep_merge
-from dialogops.manifests.discovery import discover
+from dialogops.manifests.discovery import discover, manifests_among
 from dialogops.manifests.project import check_files, check_project, load_project, today_in
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "deep_merge",
     "discover",
     "load_project",
+    "manifests_among",
     "today_in",
 ]

@@ -40,6 +40,13 @@ def discover(paths: Sequence[Path], config: Config) -> list[Path]:
     return list(found)
 
 
+def manifests_among(paths: Sequence[Path], config: Config) -> list[Path]:
+    """The files of `paths` (a changed-file list) that are manifests of the project: those
+    `discover` finds under the config's `manifests`; the others are ignored."""
+    given = {(Path.cwd() / p).resolve() for p in paths}
+    return [path for path in discover([], config) if path in given]
+
+
 def missing_manifest_folders(config: Config) -> list[Problem]:
     """The config's `manifests` entries that do not exist, placed in dialogops.yaml.
 
