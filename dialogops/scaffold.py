@@ -1,4 +1,5 @@
-"""`dialogops init`: a new project with a config, an example Campaign, its CSV and a Report.
+"""`dialogops init`: a new project with a config, an example Campaign, its CSV and a Report,
+and the JSON Schemas that editors check each file against (named in its first line).
 
 The example Campaign is dated a week ahead, so it validates and plans as written.
 """
@@ -10,9 +11,12 @@ from pathlib import Path
 
 from dialogops.errors import UsageError
 from dialogops.manifests import today_in
+from dialogops.schemas import KINDS, schema_text
 
 TIMEZONE = "Europe/Moscow"
 GITIGNORE_LINE = ".dialogops/"
+# The schemas live in the project, so that the editor of anyone who clones it finds them.
+SCHEMAS = Path(".schemas")
 
 CONFIG = f"""\
 # dialogops project config; reference: `dialogops schema config`.
@@ -44,7 +48,7 @@ spec:
   description: Greets new customers
   start_block_id: 10
   schedule:
-    date: {date:%Y-%m-%d}
+    date: "{date:%Y-%m-%d}"
     start_time: "10:00"
     end_time: "18:00"
     attempts: 2
@@ -95,10 +99,13 @@ def scaffold(root: Path, today: dt.date | None = None) -> list[Path]:
     date = (today or today_in(TIMEZONE)) + dt.timedelta(days=7)
     name = f"welcome-{date:%Y-%m-%d}"
     files = {
-        root / "dialogops.yaml": CONFIG,
-        root / "campaigns" / f"{name}.yaml": CAMPAIGN.format(date=date),
-        root / "campaigns" / f"{name}-results.yaml": REPORT.format(date=date),
+        root / "dialogops.yaml": modeline("config", SCHEMAS) + CONFIG,
+        root / "campaigns" / f"{name}.yaml": modeline("campaign", ".." / SCHEMAS)
+        + CAMPAIGN.format(date=date),
+        root / "campaigns" / f"{name}-results.yaml": modeline("report", ".." / SCHEMAS)
+        + REPORT.format(date=date),
         root / "campaigns" / "data" / "phones.csv": PHONES,
+        **{root / SCHEMAS / f"{kind}.schema.json": schema_text(kind) for kind in KINDS},
     }
     existing = [path for path in files if path.exists()]
     if existing:
@@ -114,6 +121,12 @@ def scaffold(root: Path, today: dt.date | None = None) -> list[Path]:
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or root}: {exc.strerror}") from exc
     return written
+
+
+def modeline(kind: str, schemas: Path) -> str:
+    """The first line that points the YAML language server (VS Code, JetBrains, Neovim) at
+    the schema of `kind` in the folder `schemas`, relative to the file."""
+    return f"# yaml-language-server: $schema={(schemas / f'{kind}.schema.json').as_posix()}\n"
 
 
 def _ensure_gitignore(path: Path) -> bool:

@@ -1,8 +1,11 @@
-"""init: the scaffolded project validates as written and nothing is ever overwritten."""
+"""init: the scaffolded project validates as written, each file names the JSON Schema of its
+kind for editors, and nothing is ever overwritten."""
 
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from conftest import run_cli
 from dialogops.errors import UsageError
 from dialogops.manifests import today_in
 from dialogops.scaffold import scaffold
+from dialogops.schemas import schema_text
 
 
 def test_init_then_validate_is_clean(tmp_path: Path) -> None:
@@ -18,7 +22,7 @@ def test_init_then_validate_is_clean(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     week_ahead = today_in("Europe/Moscow") + dt.timedelta(days=7)
     manifest = tmp_path / "campaigns" / f"welcome-{week_ahead:%Y-%m-%d}.yaml"
-    assert f"date: {week_ahead:%Y-%m-%d}" in manifest.read_text()
+    assert f'date: "{week_ahead:%Y-%m-%d}"' in manifest.read_text()
     assert (tmp_path / ".gitignore").read_text() == ".dialogops/\n"
     assert result.stdout.splitlines()[-1] == "next: dialogops validate && dialogops plan"
     result = run_cli(["validate"], tmp_path)
@@ -60,3 +64,51 @@ def test_unwritable_directory_is_a_user_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot write ")
     assert "Traceback" not in result.stderr
+
+
+def _modeline_schema(path: Path) -> Path:
+    """The schema a file's `# yaml-language-server: $schema=...` first line names."""
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    prefix = "# yaml-language-server: $schema="
+    assert first.startswith(prefix), first
+    return (path.parent / first.removeprefix(prefix)).resolve()
+
+
+def _check_jsonschema(schema: Path, instance: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(instance)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_each_file_names_the_schema_of_its_own_kind(tmp_path: Path) -> None:
+    written = scaffold(tmp_path, today=dt.date(2099, 1, 1))
+    schemas = tmp_path / ".schemas"
+    for kind in ("campaign", "report", "config"):
+        assert schemas / f"{kind}.schema.json" in written
+        assert (schemas / f"{kind}.schema.json").read_text() == schema_text(kind)
+    campaign = tmp_path / "campaigns" / "welcome-2099-01-08.yaml"
+    report = tmp_path / "campaigns" / "welcome-2099-01-08-results.yaml"
+    config = tmp_path / "dialogops.yaml"
+    assert _modeline_schema(campaign) == schemas / "campaign.schema.json"
+    assert _modeline_schema(report) == schemas / "report.schema.json"
+    assert _modeline_schema(config) == schemas / "config.schema.json"
+    for path in (campaign, report, config):
+        result = _check_jsonschema(_modeline_schema(path), path)
+        assert result.returncode == 0, result.stdout
+    # One schema for every file, as the old VS Code glob did, fails the Report.
+    wrong = _check_jsonschema(schemas / "campaign.schema.json", report)
+    assert wrong.returncode == 1
+    assert "'Campaign' was expected" in wrong.stdout
+
+
+def test_the_example_is_already_formatted(tmp_path: Path) -> None:
+    scaffold(tmp_path, today=dt.date(2099, 1, 1))
+    result = run_cli(["fmt", "--check"], tmp_path)
+    assert (result.returncode, result.stdout) == (
+        0,
+        "0 files would be reformatted, 2 files already formatted\n",
+    )
