@@ -25,6 +25,7 @@ import pytest
 from conftest import child_env
 from ruamel.yaml import YAML
 from samples import REPO, example_project
+from sarif_schema import sarif_schema
 
 from dialogops import __version__
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
@@ -442,6 +443,24 @@ def test_find_plan_refuses_a_commit_that_no_pull_request_merged(tmp_path: Path) 
         "apply runs only a plan reviewed in one\n"
     )
     assert outputs == ""
+
+
+def test_code_scanning_workflow_uploads_problems_and_fails_on_an_error(tmp_path: Path) -> None:
+    (job,) = _yaml(REPO / "ci" / "github" / "code-scanning.yml")["jobs"].values()
+    (step,) = [s for s in job["steps"] if s.get("name") == "dialogops validate"]
+    _, work = _checkout(tmp_path)
+    manifest = work / "campaigns" / "nps-2099-12.yaml"
+    manifest.write_text(manifest.read_text().replace("attempts: 3", "attempts: 6"))
+    result = _bash(step["run"], work, _env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    document = json.loads((work / "dialogops.sarif").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(sarif_schema()).validate(document)
+    assert [r["ruleId"] for r in document["runs"][0]["results"]] == ["schema"]
+    (work / "dialogops.yaml").unlink()
+    (work / "campaigns").rename(work / "elsewhere")  # no project at all: an error, no log
+    broken = _bash(step["run"], work, _env(tmp_path))
+    assert broken.returncode == 1
+    assert broken.stderr.startswith("error: campaigns: no such folder")
 
 
 # ---- the GitLab template's shell -----------------------------------------------------------
