@@ -2,7 +2,8 @@
 
 ruamel.yaml composes the node graph; this module builds plain Python data from it itself,
 so no tag can construct an object, alias bombs are refused before any expansion, and
-timestamps and `09:00`-style sexagesimals stay the text the user wrote.
+timestamps and `09:00`-style sexagesimals stay the text the user wrote. `round_trip` is the
+instance `fmt` rewrites files with, once they loaded here without a problem.
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ class _BoundedComposer(Composer):
 
 
 def _yaml() -> YAML:
-    # Round-trip mode is YAML 1.2 (so `09:00` and `no` are strings) and keeps marks; only
-    # its composer is used, never its constructor.
+    # Round-trip mode is YAML 1.2 (so `09:00` and `no` are strings) and keeps marks;
+    # `load_file` uses its composer only, never its constructor.
     yaml = YAML(typ="rt", pure=True)
     yaml.Composer = _BoundedComposer
     return yaml
@@ -133,6 +134,7 @@ class _TimestampsAsWritten(RoundTripRepresenter):
         return self.represent_scalar(_CORE + "timestamp", str(data), anchor=data.yaml_anchor())
 
 
+# ruamel dispatches on the functions registered, not on method names.
 _TextTimestamps.add_constructor(_CORE + "timestamp", _TextTimestamps.construct_yaml_timestamp)
 _TimestampsAsWritten.add_representer(_Timestamp, _TimestampsAsWritten.represent_timestamp_text)
 
