@@ -6,6 +6,8 @@ turns every outcome (an error, Ctrl-C, a bug) into an exit code.
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
@@ -79,8 +81,26 @@ cli.add_command(
 )
 
 
+def _shown(text: str, *, cut: bool = True) -> str:
+    """`text` through `dialogops.masking.scrub`; `cut=False` keeps every line whole.
+
+    Imported at the first error: compiling its patterns would slow down `--version`.
+    """
+    from dialogops import masking
+
+    return masking.scrub(text) if cut else masking.scrub(text, limit=None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and map every outcome to an exit code: 0, 1 error, 2 changes, 3 bug, 130."""
+    """Run the CLI and map every outcome to an exit code: 0, 1 error, 2 changes, 3 bug, 130.
+
+    Every error line passes through `dialogops.masking.scrub` (secrets, phone numbers,
+    control characters, length) on its way to stderr.
+    """
+    # A terminal that cannot show Cyrillic gets escapes (`\\u0418`) instead of a crash.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     invocation = Invocation()
     try:
         result = cli.main(args=argv, prog_name="dialogops", standalone_mode=False, obj=invocation)
@@ -90,10 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)
+        click.echo(_shown(shown.getvalue()), err=True, nl=False)
         return 1
     except DialogOpsError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(_shown(f"error: {exc}"), err=True)
         return 1
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -104,10 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         if invocation.verbose:
             import traceback  # only a crash needs it
 
-            traceback.print_exc()
+            click.echo(_shown(traceback.format_exc(), cut=False), err=True, nl=False)
         click.echo(
-            f"dialogops crashed (this is a bug in dialogops, please report it): "
-            f"{type(exc).__name__}: {exc}",
+            _shown(
+                f"dialogops crashed (this is a bug in dialogops, please report it): "
+                f"{type(exc).__name__}: {exc}"
+            ),
             err=True,
         )
         return 3

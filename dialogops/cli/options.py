@@ -27,10 +27,13 @@ def _verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     # Imported here: only -v needs logging, and `dialogops --help` loads this module.
     import logging
 
+    from dialogops.masking import ScrubFilter
+
     ctx.ensure_object(Invocation).verbose = True
     logger = logging.getLogger("dialogops")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.addFilter(ScrubFilter())  # every record, from any dialogops logger
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)

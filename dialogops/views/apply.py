@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dialogops.apply import ApplyResult, Outcome, Result
+from dialogops.masking import scrub
 from dialogops.planner import Plan
 from dialogops.views.plan import styled
 
@@ -90,12 +91,16 @@ class ApplyView:
 
 
 def outcome_line(outcome: Outcome) -> str:
-    """`+ created NAME (id 12)`, `x failed NAME: why`, ... in rich markup."""
-    text = f"{_MARKS[outcome.result]} {escape(outcome.name)}"
+    """`+ created NAME (id 12)`, `x failed NAME: why`, ... in rich markup, one line each.
+
+    The message (often the server's words) passes `scrub`: secrets, phone numbers,
+    control characters and length.
+    """
+    text = f"{_MARKS[outcome.result]} {escape(scrub(outcome.name, one_line=True))}"
     if outcome.campaign_id is not None:
         text += f" (id {outcome.campaign_id})"
     if outcome.message:
-        text += f": {escape(outcome.message)}"
+        text += f": {escape(scrub(outcome.message, one_line=True))}"
     return text
 
 
@@ -112,5 +117,5 @@ def summary_text(result: ApplyResult) -> str:
         + ", ".join(parts)
         + "."
     ]
-    lines += [f"  {escape(o.name)}: id {o.campaign_id}" for o in created]
+    lines += [f"  {escape(scrub(o.name, one_line=True))}: id {o.campaign_id}" for o in created]
     return "\n".join(lines)

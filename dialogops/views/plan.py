@@ -20,6 +20,7 @@ from rich.text import Text
 
 from dialogops import plandoc
 from dialogops.markdown import escape
+from dialogops.masking import scrub
 from dialogops.planner import Action, Plan
 from dialogops.specs import Schedule
 from dialogops.views import problems
@@ -62,16 +63,24 @@ def blocked(plan: Plan, out: Path | None) -> None:
     """On stderr: each campaign that blocks the plan and the command that resolves it."""
     for action in plan.blockers:
         print(
-            f"error: campaign {action.name} is {action.status}; "
-            f"to resolve it run: {action.resolution}",
+            scrub(
+                f"error: campaign {action.name} is {action.status}; "
+                f"to resolve it run: {action.resolution}"
+            ),
             file=sys.stderr,
         )
     if out is not None:
-        print(f"error: plan not saved to {out}: resolve the campaigns above first", file=sys.stderr)
+        print(
+            scrub(f"error: plan not saved to {out}: resolve the campaigns above first"),
+            file=sys.stderr,
+        )
 
 
 def saved(out: Path) -> None:
-    print(f"Saved the plan to {out}; apply it with: dialogops apply --plan {out}", file=sys.stderr)
+    print(
+        scrub(f"Saved the plan to {out}; apply it with: dialogops apply --plan {out}"),
+        file=sys.stderr,
+    )
 
 
 def text(plan: Plan) -> str:
@@ -80,20 +89,27 @@ def text(plan: Plan) -> str:
 
 
 def styled(plan: Plan) -> Text:
-    """The text view with rich styles: one block per campaign, then the summary line."""
+    """The text view with rich styles: one block per campaign, then the summary line.
+
+    Every piece passes `scrub` on one line: a title cannot move the cursor or add a line.
+    """
     out = Text()
     for action in plan.actions:
-        out.append(f"{action.mark} {action.name}", style=STYLES[action.status])
-        out.append(f"  {action.status}  {_headline(action)}\n")
+        out.append(_shown(f"{action.mark} {action.name}"), style=STYLES[action.status])
+        out.append(_shown(f"  {action.status}  {_headline(action)}") + "\n")
         for label, value in _details(action):
-            out.append(f"    {label}: {value}\n")
+            out.append(_shown(f"    {label}: {value}") + "\n")
         advice = _advice(action)
         if advice:
-            out.append(f"    {advice}\n", style=STYLES[action.status])
+            out.append(_shown(f"    {advice}") + "\n", style=STYLES[action.status])
     if plan.actions:
         out.append("\n")
-    out.append(plan.summary() + "\n", style="bold")
+    out.append(_shown(plan.summary()) + "\n", style="bold")
     return out
+
+
+def _shown(text: str) -> str:
+    return scrub(text, limit=None, one_line=True)
 
 
 def _headline(action: Action) -> str:
@@ -205,7 +221,7 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     When the whole plan does not fit, campaigns are cut from the middle of the details
     (and, if still needed, of the table) and a note says how many were left out.
     """
-    head = f"### dialogops plan\n\n**{plan.summary()}**\n\n"
+    head = f"### dialogops plan\n\n**{_shown(plan.summary())}**\n\n"
     if not plan.actions:
         return head + "No campaigns.\n"
     rows = [_table_row(a) for a in plan.actions]
@@ -266,7 +282,7 @@ def _cut_middle(items: Sequence[str], budget: int, note: Callable[[int], str]) -
 def _table_row(action: Action) -> str:
     status = f"**{action.status}**: `{action.resolution}`" if action.resolution else action.status
     phones = str(action.rendered.stats.phones) if action.rendered else ""
-    cells = [f"`{action.mark}`", f"`{action.name}`", status, phones, "", "", "", ""]
+    cells = [f"`{action.mark}`", f"`{_shown(action.name)}`", _shown(status), phones, "", "", "", ""]
     if action.campaign is not None:
         schedule = action.campaign.schedule
         cells[4:] = [
@@ -279,10 +295,12 @@ def _table_row(action: Action) -> str:
 
 
 def _details_block(action: Action) -> str:
-    summary = html.escape(f"{action.mark} {action.name}: {action.status} {_headline(action)}")
-    lines = [f"{label}: {escape(value)}" for label, value in _details(action)]
+    summary = html.escape(
+        _shown(f"{action.mark} {action.name}: {action.status} {_headline(action)}")
+    )
+    lines = [f"{label}: {escape(_shown(value))}" for label, value in _details(action)]
     advice = _advice(action)
     if advice:
-        lines.append(f"**{escape(advice)}**")
+        lines.append(f"**{escape(_shown(advice))}**")
     body = "".join(f"- {line}\n" for line in lines)
     return f"<details><summary>{summary.strip()}</summary>\n\n{body}\n</details>\n\n"

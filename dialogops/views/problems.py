@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from dialogops import __version__
 from dialogops.errors import Problem, Rule
+from dialogops.masking import scrub
 from dialogops.specs import Project
 
 ProblemFormat = Literal["text", "json", "github", "sarif"]
@@ -36,8 +37,8 @@ def show(project: Project | None, problems: Sequence[Problem], fmt: ProblemForma
 
 
 def lines(project: Project | None, problems: Sequence[Problem]) -> list[str]:
-    """Every problem as `path:line:col: field: message`, then the summary."""
-    return [*(str(p) for p in problems), summary(project, problems)]
+    """Every problem as `path:line:col: field: message` (through `scrub`), then the summary."""
+    return [*(scrub(str(p)) for p in problems), summary(project, problems)]
 
 
 def summary(project: Project | None, problems: Sequence[Problem]) -> str:

@@ -8,20 +8,27 @@ from typing import Literal, TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from dialogops.masking import scrub
 from dialogops.report import ReportResult, ReportTotals, row_cells
 
 
 def table(result: ReportResult, stream: TextIO, *, title: str, no_color: bool) -> None:
-    """A rich table, the totals below it."""
+    """A rich table, the totals below it.
+
+    A terminal is human output: cells pass `scrub` (phone numbers masked, control
+    characters escaped, nothing cut). The files (`--format csv`, ...) keep every number.
+    """
     console = Console(file=stream, no_color=no_color, highlight=False)
-    rows = Table(title=title)
+    rows = Table(title=Text(scrub(title, limit=None, one_line=True)))
     for column in result.columns:
         justify: Literal["left", "right"] = "right" if column.type == "number" else "left"
         # Fold rather than cut long values: a report must not lose data to the width.
-        rows.add_column(column.display_name, justify=justify, overflow="fold")
+        header = Text(scrub(column.display_name, limit=None, one_line=True))
+        rows.add_column(header, justify=justify, overflow="fold")
     for cells in row_cells(result):
-        rows.add_row(*cells)
+        rows.add_row(*(Text(scrub(cell, limit=None)) for cell in cells))
     console.print(rows)
     console.print(f"Summary: {result.totals}", markup=False)
 
@@ -29,4 +36,4 @@ def table(result: ReportResult, stream: TextIO, *, title: str, no_color: bool) -
 def finished(name: str, totals: ReportTotals, path: Path | None) -> None:
     """On stderr, so that rows on stdout stay clean: the totals and where they went."""
     written = f"; written to {path}" if path is not None else ""
-    print(f"report {name}: {totals}{written}", file=sys.stderr)
+    print(scrub(f"report {name}: {totals}{written}"), file=sys.stderr)

@@ -7,7 +7,9 @@ from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from dialogops.masking import scrub, scrub_json
 from dialogops.state import LockInfo, State, StateEntry, every_field, file_fields
 
 ListFormat = Literal["table", "json"]
@@ -20,11 +22,14 @@ def entries(state: State, location: str, fmt: ListFormat, *, no_color: bool = Fa
         print(json.dumps(listed, indent=2, ensure_ascii=False))
         return
     if not state.campaigns:
-        print(f"no campaigns in state ({location})")
+        print(scrub(f"no campaigns in state ({location})"))
         return
     console = Console(no_color=no_color or None, highlight=False, soft_wrap=True)
     console.print(_table(state))
-    console.print(f"{len(state.campaigns)} campaign(s), serial {state.serial}, {location}")
+    console.print(
+        scrub(f"{len(state.campaigns)} campaign(s), serial {state.serial}, {location}"),
+        markup=False,
+    )
 
 
 def _table(state: State) -> Table:
@@ -32,46 +37,55 @@ def _table(state: State) -> Table:
     for name in sorted(state.campaigns):
         entry = state.campaigns[name]
         status = "pending (outcome unknown)" if entry.status == "pending" else entry.status
-        table.add_row(
+        cells = (
             name,
             status,
             str(entry.id) if entry.id is not None else "-",
             str(entry.phones),
             entry.created_at or "-",
         )
+        # A state file is input like any other: nothing in it may drive the terminal.
+        table.add_row(*(Text(scrub(cell, one_line=True)) for cell in cells))
     return table
 
 
 def entry(found: StateEntry) -> None:
     """One entry as JSON, history included."""
-    print(json.dumps(every_field(found), indent=2, ensure_ascii=False))
+    print(scrub_json(json.dumps(every_field(found), indent=2, ensure_ascii=False)))
 
 
 def forgot(name: str, dropped: StateEntry) -> None:
     if dropped.status == "created":
         print(
-            f"forgot {name} (id {dropped.id}, {dropped.phones} phones, created "
-            f"{dropped.created_at}); the campaign still exists on the platform"
+            scrub(
+                f"forgot {name} (id {dropped.id}, {dropped.phones} phones, created "
+                f"{dropped.created_at}); the campaign still exists on the platform"
+            )
         )
     else:
         print(
-            f"forgot {name} (status {dropped.status}); if it was created after all, "
-            f"the next apply creates it again"
+            scrub(
+                f"forgot {name} (status {dropped.status}); if it was created after all, "
+                f"the next apply creates it again"
+            )
         )
 
 
 def unlocked(holder: LockInfo | None, lock_location: str) -> None:
     if holder is None:
-        print(f"state is not locked ({lock_location} does not exist)")
+        print(scrub(f"state is not locked ({lock_location} does not exist)"))
     else:
-        print(f"removed the state lock held by {holder.describe()}")
+        # The holder's details come from the lock file: shown through `scrub` like any input.
+        print(scrub(f"removed the state lock held by {holder.describe()}"))
 
 
 def imported(recorded: StateEntry, previous: StateEntry | None) -> None:
     """The entry recorded, and the ID it replaced if there was a different one."""
     print(
-        f"imported {recorded.name}: id {recorded.id}, {recorded.phones} phones, "
-        f"{recorded.fingerprint}"
+        scrub(
+            f"imported {recorded.name}: id {recorded.id}, {recorded.phones} phones, "
+            f"{recorded.fingerprint}"
+        )
     )
     if previous is not None and previous.status == "created" and previous.id != recorded.id:
         print(f"the previous id {previous.id} is kept in the entry's history")

@@ -1,0 +1,246 @@
+"""What reaches the screen from hostile manifests, data, state, lock files and servers:
+no full phone number, no secret, no raw control character, in any human output."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+from samples import api_env, write_project
+
+from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+
+ESCAPES = '"\x1b]0;pwned\x07\x1b[2J"'  # retitles the terminal window, then clears it
+SHOWN = '"\\x1b]0;pwned\\x07\\x1b[2J"'
+
+
+def campaign(name: str, phones: str, add_data: str = "", **spec: str) -> str:
+    extra = "".join(f"  {key}: {value}\n" for key, value in spec.items())
+    return (
+        textwrap.dedent(f"""\
+        apiVersion: dialogops/v1
+        kind: Campaign
+        metadata: {{name: {name}}}
+        spec:
+          project_id: 1
+          start_block_id: 10
+          phone_id: 5
+          schedule: {{date: 2099-12-01, start_time: "09:00", end_time: "17:00"}}
+          phones:
+            {phones}
+        """)
+        + extra
+        + add_data
+    )
+
+
+def one_campaign(tmp_path: Path, text: str, files: dict[str, str] | None = None) -> Path:
+    root = write_project(tmp_path / "p", [])
+    (root / "campaigns" / "c.yaml").write_text(text, encoding="utf-8")
+    for name, content in (files or {}).items():
+        (root / "campaigns" / name).write_text(content, encoding="utf-8")
+    return root
+
+
+def no_full_numbers(*outputs: str) -> None:
+    for output in outputs:
+        assert "+7999100" not in output and "7999100000" not in output, output
+
+
+# --- phone numbers in messages, one source each --------------------------------------------
+
+
+def test_a_csv_without_header_is_named_by_masked_numbers(tmp_path: Path) -> None:
+    root = one_campaign(
+        tmp_path,
+        campaign("nohead", "csv: {path: nohead.csv}"),
+        {"nohead.csv": "+79991000000;Иван\n+79991000001;Пётр\n"},
+    )
+    validated = run_cli(["validate"], root)
+    planned = run_cli(["plan"], root)
+    expected = (
+        "campaigns/c.yaml:10:17: spec.phones.csv.path: nohead.csv has no column 'phone' "
+        "(its columns: '+7999*****00', 'Иван')"
+    )
+    assert validated.stdout.splitlines()[0] == expected
+    assert planned.stderr == f"error: {expected}\n"
+    no_full_numbers(validated.stdout, planned.stdout + planned.stderr)
+
+
+def test_a_jsonl_key_list_shows_masked_numbers(tmp_path: Path) -> None:
+    root = one_campaign(
+        tmp_path,
+        campaign("keys", 'jsonl: {path: keys.jsonl, phone_column: "+79991000003"}'),
+        {"keys.jsonl": '{"+79991000002": "x"}\n'},
+    )
+    validated = run_cli(["validate"], root)
+    assert validated.stdout.splitlines()[0].endswith(
+        "keys.jsonl line 1 has no key '+7999*****03' (did you mean '+7999*****02'?)"
+    )
+    no_full_numbers(validated.stdout)
+
+
+def test_schema_errors_of_nested_inline_lists_mask_the_number(tmp_path: Path) -> None:
+    root = one_campaign(tmp_path, campaign("nested", 'inline: [["+79991000003"]]'))
+    validated = run_cli(["validate"], root)
+    planned = run_cli(["plan"], root)
+    assert validated.stdout.splitlines()[0] == (
+        "campaigns/c.yaml:10:14: spec.phones.inline[0]: ['+7999*****03'] is not of type "
+        "'string', 'integer', 'object'"
+    )
+    no_full_numbers(validated.stdout, planned.stderr)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ row[row.phone] }}", "add_data.a: no field '+7999*****04' (available: phone)"),
+        (
+            "{{ vars[row.phone] }}",
+            "add_data.a: vars.+7999*****04 is not set (pass --var +7999*****04=VALUE)",
+        ),
+    ],
+)
+def test_template_errors_quoting_a_number_mask_it(
+    tmp_path: Path, template: str, message: str
+) -> None:
+    add_data = f'  add_data:\n    a: "{template}"\n'
+    root = one_campaign(tmp_path, campaign("tpl", 'inline: ["+79991000004"]', add_data))
+    planned = run_cli(["plan"], root)
+    assert planned.returncode == 1
+    assert planned.stderr == f"error: campaigns/c.yaml:10:14: {message}\n"
+    no_full_numbers(planned.stdout + planned.stderr)
+
+
+class QuotingServer:
+    """Answers every create 422, quoting the phone it refuses, as a strict server might."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                phone = body["phones"][0]["phone"]
+                answer = json.dumps(
+                    {"message": f"phones[0].phone {phone!r} is not allowed\x1b[2J"}
+                ).encode()
+                self.send_response(422)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api"
+
+
+@pytest.fixture
+def quoting() -> Iterator[QuotingServer]:
+    server = QuotingServer()
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+    thread.join()
+
+
+def test_a_server_message_quoting_the_body_is_masked_and_escaped(
+    tmp_path: Path, quoting: QuotingServer
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    env = {"DIALOG_API_URL": quoting.url, "DIALOG_TOKEN": SANDBOX_TOKEN}
+    applied = run_cli(["apply", "--auto-approve", "-v"], root, env=env)
+    assert applied.returncode == 1
+    assert (
+        "x failed alpha: creating the campaign: HTTP 422: phones[0].phone '+7999*****00' "
+        "is not allowed\\x1b[2J"
+    ) in applied.stdout
+    assert "\x1b" not in applied.stdout + applied.stderr
+    assert "+79990000000" not in applied.stdout + applied.stderr  # -v log lines too
+
+
+# --- secrets --------------------------------------------------------------------------------
+
+
+def test_url_userinfo_is_masked_in_errors_and_logs(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    env = {"DIALOG_API_URL": "http://robot:pa55-w0rd@127.0.0.1:9/api", "DIALOG_TOKEN": "t0ken"}
+    applied = run_cli(["apply", "--auto-approve", "-v"], root, env=env)
+    assert applied.returncode == 1
+    assert "cannot connect to http://***@127.0.0.1:9/api (nothing was sent)" in applied.stdout
+    assert "pa55-w0rd" not in applied.stdout + applied.stderr
+    assert "robot" not in applied.stdout + applied.stderr
+
+
+# --- control characters from manifests, state and lock files -------------------------------
+
+
+def test_a_title_with_escape_sequences_is_shown_escaped_by_plan_and_apply(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"], api_url=sandbox.url)
+    manifest = root / "campaigns" / "alpha.yaml"
+    hostile = json.dumps("\x1b]0;pwned\x07\x1b[2J")
+    manifest.write_text(
+        manifest.read_text("utf-8").replace("title: alpha", f"title: {hostile}"), encoding="utf-8"
+    )
+    planned = run_cli(["plan"], root)
+    markdown = run_cli(["plan", "--format", "markdown"], root)
+    sandbox.faults.update(status=500, status_count=1)  # unknown: the hint names the title
+    applied = run_cli(["apply", "--auto-approve"], root, env=api_env(sandbox))
+
+    assert "    title: \\x1b]0;pwned\\x07\\x1b[2J\n" in planned.stdout
+    assert "- title: \\\\x1b\\]0;pwned\\\\x07\\\\x1b\\[2J\n" in markdown.stdout
+    assert "Look for a campaign named '\\x1b]0;pwned\\x07\\x1b[2J'" in applied.stdout
+    for output in (planned, markdown, applied):
+        assert "\x1b" not in output.stdout + output.stderr and "\x07" not in output.stdout
+    # The data itself is sent as written: only what is shown is escaped.
+    assert sandbox.requests[0].body["campaign"]["name"] == "\x1b]0;pwned\x07\x1b[2J"
+
+
+def test_a_state_file_with_control_characters_is_shown_escaped(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", [])
+    name = "evil\x1b[2J\rname"
+    entry = {"status": "created", "fingerprint": "sha256:\x9b31m", "phones": 1, "id": 7}
+    state = {"version": 1, "serial": 1, "lineage": "x", "campaigns": {name: entry}}
+    (root / "dialogops.state.json").write_text(json.dumps(state), encoding="utf-8")
+
+    listed = run_cli(["state", "list"], root)
+
+    assert listed.returncode == 1
+    [line] = listed.stderr.splitlines()
+    assert "campaigns.evil\\x1b[2J\\x0dname.fingerprint: 'sha256:\\x9b31m'" in line
+    assert not any(char in listed.stderr for char in "\x1b\r\x9b")
+
+
+def test_a_lock_file_with_control_characters_is_described_escaped(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    holder = {
+        "pid": 4242,
+        "host": "ci-runner\x1b]0;pwned\x07",
+        "user": "bob\r",
+        "command": "dialogops apply\x1b[2J",
+        "started_at": "2099-01-01T00:00:00Z",
+    }
+    (root / "dialogops.state.json.lock").write_text(json.dumps(holder), encoding="utf-8")
+
+    waiting = run_cli(["apply", "--auto-approve"], root, env={"DIALOG_TOKEN": "t0ken"})
+    unlocked = run_cli(["state", "unlock"], root)
+
+    assert waiting.returncode == 1
+    assert waiting.stderr.startswith(
+        "error: state is locked by pid 4242 (bob\\x0d@ci-runner\\x1b]0;pwned\\x07, "
+        "`dialogops apply\\x1b[2J`, since 2099-01-01T00:00:00Z)"
+    )
+    assert unlocked.stdout.startswith("removed the state lock held by pid 4242 (bob\\x0d@")
+    for output in (waiting.stderr, unlocked.stdout):
+        assert not any(char in output for char in "\x1b\r\x07")
