@@ -8,11 +8,12 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
 import requests
-from conftest import child_env, run_cli
+from conftest import child_env, run_cli, wait_for
 from samples import campaign_part
 
 from dialogops.errors import UsageError
@@ -177,7 +178,8 @@ def test_create_needs_the_bearer_token(sandbox, headers):
 
 def test_login_exchanges_credentials_for_the_token_and_redacts_the_password(sandbox):
     good = post(sandbox, "/login", {"login": SANDBOX_LOGIN, "password": SANDBOX_PASSWORD}, {})
-    assert good.status_code == 200 and good.json() == {"token": SANDBOX_TOKEN}
+    assert good.status_code == 200
+    assert good.json() == {"access_token": SANDBOX_TOKEN, "token_type": "bearer"}
     bad = post(sandbox, "/login", {"login": SANDBOX_LOGIN, "password": "nope"}, {})
     assert bad.status_code == 401 and bad.json() == {"message": "wrong login or password"}
     incomplete = post(sandbox, "/login", {"login": SANDBOX_LOGIN}, {})
@@ -613,3 +615,77 @@ def test_serve_reports_a_database_it_cannot_open(tmp_path):
         "error: notes.db: cannot open the sandbox database: file is not a database\n"
     )
     assert result.stdout == ""
+
+
+def test_serve_writes_the_ready_file_and_stops_on_sigterm_within_a_second(tmp_path):
+    ready = tmp_path / "ci" / "sandbox.url"
+    ready.parent.mkdir()
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dialogops",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            wait_for(ready.exists, "the ready file", timeout=30)
+            url = ready.read_text("utf-8").strip()
+            assert url.startswith("http://127.0.0.1:") and url.endswith("/api")
+            answered = requests.post(
+                url + "/campaigns", json=create_body(), headers=AUTH, timeout=5
+            )
+            assert answered.status_code == 200
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=10)
+            took = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, stderr
+    assert took < 1, f"SIGTERM took {took:.2f}s"
+    assert "Traceback" not in stderr
+    assert not ready.exists()  # a stale URL would mislead the next job
+    assert [p.name for p in ready.parent.iterdir()] == []  # no temp file left either
+
+
+def test_login_accepts_the_oauth2_form_and_can_refuse_it(sandbox):
+    form = {"username": SANDBOX_LOGIN, "password": SANDBOX_PASSWORD}
+    good = requests.post(sandbox.url + "/login", data=form, timeout=5)
+    assert good.status_code == 200 and good.json()["access_token"] == SANDBOX_TOKEN
+    missing = requests.post(sandbox.url + "/login", data={"username": "x"}, timeout=5)
+    assert missing.status_code == 422
+    assert missing.json()["message"] == "password: required form field is missing"
+    sandbox.faults.login_form_status = 415
+    refused = requests.post(sandbox.url + "/login", data=form, timeout=5)
+    assert refused.status_code == 415
+    as_json = post(sandbox, "/login", {"login": SANDBOX_LOGIN, "password": SANDBOX_PASSWORD}, {})
+    assert as_json.status_code == 200
+
+
+def test_tokens_expire_after_n_requests_and_a_login_gives_a_new_one(sandbox):
+    sandbox.faults.token_lifetime = 2
+    login = {"login": SANDBOX_LOGIN, "password": SANDBOX_PASSWORD}
+    token = post(sandbox, "/login", login, {}).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    assert [post(sandbox, "/campaigns", create_body(), auth).status_code for _ in range(3)] == [
+        200,
+        200,
+        401,
+    ]
+    assert post(sandbox, "/campaigns", create_body(), auth).json() == {"message": "token expired"}
+    fresh = post(sandbox, "/login", login, {}).json()["access_token"]
+    assert fresh != token
+    assert post(sandbox, "/campaigns", create_body(), {"Authorization": f"Bearer {fresh}"}).ok
+    assert len(sandbox.campaigns()) == 3

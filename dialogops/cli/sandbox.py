@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
 from pathlib import Path
+from types import FrameType
 from typing import cast
 
 import click
 
+from dialogops.durable import write_atomic
 from dialogops.errors import UsageError
+from dialogops.masking import ScrubFilter
 from dialogops.sandbox import (
     SANDBOX_LOGIN,
     SANDBOX_PASSWORD,
@@ -97,6 +101,43 @@ from dialogops.sandbox.server import DEFAULT_TIMEZONE
     type=click.IntRange(400, 599),
     help="Answer every report request with this status.",
 )
+@click.option(
+    "--gzip-bomb-count",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Store the next N creates, then answer each with gzip inflating to 1 GiB.",
+)
+@click.option(
+    "--trickle",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="BYTES_PER_SECOND",
+    help="Send create and report answers this many bytes a second (0: at once).",
+)
+@click.option(
+    "--login-form-status",
+    type=click.Choice(["415", "422"]),
+    help="Answer the OAuth2 login form with this status (the JSON login still works).",
+)
+@click.option(
+    "--token-lifetime",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Each token serves N authorised requests, then gets 401 'token expired'; "
+    "every login issues a new one.",
+)
+@click.option(
+    "--report-rows",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Answer every report with N synthetic rows, streamed (for benchmarks).",
+)
+@click.option(
+    "--ready-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Once the port accepts connections, write the API URL to this file (atomically); "
+    "it is removed on stop.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve(
     host: str,
@@ -115,9 +156,15 @@ def serve(
     answer_id: str | None,
     answer_id_count: int,
     report_status: int | None,
+    gzip_bomb_count: int,
+    trickle: int,
+    login_form_status: str | None,
+    token_lifetime: int | None,
+    report_rows: int | None,
+    ready_file: Path | None,
     verbose: bool,
 ) -> None:
-    """Serve the sandbox API on loopback until Ctrl-C."""
+    """Serve the sandbox API on loopback until Ctrl-C or SIGTERM."""
     if retry_after is not None and fail_status not in (429, 503):
         raise UsageError("--retry-after needs --fail-status 429 or 503")
     if fail_after_store and fail_status is None:
@@ -139,10 +186,17 @@ def serve(
         answer_id=answered_id,
         answer_id_count=answer_id_count if answered_id is not None else 0,
         report_status=report_status,
+        gzip_bomb_count=gzip_bomb_count,
+        trickle_bytes_per_second=trickle,
+        login_form_status=int(login_form_status) if login_form_status else None,
+        token_lifetime=token_lifetime,
+        report_rows=report_rows,
     )
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubFilter())  # request lines quote what clients sent
     server = SandboxServer(
         db or sandbox_db_path(Path.cwd()),
         host=host,
@@ -151,16 +205,30 @@ def serve(
         timezone=timezone,
         record_requests=False,
     )
-    server.start()
+    stop = threading.Event()
+
+    # CI stops a background service with SIGTERM, a person with Ctrl-C: both end it cleanly.
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {
+        signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    server.start()  # listening from here on: connections wait in the backlog until served
     try:
+        if ready_file is not None:
+            write_atomic(ready_file, server.url + "\n")
         click.echo(f"Dialog API sandbox listening on {server.url}")
         click.echo(f"  token:    {server.token}")
         click.echo(f"  login:    {SANDBOX_LOGIN} / {SANDBOX_PASSWORD}")
         click.echo(f"  database: {server.db_path}")
         click.echo(f"Use it with: DIALOG_API_URL={server.url} DIALOG_TOKEN={server.token}")
         click.echo("Press Ctrl-C to stop.")
-        threading.Event().wait()
-    except KeyboardInterrupt:
+        stop.wait()
         click.echo("stopped", err=True)
     finally:
         server.stop()
+        if ready_file is not None:
+            ready_file.unlink(missing_ok=True)
+        for signum, previous_handler in previous.items():
+            signal.signal(signum, previous_handler)

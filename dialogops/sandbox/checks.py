@@ -131,6 +131,14 @@ def check_login(body: object) -> tuple[str, str]:
     return _string(obj["login"], "login"), _string(obj["password"], "password")
 
 
+def check_login_form(form: Mapping[str, str]) -> tuple[str, str]:
+    """The `(login, password)` of the OAuth2 password form (`username`, `password`)."""
+    for key in ("username", "password"):
+        if not form.get(key):
+            raise Invalid(f"{key}: required form field is missing")
+    return form["username"], form["password"]
+
+
 def check_create(body: object) -> None:
     """Check a `POST /campaigns` body field by field, as strictly as the document allows."""
     obj = _object(body, "body")

@@ -24,6 +24,7 @@ class CreateFault:
     malformed: bool = False  # store, then answer 200 without campaign.id
     answer_id: Any = None  # store, then answer 200 with this as campaign.id
     delay_after_store: float = 0.0  # store, then wait this long before answering
+    gzip_bomb: bool = False  # store, then answer 200 with a gzip body inflating to 1 GiB
 
 
 @dataclass
@@ -42,6 +43,11 @@ class Faults:
     answer_id: Any = None  # with answer_id_count: store, then answer this as campaign.id
     answer_id_count: int = 0
     report_status: int | None = None  # answer every report request with this status
+    gzip_bomb_count: int = 0  # store the next N creates, then answer each with a gzip bomb
+    trickle_bytes_per_second: int = 0  # send create and report answers this slowly (0: at once)
+    login_form_status: int | None = None  # answer the login form (not JSON) with this status
+    token_lifetime: int | None = None  # each token serves N authorised requests, then 401
+    report_rows: int | None = None  # answer every report with N synthetic rows (benchmarks)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def update(self, **changes: Any) -> None:
@@ -73,9 +79,14 @@ class Faults:
             if drop is None and not malformed and self.answer_id_count > 0:
                 self.answer_id_count -= 1
                 answer_id = self.answer_id
+            bomb = False
+            if drop is None and not malformed and answer_id is None and self.gzip_bomb_count > 0:
+                self.gzip_bomb_count -= 1
+                bomb = True
             return CreateFault(
                 drop=drop,
                 malformed=malformed,
                 answer_id=answer_id,
                 delay_after_store=self.timeout_after_store,
+                gzip_bomb=bomb,
             )

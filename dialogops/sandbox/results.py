@@ -8,8 +8,11 @@ projected onto the requested columns, with count and durations over the rows ret
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
-from collections.abc import Sequence
+import json
+import zlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -173,3 +176,47 @@ def build_report(request: ReportQuery, campaign: StoredCampaign, tz: ZoneInfo) -
         "total_duration": total,
         "avg_duration": (2 * total + count) // (2 * count) if count else 0,
     }
+
+
+_BOMB_SIZE = 1024**3  # what the bomb inflates to
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """About 1 MiB of gzip that inflates to 1 GiB of spaces (built once, in about a second)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b" " * (1024 * 1024)
+    parts = [packer.compress(block) for _ in range(_BOMB_SIZE // len(block))]
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+_POOL = 997  # distinct synthetic outcomes, reused round-robin: a prime, so patterns don't align
+
+
+def synthetic_report(request: ReportQuery, campaign: StoredCampaign, rows: int) -> Iterator[bytes]:
+    """A report of `rows` synthetic calls (phones +79990000000 on), as JSON chunks.
+
+    For benchmarks: nothing is held, so a million rows cost the sandbox no memory, and the
+    outcomes of a pool of phones are reused so that the sandbox writes fast. The totals
+    come after `data`, as a server that counts while it writes would send them.
+    """
+    tz = ZoneInfo("UTC")
+    names = [c.name for c in request.columns]
+    pool = [call_result(f"+7999{i:07d}", {}, campaign, tz) for i in range(min(rows, _POOL))]
+    columns = [
+        {"field": c.name, "display_name": c.display_name, "type": FIELD_TYPES.get(c.name, "text")}
+        for c in request.columns
+    ]
+    yield b'{"columns": ' + json.dumps(columns, ensure_ascii=False).encode() + b', "data": ['
+    total = 0
+    batch: list[str] = []
+    for index in range(rows):
+        row = {**pool[index % _POOL], "phone_number": f"+7999{index:07d}"}
+        total += int(row["duration"])
+        batch.append(json.dumps({name: row.get(name) for name in names}, ensure_ascii=False))
+        if len(batch) == 1000 or index == rows - 1:
+            yield (("," if index >= len(batch) else "") + ",".join(batch)).encode()
+            batch = []
+    average = (2 * total + rows) // (2 * rows) if rows else 0
+    yield f'], "count": {rows}, "total_duration": {total}, "avg_duration": {average}}}'.encode()

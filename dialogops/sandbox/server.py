@@ -13,7 +13,7 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -21,13 +21,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogops.errors import UsageError
-from dialogops.sandbox.checks import Invalid, check_create, check_login, check_report
+from dialogops.sandbox.checks import (
+    Invalid,
+    check_create,
+    check_login,
+    check_login_form,
+    check_report,
+)
 from dialogops.sandbox.faults import Faults
-from dialogops.sandbox.results import build_report
+from dialogops.sandbox.results import build_report, gzip_bomb, synthetic_report
 from dialogops.sandbox.store import CampaignStore, StoredCampaign
 
 SANDBOX_TOKEN = "sandbox-token"
@@ -112,10 +118,11 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         try:
             raw = self._read_body()
-            body = self._parse(raw)
+            form = self.headers.get_content_type() == "application/x-www-form-urlencoded"
+            body = _form(raw) if form else self._parse(raw)
             self.server.sandbox._record(self.command, path, dict(self.headers.items()), body)
             if path == "/api/login":
-                self._login(body)
+                self._login(body, form=form)
             elif path == "/api/campaigns":
                 self._create(body)
             elif match := _REPORT_PATH.fullmatch(path):
@@ -160,14 +167,17 @@ class _Handler(BaseHTTPRequestHandler):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _Answer(401, "authorization required: send Authorization: Bearer <token>")
-        if token.strip() != self.server.sandbox.token:
-            raise _Answer(401, "the token is invalid or expired")
+        self.server.sandbox._use_token(token.strip())
 
-    def _login(self, body: Any) -> None:
-        login, password = check_login(body)
+    def _login(self, body: Any, *, form: bool) -> None:
+        sandbox = self.server.sandbox
+        if form and sandbox.faults.login_form_status is not None:
+            status = sandbox.faults.login_form_status
+            raise _Answer(status, f"sandbox fault: the login form is answered {status}")
+        login, password = check_login_form(body) if form else check_login(body)
         if (login, password) != (SANDBOX_LOGIN, SANDBOX_PASSWORD):
             raise _Answer(401, "wrong login or password")
-        self._send_json(200, {"token": self.server.sandbox.token})
+        self._send_json(200, {"access_token": sandbox._issue_token(), "token_type": "bearer"})
 
     def _create(self, body: Any) -> None:
         sandbox = self.server.sandbox
@@ -201,6 +211,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.answer_id is not None:
             self._send_json(200, {"campaign": {"id": fault.answer_id}})
             return
+        if fault.gzip_bomb:
+            self._send_bytes(200, gzip_bomb(), {"Content-Encoding": "gzip"})
+            return
         self._send_json(200, {"campaign": {"id": campaign_id}})
 
     def _report(self, project_id: int, body: Any) -> None:
@@ -219,6 +232,9 @@ class _Handler(BaseHTTPRequestHandler):
                 f"analytics_filter.outgoing_campaign_id: campaign {campaign.id} belongs to "
                 f"project {campaign.project_id}, not {project_id}",
             )
+        if sandbox.faults.report_rows is not None:
+            self._send_chunks(synthetic_report(request, campaign, sandbox.faults.report_rows))
+            return
         self._send_json(200, build_report(request, campaign, sandbox.timezone))
 
     def _drop(self) -> None:
@@ -229,7 +245,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(
         self, status: int, payload: Any, headers: Mapping[str, str] | None = None
     ) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send_bytes(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers)
+
+    def _send_bytes(
+        self, status: int, data: bytes, headers: Mapping[str, str] | None = None
+    ) -> None:
+        rate = self.server.sandbox.faults.trickle_bytes_per_second
         try:
             self.send_response(status, _phrase(status))
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -237,10 +258,45 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if rate > 0 and status != 401 and not self.path.endswith("/login"):
+                self._trickle(data, rate)
+            else:
+                self.wfile.write(data)
         except OSError:
             # The client gave up (its timeout) before the answer: nothing left to tell it.
             self.close_connection = True
+
+    def _trickle(self, data: bytes, rate: int) -> None:
+        """`rate` bytes a second, so that no single read ever waits long enough to time out."""
+        stopping = self.server.sandbox._stopping
+        for start in range(0, len(data), rate):
+            self.wfile.write(data[start : start + rate])
+            self.wfile.flush()
+            if stopping.wait(1.0):
+                self.close_connection = True
+                return
+
+    def _send_chunks(self, chunks: Iterator[bytes]) -> None:
+        """A 200 JSON answer in chunked encoding, for answers too large to hold."""
+        try:
+            self.send_response(200, _phrase(200))
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in chunks:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+
+
+def _form(raw: bytes) -> dict[str, str]:
+    """An urlencoded form as a dict (a field given twice keeps its last value)."""
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise _Answer(400, "the form is not UTF-8") from None
 
 
 def _phrase(status: int) -> str:
@@ -283,6 +339,8 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        self._issued = 0
+        self._token_uses: dict[str, int] = {}
 
     @property
     def port(self) -> int:
@@ -336,6 +394,27 @@ class SandboxServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _issue_token(self) -> str:
+        """The token a login answers: the fixed one, or with `token_lifetime` a new one."""
+        if self.faults.token_lifetime is None:
+            return self.token
+        with self._lock:
+            self._issued += 1
+            token = f"{self.token}-{self._issued}"
+            self._token_uses[token] = 0
+        return token
+
+    def _use_token(self, token: str) -> None:
+        """Count one authorised request of `token`, or answer 401 if it is not (or no more) good."""
+        with self._lock:
+            if token != self.token and token not in self._token_uses:
+                raise _Answer(401, "the token is invalid or expired")
+            lifetime = self.faults.token_lifetime
+            uses = self._token_uses.get(token, 0) + 1
+            self._token_uses[token] = uses
+            if lifetime is not None and uses > lifetime:
+                raise _Answer(401, "token expired")
 
     def campaigns(self) -> list[StoredCampaign]:
         """Every campaign stored in the database, oldest first (earlier runs included)."""
