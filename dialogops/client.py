@@ -9,42 +9,67 @@ a failure proves decides its type, so `apply` knows whether a campaign might exi
     ├── ApiRetryLater       429 (503 only if `api.retry_503` opts in): try again later
     └── ApiAmbiguous        the outcome is unknown (timeout, dropped connection, 5xx, ...)
 
-Token and password are replaced by `***` in every error message and log line.
+Every request has a total deadline (`timeout`) and every answer a decoded size cap; a
+report is streamed (`open_report`). Token and password are replaced by `***` in every
+error message and log line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
+import ipaddress
 import json
 import logging
 import os
+import re
+import socket
+import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from dialogops import __version__
 from dialogops.errors import ApiError, UsageError
-from dialogops.masking import mask_numbers, redact, secrets
+from dialogops.masking import ScrubFilter, redact, secrets
 from dialogops.specs import Config
+
+_T = TypeVar("_T")
+
+LoginFormat = Literal["form", "json"]
 
 DEFAULT_RETRY_AFTER = 1.0  # seconds, for a 429 that does not say how long to wait
 _MAX_CONNECT_TIMEOUT = 10.0
-_MAX_MESSAGE = 500
 _POOL_SIZE = 64
 # The largest campaign ID accepted from a create: a signed 64-bit integer, what any
 # platform database column can hold. Anything else is not an ID the API could give.
 MAX_CAMPAIGN_ID = 2**63 - 1
+# Decoded sizes read at most: a create answers `{"campaign": {"id": N}}` (about 30 bytes)
+# and an error a message; only a report is large, and it is streamed, never held.
+MAX_ANSWER_BYTES = 16 * 1024
+MAX_ERROR_BYTES = 64 * 1024
+MAX_REPORT_BYTES = 2 * 1024**3
+_CHUNK = 64 * 1024
+# A base URL and host name any request could go to (RFC 1035 sizes; `_` as Docker allows).
+_MAX_URL = 2048
+_MAX_HOST = 253
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+# What a server that does not take the login form answers it with; then JSON is tried.
+_FORM_REFUSED = (415, 422)
 
 log = logging.getLogger("dialogops.client")
-log.addFilter(secrets)
+log.addFilter(ScrubFilter())
 
 
 class ApiRejected(ApiError):
@@ -92,9 +117,8 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
-def _server_message(response: requests.Response) -> str:
-    """What the server said: a JSON `message`-like field, else the body's text, trimmed."""
-    text = response.text
+def _server_message(text: str, reason: str) -> str:
+    """What the server said: a JSON `message`-like field, else the body's text, on one line."""
     try:
         data = json.loads(text)
     except ValueError:
@@ -105,27 +129,28 @@ def _server_message(response: requests.Response) -> str:
                 value = data[key]
                 text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
                 break
-    text = " ".join(text.split())
-    if len(text) > _MAX_MESSAGE:
-        text = text[:_MAX_MESSAGE] + "..."
-    return redact(text or response.reason or "")
+    return redact(" ".join(text.split()) or reason)
 
 
 _OUTCOME_UNKNOWN = " (the outcome is unknown)"
 
 
 def _error_for(
-    response: requests.Response, action: str, unknown: str, *, retry_503: bool = False
+    status: int,
+    said: str,
+    retry_after_header: str | None,
+    action: str,
+    unknown: str,
+    *,
+    retry_503: bool = False,
 ) -> ApiError:
     """The typed error for a non-success answer to `action`; `unknown` ends ambiguous ones.
 
     A 503 is ambiguous even with Retry-After: a server may store a campaign and then fail,
     and the API documents no rate limiting. Only `retry_503` (api.retry_503) retries it.
     """
-    status = response.status_code
-    said = _server_message(response)
     what = f"{action}: HTTP {status}" + (f": {said}" if said else "")
-    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    retry_after = parse_retry_after(retry_after_header)
     if status in (401, 403):
         return ApiUnauthorized(
             f"{what} (check the API credentials)", status=status, server_message=said
@@ -140,17 +165,137 @@ def _error_for(
     return ApiAmbiguous(f"{what}{unknown}", status=status, server_message=said)
 
 
-def _never_sent(exc: requests.ConnectionError) -> bool:
-    """Whether a connection error happened before any byte of the request was sent."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, urllib3.exceptions.MaxRetryError):
-        reason = reason.reason
-    if isinstance(reason, urllib3.exceptions.NewConnectionError):
-        return True  # refused, unreachable, or the name did not resolve
-    # A failed certificate check ends the TLS handshake, before the request is written.
-    return isinstance(exc, requests.exceptions.SSLError) and "certificate" in str(exc).lower()
+# --- the total deadline of a request ---------------------------------------------------
+#
+# requests and urllib3 time out each socket operation, so a server trickling one byte a
+# second never times out. Each request runs under a `_Deadline`: a timer that, when the
+# request's time is up, shuts down the socket its connection uses, which wakes any send or
+# receive at once. Connections bind to the deadline of the thread that uses them and are
+# unbound when they go back to the pool, so a timer never touches another request's socket.
+
+_current = threading.local()
+_binding = threading.Lock()
+
+
+class _Deadline:
+    """The whole time one request may take, sending and answer included."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self.sent = False  # whether the request started to be written: then it may have arrived
+        self._connections: list[HTTPConnection] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._timer.cancel()
+        _current.deadline = None
+        with _binding:
+            for connection in self._connections:
+                _bound.pop(connection, None)
+
+    def _expire(self) -> None:
+        with _binding:
+            self.expired = True
+            for connection in self._connections:
+                if _bound.get(connection) is self:
+                    _shut(connection)
+
+
+_bound: weakref.WeakKeyDictionary[HTTPConnection, _Deadline] = weakref.WeakKeyDictionary()
+
+
+def _shut(connection: HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _bind(connection: HTTPConnection, *, sending: bool) -> None:
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is None:
+        return
+    with _binding:
+        if _bound.get(connection) is not deadline:
+            _bound[connection] = deadline
+            deadline._connections.append(connection)
+        deadline.sent = deadline.sent or sending
+        if deadline.expired:
+            _shut(connection)
+
+
+def _unbind(connection: object) -> None:
+    if isinstance(connection, HTTPConnection):  # urllib3 puts back None for a dead one
+        with _binding:
+            _bound.pop(connection, None)
+
+
+class _HTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _bind(self, sending=False)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        # Connected first, so that `sent` means the request itself started to go out.
+        if self.sock is None:
+            self.connect()
+        _bind(self, sending=True)
+        super().request(*args, **kwargs)
+
+
+class _HTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()  # the TLS handshake: a failure here means nothing was sent
+        _bind(self, sending=False)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is None:
+            self.connect()
+        _bind(self, sending=True)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+    def _put_conn(self, conn: Any) -> None:
+        _unbind(conn)
+        super()._put_conn(conn)
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+    def _put_conn(self, conn: Any) -> None:
+        _unbind(conn)
+        super()._put_conn(conn)
+
+
+_POOLS: dict[str, type[HTTPConnectionPool]] = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, with connections that honour the request's total deadline."""
+
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+# --- the client ------------------------------------------------------------------------
 
 
 class _BearerAuth(requests.auth.AuthBase):
@@ -165,34 +310,92 @@ class _BearerAuth(requests.auth.AuthBase):
         return request
 
 
-class DialogClient:
-    """One keep-alive session to the Dialog API at `base_url` (e.g. https://host/api)."""
+class AnswerBody:
+    """The body of a 2xx answer as a binary stream: decoded, size-capped, under the deadline.
+
+    `read` raises an `ApiError` (ambiguous when the answer broke off) rather than an HTTP
+    library's exception, so a reader such as a JSON parser needs no knowledge of HTTP.
+    """
 
     def __init__(
-        self, base_url: str, *, token: str, timeout: float = 30.0, retry_503: bool = False
+        self,
+        response: requests.Response,
+        deadline: _Deadline,
+        failure: Callable[[BaseException | None, _Deadline], ApiError],
+        *,
+        limit: int | None = None,
+        too_large: Callable[[int], ApiError] | None = None,
     ) -> None:
+        """`limit` (decoded bytes) raises `too_large(limit)` once passed; None: the reader
+        bounds what it reads itself."""
+        self._raw = response.raw
+        self._deadline = deadline
+        self._failure = failure
+        self._limit = limit
+        self._too_large = too_large
+        self._size = 0
+
+    def read(self, size: int = _CHUNK) -> bytes:
+        if size is None or size < 0:
+            size = _CHUNK
         try:
-            parts = urllib.parse.urlsplit(base_url)
-            valid = (
-                parts.scheme in ("http", "https")
-                and bool(parts.hostname)
-                and (parts.port is None or parts.port > 0)
-            )
-        except ValueError:  # e.g. an unclosed IPv6 bracket or a port that is not a number
-            valid = False
-        if not valid:
-            raise UsageError(f"the Dialog API URL {base_url!r} is not an http(s) URL")
+            data: bytes = self._raw.read(size, decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._failure(exc, self._deadline) from None
+        if self._deadline.expired:
+            raise self._failure(None, self._deadline)
+        self._size += len(data)
+        if self._limit is not None and self._size > self._limit:
+            assert self._too_large is not None  # given with every limit
+            raise self._too_large(self._limit)
+        return data
+
+    def read_all(self) -> bytes:
+        chunks = []
+        while chunk := self.read():
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class DialogClient:
+    """One keep-alive session to the Dialog API at `base_url` (e.g. https://host/api).
+
+    With `credentials` (login, password) the client logs in again once when a call is
+    answered 401 (the token expired) and repeats that call: a 401 proves it did nothing.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str,
+        timeout: float = 30.0,
+        retry_503: bool = False,
+        credentials: tuple[str, str] | None = None,
+        login_format: LoginFormat | None = None,
+        max_report_bytes: int = MAX_REPORT_BYTES,
+    ) -> None:
+        check_url(base_url)
         self.base_url = base_url.rstrip("/")
+        # Messages name the server without the URL's userinfo, a credential.
+        self.shown_url = _without_userinfo(self.base_url)
+        _register_userinfo(base_url)
         self.timeout = timeout
         self.retry_503 = retry_503
+        self.max_report_bytes = max_report_bytes
         self._token = token
         secrets.add(token)
+        self._credentials = credentials
+        if credentials is not None:
+            secrets.add(credentials[1])
+        self._login_format = login_format
+        self._login_lock = threading.Lock()
         self._session = requests.Session()
         # No retries at any level: a POST resent after a dropped connection may create a
         # second campaign, and redirects are not followed for the same reason.
         # A pool as large as any sensible --parallelism, so parallel creates reuse
         # connections instead of urllib3 discarding them with a warning.
-        adapter = HTTPAdapter(
+        adapter = _Adapter(
             pool_maxsize=_POOL_SIZE,
             max_retries=Retry(
                 total=0,
@@ -240,6 +443,7 @@ class DialogClient:
                 password=password,
                 timeout=config.timeout_seconds,
                 retry_503=config.retry_503,
+                login_format=config.login_format,
             )
         if login or password:
             given, missing = (
@@ -262,67 +466,89 @@ class DialogClient:
         password: str,
         timeout: float = 30.0,
         retry_503: bool = False,
+        login_format: LoginFormat | None = None,
     ) -> DialogClient:
-        """A client whose token comes from `POST {base_url}/login`."""
+        """A client whose token comes from `POST {base_url}/login`.
+
+        The OAuth2 password form (`username`, `password`) is sent first; a server that
+        answers it 415 or 422 gets the JSON body (`login`, `password`). `login_format`
+        pins one of the two.
+        """
         secrets.add(password)
-        client = cls(base_url, token="", timeout=timeout, retry_503=retry_503)
+        client = cls(
+            base_url,
+            token="",
+            timeout=timeout,
+            retry_503=retry_503,
+            credentials=(login, password),
+            login_format=login_format,
+        )
         try:
-            data = client._post_json(
-                "/login", {"login": login, "password": password}, action="logging in", unknown=""
-            )
-            token = _find_token(data)
-            if token is None:
-                raise ApiError(
-                    "logging in: the answer holds no token (looked for token, access_token, "
-                    "data.token and data.access_token)",
-                    status=200,
-                )
-            if not _usable_token(token):
-                secrets.add(token)
-                raise ApiError(
-                    "logging in: the token in the answer cannot be a bearer token "
-                    "(spaces, control or non-ASCII characters)",
-                    status=200,
-                )
+            client._token = client._log_in()
         except BaseException:
             client.close()
             raise
-        secrets.add(token)
-        client._token = token
         return client
 
     def create_campaign(self, body: Mapping[str, Any]) -> int:
-        """Create one campaign and return its ID. One attempt; never retried."""
+        """Create one campaign and return its ID. One attempt; never retried.
+
+        (A 401 with a login and password is the exception: it proves nothing was created,
+        so the client logs in again and sends the create once more.)
+        """
         phones = body.get("phones")
         log.debug(
             "creating campaign %r with %d phones",
             (body.get("campaign") or {}).get("name"),
             len(phones) if isinstance(phones, list) else 0,
         )
-        data = self._post_json(
-            "/campaigns", body, action="creating the campaign", unknown=_OUTCOME_UNKNOWN
+        data = self._authorized(
+            lambda: self._post_for_json(
+                "/campaigns", action="creating the campaign", unknown=_OUTCOME_UNKNOWN, json=body
+            )
         )
         campaign = data.get("campaign") if isinstance(data, dict) else None
         campaign_id = campaign.get("id") if isinstance(campaign, dict) else None
         if not is_campaign_id(campaign_id):
-            answer = mask_numbers(redact(json.dumps(data, ensure_ascii=False)))
             raise ApiAmbiguous(
                 "creating the campaign: HTTP 200 without a campaign.id that is a positive "
-                f"integer{_OUTCOME_UNKNOWN}: the answer was {_cut(answer, 200)}",
+                f"integer{_OUTCOME_UNKNOWN}: the answer was "
+                f"{redact(json.dumps(data, ensure_ascii=False))}",
                 status=200,
             )
         assert isinstance(campaign_id, int)  # is_campaign_id checked it
         log.debug("created campaign %d", campaign_id)
         return campaign_id
 
-    def report(self, project_id: int, body: Mapping[str, Any]) -> Any:
-        """The decoded answer of `POST /analytics/{project_id}/report`.
+    @contextlib.contextmanager
+    def open_report(self, project_id: int, body: Mapping[str, Any]) -> Iterator[AnswerBody]:
+        """The answer of `POST /analytics/{project_id}/report`, to read as it arrives.
 
         A report only reads, so a failure is just a failure; the caller checks the shape.
+        Reading more than `max_report_bytes` (decoded) raises an `ApiError`.
         """
-        return self._post_json(
-            f"/analytics/{project_id}/report", body, action="fetching the report", unknown=""
-        )
+
+        def too_large(limit: int) -> ApiError:
+            return ApiError(
+                f"fetching the report: the answer is larger than {limit:,} bytes; "
+                "refused (narrow the period or the filters)",
+                status=200,
+            )
+
+        with contextlib.ExitStack() as stack:
+            answer = self._authorized(
+                lambda: stack.enter_context(
+                    self._exchange(
+                        f"/analytics/{project_id}/report",
+                        action="fetching the report",
+                        unknown="",
+                        json=body,
+                        limit=self.max_report_bytes,
+                        too_large=too_large,
+                    )
+                )
+            )
+            yield answer
 
     def close(self) -> None:
         self._session.close()
@@ -338,49 +564,234 @@ class DialogClient:
     ) -> None:
         self.close()
 
-    def _post_json(self, path: str, body: Mapping[str, Any], *, action: str, unknown: str) -> Any:
-        """POST `body` once and return the decoded JSON of a 2xx answer.
+    def _authorized(self, call: Callable[[], _T]) -> _T:
+        """`call()`, and with a login once more after a fresh login if it is answered 401."""
+        used = self._token
+        try:
+            return call()
+        except ApiUnauthorized as exc:
+            if self._credentials is None or exc.status != 401:
+                raise
+            log.debug("HTTP 401 with a login: logging in again, then sending the call once more")
+        with self._login_lock:
+            if self._token == used:  # not yet renewed by another thread
+                self._token = self._log_in()
+        return call()
+
+    def _log_in(self) -> str:
+        """A new token from `POST /login`: the form first, JSON if the form is refused."""
+        assert self._credentials is not None  # only clients built by `login` log in
+        login, password = self._credentials
+        formats: tuple[LoginFormat, ...] = (
+            (self._login_format,) if self._login_format else ("form", "json")
+        )
+        data: Any = None
+        for chosen in formats:
+            try:
+                if chosen == "form":
+                    data = self._post_for_json(
+                        "/login",
+                        action="logging in",
+                        unknown="",
+                        form={"username": login, "password": password},
+                    )
+                else:
+                    data = self._post_for_json(
+                        "/login",
+                        action="logging in",
+                        unknown="",
+                        json={"login": login, "password": password},
+                    )
+                break
+            except ApiRejected as exc:
+                if chosen == formats[-1] or exc.status not in _FORM_REFUSED:
+                    raise
+                log.debug("the login form was answered %s: sending the JSON login", exc.status)
+        token = _find_token(data)
+        if token is None:
+            raise ApiError(
+                "logging in: the answer holds no token (looked for access_token, token, "
+                "data.access_token and data.token)",
+                status=200,
+            )
+        secrets.add(token)
+        if not _usable_token(token):
+            raise ApiError(
+                "logging in: the token in the answer cannot be a bearer token "
+                "(spaces, control or non-ASCII characters)",
+                status=200,
+            )
+        return token
+
+    def _post_for_json(self, path: str, *, action: str, unknown: str, **send: Any) -> Any:
+        """POST once and return the decoded JSON of a 2xx answer of at most a few KiB."""
+
+        def too_large(limit: int) -> ApiError:
+            return ApiAmbiguous(
+                f"{action}: HTTP 200 with an answer larger than {limit:,} bytes{unknown}",
+                status=200,
+            )
+
+        with self._exchange(
+            path,
+            action=action,
+            unknown=unknown,
+            limit=MAX_ANSWER_BYTES,
+            too_large=too_large,
+            **send,
+        ) as answer:
+            raw = answer.read_all()
+        try:
+            return json.loads(raw)
+        except ValueError:
+            text = raw.decode("utf-8", errors="replace")
+            raise ApiAmbiguous(
+                f"{action}: HTTP 200 with a body that is not JSON{unknown}",
+                status=200,
+                server_message=_server_message(text, ""),
+            ) from None
+
+    @contextlib.contextmanager
+    def _exchange(
+        self,
+        path: str,
+        *,
+        action: str,
+        unknown: str,
+        limit: int,
+        too_large: Callable[[int], ApiError],
+        **send: Any,
+    ) -> Iterator[AnswerBody]:
+        """POST once (`send`: `json=` or `form=`) within the total deadline; yield the 2xx body.
 
         `unknown` is appended to errors that leave the outcome open (for creates).
         """
         url = self.base_url + path
         started = time.monotonic()
-        try:
-            response = self._session.post(
-                url,
-                json=body,
-                allow_redirects=False,
-                timeout=(min(self.timeout, _MAX_CONNECT_TIMEOUT), self.timeout),
+
+        def failure(exc: BaseException | None, deadline: _Deadline) -> ApiError:
+            return self._failure(exc, deadline, action, unknown)
+
+        with _Deadline(self.timeout) as deadline:
+            try:
+                response = self._session.post(
+                    url,
+                    json=send.get("json"),
+                    data=send.get("form"),
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(min(self.timeout, _MAX_CONNECT_TIMEOUT), self.timeout),
+                )
+            except requests.RequestException as exc:
+                raise failure(exc, deadline) from None
+            with contextlib.closing(response):
+                log.debug(
+                    "POST %s -> %d in %.3fs",
+                    self.shown_url + path,
+                    response.status_code,
+                    time.monotonic() - started,
+                )
+                if not 200 <= response.status_code < 300:
+                    error = self._refusal(response, deadline, action, unknown, failure)
+                    log.debug("%s", error)
+                    raise error
+                yield AnswerBody(response, deadline, failure, limit=limit, too_large=too_large)
+
+    def _refusal(
+        self,
+        response: requests.Response,
+        deadline: _Deadline,
+        action: str,
+        unknown: str,
+        failure: Callable[[BaseException | None, _Deadline], ApiError],
+    ) -> ApiError:
+        """The error for a non-2xx answer, with the first KiBs of what the server said."""
+        body = AnswerBody(response, deadline, failure)
+        raw = b""
+        with contextlib.suppress(ApiError):  # a message cut short still says something
+            while len(raw) < MAX_ERROR_BYTES and (chunk := body.read()):
+                raw += chunk
+        said = _server_message(
+            raw[:MAX_ERROR_BYTES].decode("utf-8", errors="replace"), response.reason or ""
+        )
+        return _error_for(
+            response.status_code,
+            said,
+            response.headers.get("Retry-After"),
+            action,
+            unknown,
+            retry_503=self.retry_503,
+        )
+
+    def _failure(
+        self, exc: BaseException | None, deadline: _Deadline, action: str, unknown: str
+    ) -> ApiError:
+        """What a request that got no whole answer proves: nothing sent, or an open outcome."""
+        if not deadline.sent:
+            reason = "no connection within the time limit" if exc is None else _reason(exc)
+            return ApiRejected(
+                f"{action}: cannot connect to {self.shown_url} (nothing was sent): {reason}"
             )
-        except requests.ConnectionError as exc:
-            if _never_sent(exc):
-                raise ApiRejected(
-                    f"{action}: cannot connect to {self.base_url} (nothing was sent): "
-                    f"{_reason(exc)}"
-                ) from None
-            raise ApiAmbiguous(
-                f"{action}: the connection to {self.base_url} broke before an answer"
-                f"{unknown}: {_reason(exc)}"
-            ) from None
-        except requests.Timeout:
-            raise ApiAmbiguous(
-                f"{action}: no answer from {self.base_url} within {self.timeout:g}s{unknown}"
-            ) from None
-        except requests.RequestException as exc:
-            raise ApiAmbiguous(f"{action}: {_reason(exc)}{unknown}") from None
-        log.debug("POST %s -> %d in %.3fs", url, response.status_code, time.monotonic() - started)
-        if not 200 <= response.status_code < 300:
-            error = _error_for(response, action, unknown, retry_503=self.retry_503)
-            log.debug("%s", error)
-            raise error
+        if deadline.expired or isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
+            return ApiAmbiguous(
+                f"{action}: no answer from {self.shown_url} within {self.timeout:g}s{unknown}"
+            )
+        assert exc is not None  # without an exception only the deadline ends a read
+        return ApiAmbiguous(
+            f"{action}: the connection to {self.shown_url} broke before an answer"
+            f"{unknown}: {_reason(exc)}"
+        )
+
+
+def check_url(url: str) -> None:
+    """Refuse, before anything is sent or written, a base URL no request could go to.
+
+    `http(s)://host[:port][/path]` with a host name, an IPv4 or a bracketed IPv6 address;
+    no spaces, control characters or percent escapes in the host.
+    """
+    if not _valid_url(url):
+        raise UsageError(f"the Dialog API URL {url!r} is not an http(s) URL")
+
+
+def _valid_url(url: str) -> bool:
+    if len(url) > _MAX_URL or any(char.isspace() or not char.isprintable() for char in url):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:  # e.g. an unclosed IPv6 bracket or a port that is not a number
+        return False
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host or port == 0:
+        return False
+    if host.startswith("[") or ":" in host:
         try:
-            return response.json()
+            ipaddress.IPv6Address(host.strip("[]"))
         except ValueError:
-            raise ApiAmbiguous(
-                f"{action}: HTTP {response.status_code} with a body that is not JSON{unknown}",
-                status=response.status_code,
-                server_message=_server_message(response),
-            ) from None
+            return False
+        return True
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:  # a label too long, empty, or not a name at all
+        return False
+    return len(ascii_host) <= _MAX_HOST and all(
+        _LABEL.fullmatch(label) for label in ascii_host.rstrip(".").split(".")
+    )
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
+def _register_userinfo(url: str) -> None:
+    """The password of `user:password@` is a secret wherever it shows up."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password:
+        secrets.add(parts.password)
+        secrets.add(urllib.parse.unquote(parts.password))
 
 
 def _reason(exc: BaseException) -> str:
@@ -410,10 +821,6 @@ def is_campaign_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_CAMPAIGN_ID
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _usable_token(token: str) -> bool:
     """Whether `token` can be sent in a header; anything else fails only once sending began."""
     return token.isascii() and token.isprintable() and not any(c.isspace() for c in token)
@@ -422,7 +829,7 @@ def _usable_token(token: str) -> bool:
 def _find_token(data: Any) -> str | None:
     for holder in (data, data.get("data") if isinstance(data, dict) else None):
         if isinstance(holder, dict):
-            for key in ("token", "access_token"):
+            for key in ("access_token", "token"):
                 if isinstance(holder.get(key), str) and holder[key]:
                     return str(holder[key])
     return None

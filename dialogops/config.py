@@ -123,6 +123,7 @@ def _build(doc: Document | None, path: Path) -> Config:
         api_url=api.get("url", defaults.api_url),
         timeout_seconds=float(api.get("timeout_seconds", defaults.timeout_seconds)),
         retry_503=api.get("retry_503", defaults.retry_503),
+        login_format=api.get("login_format", defaults.login_format),
         state_backend=state.get("backend", defaults.state_backend),
         state_path=root / state.get("path", "dialogops.state.json"),
         state_dsn_env=state.get("dsn_env", defaults.state_dsn_env),

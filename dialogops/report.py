@@ -1,9 +1,10 @@
 """A Report manifest's analytics request, the response check, and the output file formats.
 
 `build_request` resolves a `Report` against its campaign and the state into the exact
-body of `POST /analytics/{project_id}/report`; `parse_response` checks what came back;
-`write_report` streams the rows as CSV, JSON, JSONL or Markdown and `write_file` puts
-them in a file atomically. The table for a terminal is a view (`dialogops.views.report`).
+body of `POST /analytics/{project_id}/report`; `StreamedReport` reads and checks what
+comes back as it arrives; `write_report` streams the rows as CSV, JSON, JSONL or Markdown
+and `write_file` puts them in a file atomically. The table for a terminal is a view
+(`dialogops.views.report`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import IO, Any, Protocol, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ijson
 
 from dialogops import markdown
 from dialogops.durable import atomic_writer
@@ -28,9 +33,11 @@ COMPARING_FILTERS = frozenset({"equal", "contains", "starts_with", "ends_with"})
 
 
 class AnalyticsClient(Protocol):
-    """The one API call a report makes (`DialogClient.report`)."""
+    """The one API call a report makes (`DialogClient.open_report`)."""
 
-    def report(self, project_id: int, body: dict[str, Any]) -> Any: ...
+    def open_report(
+        self, project_id: int, body: Mapping[str, Any]
+    ) -> AbstractContextManager[Readable]: ...
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,26 @@ class ReportTotals:
 
 @dataclass(frozen=True)
 class ReportResult:
-    """A checked response. `rows` is the server's own list, never copied."""
+    """A checked response held in memory: for the table on a terminal."""
 
     columns: tuple[ResultColumn, ...]
     rows: Sequence[Mapping[str, Any]]
     totals: ReportTotals
+
+    def iter_rows(self) -> Iterator[Mapping[str, Any]]:
+        return iter(self.rows)
+
+
+class ReportRows(Protocol):
+    """What the writers read: the columns, the rows once in order, then the totals."""
+
+    @property
+    def columns(self) -> tuple[ResultColumn, ...]: ...
+
+    @property
+    def totals(self) -> ReportTotals: ...
+
+    def iter_rows(self) -> Iterator[Mapping[str, Any]]: ...
 
 
 # --- the request -----------------------------------------------------------------------
@@ -210,6 +232,31 @@ def aware(moment: dt.datetime, timezone: str) -> dt.datetime:
 
 
 # --- the response ----------------------------------------------------------------------
+#
+# The answer is parsed as it arrives (ijson), so a report of a million rows never sits in
+# memory: rows go to the writer one by one. The documented answer sends `columns` before
+# `data`; when a server sends `data` first, the rows wait in a temporary file until the
+# columns (or the end, then the requested columns) are known. The totals may come anywhere.
+
+
+class Readable(Protocol):
+    """A binary stream: what `DialogClient.open_report` yields, or a file."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+_CONTAINERS = {"start_map": "end_map", "start_array": "end_array"}
+_EVENT_TYPES = {
+    "start_map": "dict",
+    "start_array": "list",
+    "string": "str",
+    "number": "number",
+    "integer": "int",
+    "double": "float",
+    "boolean": "bool",
+    "null": "NoneType",
+}
+_TOTALS = ("count", "total_duration", "avg_duration")
 
 
 def malformed(reason: str) -> ApiError:
@@ -223,32 +270,169 @@ def number(payload: Mapping[str, Any], key: str) -> float:
     return value
 
 
-def parse_response(payload: object, requested: Sequence[ReportColumn]) -> ReportResult:
-    """Check the response shape; the rows stay the server's list (checked, not copied).
+class StreamedReport:
+    """A report answer read from `answer`: `columns` at once, `rows()` once, then `totals`.
 
-    Without a `columns` list in the response, the requested columns describe the rows.
+    Every check of the shape happens while reading (`data` a list of objects, `columns`,
+    the totals numbers), so a malformed answer fails before the writer finishes.
     """
-    if not isinstance(payload, Mapping):
-        raise malformed(f"expected a JSON object, got {type(payload).__name__}")
-    rows = payload.get("data")
-    if not isinstance(rows, list):
-        raise malformed("'data' is missing or not a list")
-    for index, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise malformed(f"data[{index}] is not an object")
-    columns = response_columns(payload.get("columns"), requested)
-    count = payload.get("count", len(rows))
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise malformed(f"'count' is {count!r}, not a row count")
-    totals = ReportTotals(
-        count=count,
-        total_duration=number(payload, "total_duration"),
-        avg_duration=number(payload, "avg_duration"),
-    )
-    return ReportResult(columns=columns, rows=rows, totals=totals)
+
+    def __init__(self, answer: Readable, requested: Sequence[ReportColumn]) -> None:
+        self._events: Iterator[tuple[str, str, Any]] = iter(ijson.parse(answer, use_float=True))
+        self._scalars: dict[str, Any] = {}
+        self._raw_columns: object = None
+        self._has_columns = False
+        self._data_seen = False
+        self._streaming = False  # rows are read from the answer as the writer asks
+        self._spool: IO[str] | None = None
+        self._rows_read = 0
+        self._done = False
+        try:
+            first = self._next()
+            if first is None or first[1] != "start_map":
+                got = "nothing" if first is None else _EVENT_TYPES.get(first[1], first[1])
+                raise malformed(f"expected a JSON object, got {got}")
+            self._read_keys()
+            self.columns = response_columns(
+                self._raw_columns if self._has_columns else None, requested
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Remove the rows kept on disk, if any."""
+        if self._spool is not None:
+            self._spool.close()
+
+    def __enter__(self) -> StreamedReport:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def totals(self) -> ReportTotals:
+        """The answer's totals; known once `rows()` has been read to the end."""
+        if not self._done:
+            raise RuntimeError("the totals come after the rows")
+        count = self._scalars.get("count", self._rows_read)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise malformed(f"'count' is {count!r}, not a row count")
+        return ReportTotals(
+            count=count,
+            total_duration=number(self._scalars, "total_duration"),
+            avg_duration=number(self._scalars, "avg_duration"),
+        )
+
+    def iter_rows(self) -> Iterator[Mapping[str, Any]]:
+        """Each row object in order; the answer is read to its end on the way."""
+        if self._streaming:
+            yield from self._data_items()
+            self._streaming = False
+            self._read_keys()
+        elif self._spool is not None:
+            self._spool.seek(0)
+            for line in self._spool:
+                yield json.loads(line)
+        self._done = True
+
+    def collect(self) -> ReportResult:
+        """Every row in memory (the table for a terminal), with the checked totals."""
+        rows = list(self.iter_rows())
+        return ReportResult(columns=self.columns, rows=rows, totals=self.totals)
+
+    def _next(self) -> tuple[str, str, Any] | None:
+        try:
+            return next(self._events, None)
+        except (ijson.JSONError, ValueError) as exc:  # ValueError: bytes that are not UTF-8
+            raise malformed(f"not JSON ({' '.join(str(exc).split())})") from None
+
+    def _read_keys(self) -> None:
+        """Read top-level keys until `data` can be streamed, or to the end of the object."""
+        while (event := self._next()) is not None:
+            prefix, kind, key = event
+            if prefix == "" and kind == "end_map":
+                self._done_keys()
+                return
+            value = self._next()
+            if value is None:
+                break
+            if key == "data":
+                if self._data_seen:
+                    raise malformed("'data' appears twice")
+                self._data_seen = True
+                if value[1] != "start_array":
+                    raise malformed("'data' is missing or not a list")
+                if self._has_columns:
+                    self._streaming = True
+                    return
+                self._spool_rows()
+            elif key == "columns":
+                self._has_columns = True
+                self._raw_columns = self._value(value)
+            elif key in _TOTALS:
+                self._scalars[key] = self._value(value)
+            else:
+                self._skip(value)
+        raise malformed("the JSON object is cut short")
+
+    def _done_keys(self) -> None:
+        if not self._data_seen:
+            raise malformed("'data' is missing or not a list")
+        self._next()  # read past the end: the parser refuses anything after the object
+
+    def _data_items(self) -> Iterator[Mapping[str, Any]]:
+        while (event := self._next()) is not None:
+            _prefix, kind, _value = event
+            if kind == "end_array":
+                return
+            row = self._value(event)
+            if not isinstance(row, dict):
+                raise malformed(f"data[{self._rows_read}] is not an object")
+            self._rows_read += 1
+            yield row
+        raise malformed("the JSON object is cut short")
+
+    def _spool_rows(self) -> None:
+        # Rows before the columns: kept on disk, in order, until the columns are known.
+        # Closed by `close`; an unnamed file leaves nothing behind on disk in any case.
+        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        for row in self._data_items():
+            self._spool.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def _value(self, first: tuple[str, str, Any]) -> Any:
+        """The whole value that starts with the event `first`."""
+        _prefix, kind, value = first
+        if kind not in _CONTAINERS:
+            return value
+        builder = ijson.ObjectBuilder()
+        builder.event(kind, value)
+        depth = 1
+        while depth:
+            event = self._next()
+            if event is None:
+                raise malformed("the JSON object is cut short")
+            _prefix, kind, value = event
+            builder.event(kind, value)
+            depth += 1 if kind in _CONTAINERS else -1 if kind in _ENDS else 0
+        return builder.value
+
+    def _skip(self, first: tuple[str, str, Any]) -> None:
+        """Read past a value nobody asked for, without building it."""
+        depth = 1 if first[1] in _CONTAINERS else 0
+        while depth:
+            event = self._next()
+            if event is None:
+                raise malformed("the JSON object is cut short")
+            depth += 1 if event[1] in _CONTAINERS else -1 if event[1] in _ENDS else 0
+
+
+_ENDS = frozenset(_CONTAINERS.values())
 
 
 def response_columns(raw: object, requested: Sequence[ReportColumn]) -> tuple[ResultColumn, ...]:
+    """The answer's `columns`; without any, the requested columns describe the rows."""
     if raw is None:
         return tuple(ResultColumn(c.name, c.display_name, c.data_type) for c in requested)
     if not isinstance(raw, list):
@@ -295,12 +479,12 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def row_cells(result: ReportResult) -> Iterator[list[str]]:
-    for row in result.rows:
+def row_cells(result: ReportRows) -> Iterator[list[str]]:
+    for row in result.iter_rows():
         yield [cell(row.get(c.field)) for c in result.columns]
 
 
-def write_csv(result: ReportResult, stream: TextIO, *, excel: bool = False) -> None:
+def write_csv(result: ReportRows, stream: TextIO, *, excel: bool = False) -> None:
     """CSV with a header of display names; `excel` starts it with a byte order mark."""
     if excel:
         stream.write("\ufeff")
@@ -309,30 +493,39 @@ def write_csv(result: ReportResult, stream: TextIO, *, excel: bool = False) -> N
     writer.writerows(row_cells(result))
 
 
-def write_json(result: ReportResult, stream: TextIO) -> None:
-    """One document: `columns`, `rows` (as the server sent them) and `summary`."""
-    document = {
-        "format_version": 1,
-        "columns": [
-            {"field": c.field, "display_name": c.display_name, "type": c.type}
-            for c in result.columns
-        ],
-        "rows": result.rows,
-        "summary": result.totals.as_dict(),
-    }
-    # json.dump encodes chunk by chunk, so the rows are written as they are read.
-    json.dump(document, stream, ensure_ascii=False, indent=2)
-    stream.write("\n")
+def write_json(result: ReportRows, stream: TextIO) -> None:
+    """One document: `columns`, `rows` (as the server sent them) and `summary`.
+
+    Written piece by piece, as `json.dump(..., indent=2)` would lay it out, so the rows
+    stream through; the summary, known only after the rows, comes last.
+    """
+    columns = [
+        {"field": c.field, "display_name": c.display_name, "type": c.type} for c in result.columns
+    ]
+    stream.write('{\n  "format_version": 1,\n  "columns": ')
+    stream.write(_indented(columns))
+    stream.write(',\n  "rows": [')
+    separator = "\n    "
+    for row in result.iter_rows():
+        stream.write(separator + _indented(row, 2))
+        separator = ",\n    "
+    stream.write("\n  ]" if separator != "\n    " else "]")
+    stream.write(',\n  "summary": ' + _indented(result.totals.as_dict()) + "\n}\n")
 
 
-def write_jsonl(result: ReportResult, stream: TextIO) -> None:
+def _indented(value: object, level: int = 1) -> str:
+    """`value` as `json.dumps(indent=2)` writes it `level` levels deep in a document."""
+    return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * level)
+
+
+def write_jsonl(result: ReportRows, stream: TextIO) -> None:
     """One row object per line, nothing else (the summary goes to stderr)."""
-    for row in result.rows:
+    for row in result.iter_rows():
         stream.write(json.dumps(row, ensure_ascii=False))
         stream.write("\n")
 
 
-def write_markdown(result: ReportResult, stream: TextIO) -> None:
+def write_markdown(result: ReportRows, stream: TextIO) -> None:
     """A GitHub-flavoured table, then the summary as a closing line."""
     stream.write(
         "| " + " | ".join(markdown.escape(c.display_name) for c in result.columns) + " |\n"
@@ -349,7 +542,7 @@ def check_excel(fmt: OutputFormat, excel: bool) -> None:
 
 
 def write_report(
-    result: ReportResult, fmt: OutputFormat, stream: TextIO, *, excel: bool = False
+    result: ReportRows, fmt: OutputFormat, stream: TextIO, *, excel: bool = False
 ) -> None:
     """Write `result` as CSV, JSON, JSONL or Markdown to an open text stream."""
     check_excel(fmt, excel)

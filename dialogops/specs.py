@@ -53,6 +53,7 @@ class Config:
     api_url: str = "https://ai-assistant.is74.ru/api"
     timeout_seconds: float = 30.0
     retry_503: bool = False  # retry a 503 with Retry-After (risks a duplicate, see docs)
+    login_format: Literal["form", "json"] | None = None  # None: the form, JSON if refused
     state_backend: Literal["local", "postgres"] = "local"
     state_path: Path = Path("dialogops.state.json")  # absolute after loading
     state_dsn_env: str = "DIALOGOPS_STATE_DSN"

@@ -3,8 +3,12 @@ a response shaped as the analytics endpoint answers."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import io
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +40,24 @@ def make_state(**entries: tuple[Status, int | None]) -> State:
 
 
 class FakeClient:
+    """Answers every report with `response` encoded as JSON, as a stream."""
+
     def __init__(self, response: Any) -> None:
         self.response = response
-        self.calls: list[tuple[int, dict[str, Any]]] = []
+        self.calls: list[tuple[int, Mapping[str, Any]]] = []
 
-    def report(self, project_id: int, body: dict[str, Any]) -> Any:
+    def open_report(
+        self, project_id: int, body: Mapping[str, Any]
+    ) -> contextlib.nullcontext[io.BytesIO]:
         self.calls.append((project_id, body))
-        return self.response
+        return contextlib.nullcontext(io.BytesIO(json.dumps(self.response).encode("utf-8")))
+
+
+def parse_response(payload: Any, requested: Sequence[ReportColumn]) -> rpt.ReportResult:
+    """`payload` as the report endpoint would send it, read and checked, rows in memory."""
+    encoded = io.BytesIO(json.dumps(payload).encode("utf-8"))
+    with rpt.StreamedReport(encoded, requested) as streamed:
+        return streamed.collect()
 
 
 def make_campaign(name: str = "nps", date: dt.date = FUTURE) -> Campaign:
@@ -99,4 +114,4 @@ RESPONSE: dict[str, Any] = {
 
 
 def result() -> rpt.ReportResult:
-    return rpt.parse_response(RESPONSE, (PHONE,))
+    return parse_response(RESPONSE, (PHONE,))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
 import socket
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +25,7 @@ from dialogops.client import (
     parse_retry_after,
 )
 from dialogops.errors import ApiError, UsageError
-from dialogops.masking import redact
+from dialogops.masking import redact, scrub
 from dialogops.sandbox import SANDBOX_LOGIN, SANDBOX_PASSWORD, SANDBOX_TOKEN
 from dialogops.specs import Config
 
@@ -213,9 +215,9 @@ def test_a_wrong_token_is_unauthorized(sandbox):
     assert caught.value.status == 401 and "credentials" in str(caught.value)
 
 
-def test_report_returns_the_decoded_answer(sandbox, client):
+def test_open_report_streams_the_answer(sandbox, client):
     campaign_id = client.create_campaign(BODY)
-    report = client.report(
+    with client.open_report(
         1,
         {
             "analytics_filter": {
@@ -235,11 +237,13 @@ def test_report_returns_the_decoded_answer(sandbox, client):
                 }
             ],
         },
-    )
+    ) as answer:
+        report = json.loads(answer.read_all())
     assert report["data"] == [{"phone_number": "+79991234567"}]
     assert report["count"] == 1
-    with pytest.raises(ApiRejected, match="HTTP 404: campaign 999999 not found"):
-        client.report(
+    with (
+        pytest.raises(ApiRejected, match="HTTP 404: campaign 999999 not found"),
+        client.open_report(
             1,
             {
                 "analytics_filter": {
@@ -259,7 +263,9 @@ def test_report_returns_the_decoded_answer(sandbox, client):
                     }
                 ],
             },
-        )
+        ),
+    ):
+        pass
 
 
 # --- credentials from the environment ----------------------------------------------------
@@ -291,7 +297,8 @@ def test_from_environment_logs_in_with_login_and_password(sandbox, tmp_path):
         api.create_campaign(BODY)
     login, create = sandbox.requests
     assert login.path == "/api/login" and "Authorization" not in login.headers
-    assert login.body == {"login": SANDBOX_LOGIN, "password": "<redacted>"}
+    assert login.body == {"username": SANDBOX_LOGIN, "password": "<redacted>"}
+    assert login.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert create.path == "/api/campaigns" and len(sandbox.campaigns()) == 1
 
 
@@ -350,11 +357,15 @@ class Scripted:
 
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
+                raw = self.rfile.read(length)
+                form = self.headers.get_content_type() == "application/x-www-form-urlencoded"
                 owner.seen.append(
                     {
                         "path": self.path,
                         "auth": self.headers.get("Authorization"),
-                        "body": json.loads(self.rfile.read(length)),
+                        "body": dict(urllib.parse.parse_qsl(raw.decode()))
+                        if form
+                        else json.loads(raw),
                     }
                 )
                 status, headers, body = owner.answers.pop(0)
@@ -397,7 +408,7 @@ def test_login_reads_the_token_from_any_documented_field(scripted, tmp_path, ans
     env = {"DIALOG_LOGIN": "me", "DIALOG_PASSWORD": "pw-1"}
     with DialogClient.from_environment(config(tmp_path, scripted.url), env) as api:
         assert api.create_campaign(BODY) == 42
-    assert scripted.seen[0]["body"] == {"login": "me", "password": "pw-1"}
+    assert scripted.seen[0]["body"] == {"username": "me", "password": "pw-1"}
     assert scripted.seen[1]["auth"] == "Bearer tok-1"
 
 
@@ -455,7 +466,7 @@ def test_secrets_are_redacted_from_errors_and_logs(scripted, tmp_path, caplog):
             {"campaign": {"id": -5}, "phones": ["+79991234567"]},
             {},
             ApiAmbiguous,
-            'the answer was {"campaign": {"id": -5}, "phones": ["+7999*****67"]}',
+            'the answer was {"campaign": {"id": -5}, "phones": ["+7999*****67"]}',  # as shown
         ),
         (200, b"<html>ok</html>", {}, ApiAmbiguous, "not JSON"),
         (502, b"<html><h1>Bad Gateway</h1></html>", {}, ApiAmbiguous, "HTTP 502: <html><h1>Bad"),
@@ -469,7 +480,7 @@ def test_unusual_answers(scripted, status, body, headers, error, text):
     with DialogClient(scripted.url, token="t") as api, pytest.raises(ApiError) as caught:
         api.create_campaign(BODY)
     assert type(caught.value) is error
-    assert text in str(caught.value)
+    assert text in scrub(str(caught.value))
     assert len(scripted.seen) == 1
 
 
@@ -479,8 +490,8 @@ def test_only_a_create_calls_a_server_error_an_unknown_outcome(scripted):
     with DialogClient(scripted.url, token="t") as api:
         with pytest.raises(ApiAmbiguous) as create:
             api.create_campaign(BODY)
-        with pytest.raises(ApiAmbiguous) as report:
-            api.report(1, {})
+        with pytest.raises(ApiAmbiguous) as report, api.open_report(1, {}):
+            pass
     assert str(create.value) == "creating the campaign: HTTP 500: boom (the outcome is unknown)"
     assert str(report.value) == "fetching the report: HTTP 500: boom"
 
@@ -493,3 +504,175 @@ def test_parse_retry_after():
     assert parse_retry_after("Wed, 21 Oct 2099 07:00:00 GMT", now=now) == 0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+# --- logging in as the platform does, and again when the token expires --------------------
+
+
+def login_env() -> dict[str, str]:
+    return {"DIALOG_LOGIN": SANDBOX_LOGIN, "DIALOG_PASSWORD": SANDBOX_PASSWORD}
+
+
+def logins(sandbox) -> list[str]:
+    """The Content-Type of each login the sandbox received, in order."""
+    return [r.headers["Content-Type"] for r in sandbox.requests if r.path == "/api/login"]
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize("status", [415, 422])
+def test_a_server_refusing_the_login_form_gets_the_json_login(sandbox, tmp_path, status):
+    sandbox.faults.login_form_status = status
+    with DialogClient.from_environment(config(tmp_path, sandbox.url), login_env()) as api:
+        api.create_campaign(BODY)
+    assert logins(sandbox) == [FORM, "application/json"]
+    assert sandbox.requests[1].body == {"login": SANDBOX_LOGIN, "password": "<redacted>"}
+    assert len(sandbox.campaigns()) == 1
+
+
+def test_a_form_login_refused_otherwise_is_not_retried_as_json(sandbox, tmp_path):
+    with pytest.raises(ApiUnauthorized, match="logging in: HTTP 401: wrong login or password"):
+        DialogClient.from_environment(
+            config(tmp_path, sandbox.url), {**login_env(), "DIALOG_PASSWORD": "wrong-password"}
+        )
+    assert logins(sandbox) == [FORM]
+
+
+@pytest.mark.parametrize(
+    ("pinned", "refused", "sent"),
+    [("json", None, ["application/json"]), ("form", 415, [FORM])],
+)
+def test_login_format_pins_one_body(sandbox, tmp_path, pinned, refused, sent):
+    sandbox.faults.login_form_status = refused
+    pinned_config = dataclasses.replace(config(tmp_path, sandbox.url), login_format=pinned)
+    if refused is None:
+        with DialogClient.from_environment(pinned_config, login_env()) as api:
+            api.create_campaign(BODY)
+    else:
+        with pytest.raises(ApiRejected, match="logging in: HTTP 415"):
+            DialogClient.from_environment(pinned_config, login_env())
+    assert logins(sandbox) == sent
+
+
+def test_an_expired_token_means_one_new_login_and_the_call_once_more(sandbox, tmp_path):
+    sandbox.faults.token_lifetime = 1  # every token serves one request
+    with DialogClient.from_environment(config(tmp_path, sandbox.url), login_env()) as api:
+        first = api.create_campaign(BODY)
+        second = api.create_campaign(BODY)  # 401 "token expired", login, sent again
+    paths = [r.path for r in sandbox.requests]
+    assert paths == [
+        "/api/login",
+        "/api/campaigns",
+        "/api/campaigns",
+        "/api/login",
+        "/api/campaigns",
+    ]
+    auths = [r.headers.get("Authorization") for r in sandbox.requests]
+    assert auths[2] == auths[1] == "<redacted>"
+    assert [c.id for c in sandbox.campaigns()] == [first, second]
+
+
+def test_a_second_401_stops_as_before(sandbox, tmp_path):
+    sandbox.faults.token_lifetime = 1
+    with DialogClient.from_environment(config(tmp_path, sandbox.url), login_env()) as api:
+        api.create_campaign(BODY)
+        sandbox.faults.update(status=401, status_count=2)
+        with pytest.raises(ApiUnauthorized, match="HTTP 401"):
+            api.create_campaign(BODY)
+    assert [r.path for r in sandbox.requests].count("/api/login") == 2
+    assert len(sandbox.campaigns()) == 1
+
+
+def test_a_report_is_fetched_again_after_a_new_login(sandbox, tmp_path):
+    with DialogClient(sandbox.url, token=SANDBOX_TOKEN) as setup:
+        campaign_id = setup.create_campaign(BODY)
+    sandbox.faults.token_lifetime = 1
+    body = {
+        "analytics_filter": {
+            "scenario_id": 951,
+            "start_block_id": 10,
+            "outgoing_campaign_id": campaign_id,
+            "date_start": "2099-12-01T00:00:00.000Z",
+            "date_end": "2099-12-02T00:00:00.000Z",
+        },
+        "columns": [
+            {
+                "id": 1,
+                "name": "status",
+                "display_name": "S",
+                "column_type": "field",
+                "data_type": "text",
+            }
+        ],
+    }
+    with DialogClient.from_environment(config(tmp_path, sandbox.url), login_env()) as api:
+        with api.open_report(1, body) as answer:
+            assert json.loads(answer.read_all())["count"] == 1
+        with api.open_report(1, body) as answer:  # the token has expired by now
+            assert json.loads(answer.read_all())["count"] == 1
+    assert [r.path for r in sandbox.requests if r.path == "/api/login"] == ["/api/login"] * 2
+
+
+def test_a_static_token_that_expires_is_not_renewed(sandbox):
+    sandbox.faults.token_lifetime = 1
+    with DialogClient(sandbox.url, token=SANDBOX_TOKEN) as api:
+        api.create_campaign(BODY)
+        with pytest.raises(ApiUnauthorized, match="HTTP 401: token expired"):
+            api.create_campaign(BODY)
+    assert len(sandbox.campaigns()) == 1
+
+
+def test_a_long_server_message_is_cut_only_after_the_token_is_hidden(scripted):
+    token = "acc-token-7f3e9a8b1c2d"
+    scripted.answer(400, {"message": "p" * 495 + f" {token} " + "q" * 600})
+    with DialogClient(scripted.url, token=token) as api, pytest.raises(ApiRejected) as caught:
+        api.create_campaign(BODY)
+    shown = scrub(str(caught.value))
+    assert "acc-token" not in shown and "7f3e" not in shown
+    assert "p *** q" in shown
+    assert len(shown) == 1003 and shown.endswith("...")
+
+
+def test_the_url_userinfo_is_never_shown(scripted):
+    url = scripted.url.replace("http://", "http://robot:s3cret-pass@")
+    scripted.answer(500, {"message": "upstream http://robot:s3cret-pass@10.0.0.1 failed"})
+    with DialogClient(url, token="t0ken") as api, pytest.raises(ApiAmbiguous) as caught:
+        api.create_campaign(BODY)
+    assert api.shown_url == scripted.url.replace("http://", "http://***@")
+    assert "s3cret" not in scrub(str(caught.value))
+    assert "upstream http://***@10.0.0.1 failed" in scrub(str(caught.value))
+
+
+def test_a_report_larger_than_the_cap_is_refused(sandbox):
+    with DialogClient(sandbox.url, token=SANDBOX_TOKEN) as setup:
+        campaign_id = setup.create_campaign(BODY)
+    sandbox.faults.report_rows = 1000
+    body = {
+        "analytics_filter": {
+            "scenario_id": 951,
+            "start_block_id": 10,
+            "outgoing_campaign_id": campaign_id,
+            "date_start": "2099-12-01T00:00:00.000Z",
+            "date_end": "2099-12-02T00:00:00.000Z",
+        },
+        "columns": [
+            {
+                "id": 1,
+                "name": "status",
+                "display_name": "S",
+                "column_type": "field",
+                "data_type": "text",
+            }
+        ],
+    }
+    with (
+        DialogClient(sandbox.url, token=SANDBOX_TOKEN, max_report_bytes=10_000) as api,
+        api.open_report(1, body) as answer,
+        pytest.raises(ApiError) as caught,
+    ):
+        answer.read_all()
+    assert str(caught.value) == (
+        "fetching the report: the answer is larger than 10,000 bytes; refused "
+        "(narrow the period or the filters)"
+    )

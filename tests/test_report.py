@@ -18,6 +18,7 @@ from sample_reports import (
     make_project,
     make_report,
     make_state,
+    parse_response,
     result,
 )
 from samples import DOCUMENTED_REPORT_REQUEST
@@ -201,10 +202,10 @@ def test_unknown_timezone_is_a_user_error(tmp_path: Path) -> None:
 # --- the response ------------------------------------------------------------------------
 
 
-def test_rows_are_the_servers_list_not_a_copy() -> None:
+def test_without_columns_the_requested_ones_describe_the_rows() -> None:
     payload = {"data": [{"phone_number": "1"}], "total_duration": 0, "avg_duration": 0}
-    parsed = rpt.parse_response(payload, (PHONE,))
-    assert parsed.rows is payload["data"]
+    parsed = parse_response(payload, (PHONE,))
+    assert parsed.rows == payload["data"]
     assert parsed.totals == rpt.ReportTotals(count=1, total_duration=0, avg_duration=0)
     assert parsed.columns == (rpt.ResultColumn("phone_number", "Phone Number", "number"),)
 
@@ -228,7 +229,7 @@ def test_rows_are_the_servers_list_not_a_copy() -> None:
 )
 def test_malformed_bodies_are_api_errors(payload: object, reason: str) -> None:
     with pytest.raises(ApiError, match=f"malformed body: {reason}"):
-        rpt.parse_response(payload, (PHONE,))
+        parse_response(payload, (PHONE,))
 
 
 @pytest.mark.parametrize(
@@ -315,3 +316,75 @@ def test_excel_with_another_format_is_refused() -> None:
 def test_the_table_is_a_view_not_a_file_format() -> None:
     with pytest.raises(ValueError, match="table is a view"):
         rpt.write_report(result(), "table", io.StringIO())
+
+
+# --- streamed answers: any key order, rows never all in memory ----------------------------
+
+
+def streamed_csv(text: str, requested: tuple[rpt.ReportColumn, ...] = (PHONE,)) -> tuple[str, str]:
+    """CSV written from the answer `text`, read as a stream; and the totals line."""
+    out = io.StringIO()
+    with rpt.StreamedReport(io.BytesIO(text.encode("utf-8")), requested) as streamed:
+        rpt.write_csv(streamed, out)
+        return out.getvalue(), str(streamed.totals)
+
+
+ROWS = '"data": [{"phone_number": "+79990000001"}, {"phone_number": "+79990000002"}]'
+COLUMNS = '"columns": [{"field": "phone_number", "display_name": "Tel"}]'
+TOTALS = '"count": 2, "total_duration": 30, "avg_duration": 15'
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        f"{{{COLUMNS}, {ROWS}, {TOTALS}}}",
+        f"{{{TOTALS}, {COLUMNS}, {ROWS}}}",
+        f"{{{ROWS}, {TOTALS}, {COLUMNS}}}",  # rows first: kept on disk until the columns
+        f'{{"extra": {{"deep": [1, {{"x": 2}}]}}, {ROWS}, {COLUMNS}, {TOTALS}}}',
+    ],
+)
+def test_any_key_order_gives_the_same_output(answer: str) -> None:
+    assert streamed_csv(answer) == (
+        "Tel\r\n+79990000001\r\n+79990000002\r\n",
+        "2 rows, total duration 30s, average 15s",
+    )
+
+
+def test_rows_before_any_columns_take_the_requested_ones() -> None:
+    csv_text, totals = streamed_csv(f"{{{ROWS}, {TOTALS}}}")
+    assert csv_text.splitlines()[0] == "Phone Number"
+    assert totals.startswith("2 rows")
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (f"{{{COLUMNS}, {ROWS}, {TOTALS}", "not JSON"),
+        (f'{{{COLUMNS}, "data": [{{"phone_number": "1"}}, 7], {TOTALS}}}', r"data\[1\] is not"),
+        (f"{{{COLUMNS}, {ROWS}, {TOTALS}, {ROWS}}}", "'data' appears twice"),
+        (f"{{{COLUMNS}, {ROWS}, {TOTALS}}} []", "trailing garbage"),
+        ('{"data": [', "not JSON"),
+        ("", "not JSON"),
+    ],
+)
+def test_a_stream_that_goes_wrong_midway_is_an_api_error(answer: str, reason: str) -> None:
+    with pytest.raises(ApiError, match=f"malformed body: .*{reason}"):
+        streamed_csv(answer)
+
+
+def test_the_totals_are_known_only_after_the_rows() -> None:
+    answer = io.BytesIO(f"{{{COLUMNS}, {ROWS}, {TOTALS}}}".encode())
+    with rpt.StreamedReport(answer, (PHONE,)) as streamed, pytest.raises(RuntimeError):
+        _ = streamed.totals
+
+
+def test_json_output_is_laid_out_as_json_dump_would() -> None:
+    out = io.StringIO()
+    rpt.write_json(result(), out)
+    document = json.loads(out.getvalue())
+    assert out.getvalue() == json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    empty = io.StringIO()
+    rpt.write_json(
+        parse_response({"data": [], "total_duration": 0, "avg_duration": 0}, (PHONE,)), empty
+    )
+    assert '"rows": [],' in empty.getvalue()

@@ -238,7 +238,7 @@ def test_table_on_stdout_ends_with_the_summary(applied: Path, sandbox: SandboxSe
     result = report(applied, sandbox, "everything")
     assert result.returncode == 0, result.stderr
     assert "┃ Phone" in result.stdout
-    assert "+79990000039" in result.stdout
+    assert "+7999*****39" in result.stdout and "+79990000039" not in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("Summary: 40 rows, total duration ")
     assert result.stderr == ""
 
@@ -436,3 +436,26 @@ def test_example_project_before_and_after_apply_to_stdout(tmp_path: Path) -> Non
     assert as_csv.stdout == dashed.stdout
     assert not (root / "reports").exists()
     assert not (root / "-").exists()
+
+
+def test_totals_after_the_rows_and_a_failure_midway_replace_nothing(
+    applied: Path, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.report_rows = 3  # streamed, chunked, the totals after `data`
+    written = report(applied, sandbox, "everything", "--out", "r.csv")
+    assert written.returncode == 0, written.stderr
+    lines = (applied / "r.csv").read_text("utf-8").splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "+79990000000",
+        "+79990000001",
+        "+79990000002",
+    ]
+    assert written.stderr.startswith("report everything: 3 rows, total duration ")
+
+    # 40 bytes a second: cut off by the project's 10 s deadline, midway through the rows.
+    sandbox.faults.update(report_rows=None, trickle_bytes_per_second=40)
+    failed = report(applied, sandbox, "everything", "--out", "r.csv")
+    assert failed.returncode == 1
+    assert "no answer from" in failed.stderr
+    assert (applied / "r.csv").read_text("utf-8").splitlines() == lines
+    assert sorted(p.name for p in applied.iterdir() if p.name.startswith(".r.csv")) == []

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from dialogops.apply import ApplyResult, Executor
-from dialogops.client import DialogClient
+from dialogops.client import DialogClient, check_url
 from dialogops.commands.project import ProjectFiles
 from dialogops.commands.wiring import open_client, state_backend
 from dialogops.errors import StateError, UsageError
@@ -50,6 +50,8 @@ class ApplyRequest:
 def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
     """Apply; `ask` reads an answer from a terminal (None: there is no terminal to ask on)."""
     config = request.files.load_config()
+    if not request.sandbox:
+        check_url(config.api_url)  # before the lock, the plan and any pending entry
     view = ApplyView(no_color=request.no_color)
     saved = read_saved_plan(request.plan_file) if request.plan_file is not None else None
     targets, replace = request.targets, request.replace

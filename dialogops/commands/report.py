@@ -1,7 +1,7 @@
 """`dialogops report`: run Report manifests and write their rows where the options say.
 
-Every request is resolved against the state before the first is sent, and nothing is
-written before a whole response has been checked.
+Every request is resolved against the state before the first is sent; rows stream from
+the answer to the output, whose file is replaced only once the whole answer checked out.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dialogops.report import (
     AnalyticsClient,
     ReportRequest,
     ReportTotals,
+    StreamedReport,
     build_request,
     check_excel,
-    parse_response,
     write_file,
     write_report,
 )
@@ -147,16 +147,19 @@ def run_report(
     """Send `request` and write the rows to `out` (else the manifest's path) or `stdout`."""
     chosen, path = pick_output(fmt, out, report.output)
     check_excel(chosen, excel)
-    result = parse_response(client.report(request.project_id, request.body), report.columns)
+    with (
+        client.open_report(request.project_id, request.body) as answer,
+        StreamedReport(answer, report.columns) as streamed,
+    ):
 
-    def write(stream: TextIO, no_color: bool) -> None:
-        if chosen == "table":
-            view.table(result, stream, title=report.name, no_color=no_color)
+        def write(stream: TextIO, no_color: bool) -> None:
+            if chosen == "table":
+                view.table(streamed.collect(), stream, title=report.name, no_color=no_color)
+            else:
+                write_report(streamed, chosen, stream, excel=excel)
+
+        if path is None:
+            write(stdout, no_color)
         else:
-            write_report(result, chosen, stream, excel=excel)
-
-    if path is None:
-        write(stdout, no_color)
-    else:
-        write_file(path, chosen, lambda handle: write(handle, True))
-    return ReportOutcome(name=report.name, format=chosen, path=path, totals=result.totals)
+            write_file(path, chosen, lambda handle: write(handle, True))
+    return ReportOutcome(name=report.name, format=chosen, path=path, totals=streamed.totals)
