@@ -209,17 +209,24 @@ def test_a_title_with_escape_sequences_is_shown_escaped_by_plan_and_apply(
 
 def test_a_state_file_with_control_characters_is_shown_escaped(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", [])
-    name = "evil\x1b[2J\rname"
-    entry = {"status": "created", "fingerprint": "sha256:\x9b31m", "phones": 1, "id": 7}
-    state = {"version": 1, "serial": 1, "lineage": "x", "campaigns": {name: entry}}
+    entry = {
+        "status": "created",
+        "fingerprint": "sha256:" + "a" * 64,
+        "phones": 1,
+        "id": 7,
+        "created_at": "2099-01-01T00:00:00Z\x1b[2J\x9b\r",
+    }
+    state = {"version": 1, "serial": 1, "lineage": "x", "campaigns": {"nps": entry}}
     (root / "dialogops.state.json").write_text(json.dumps(state), encoding="utf-8")
 
     listed = run_cli(["state", "list"], root)
+    shown = run_cli(["state", "show", "nps"], root)
 
-    assert listed.returncode == 1
-    [line] = listed.stderr.splitlines()
-    assert "campaigns.evil\\x1b[2J\\x0dname.fingerprint: 'sha256:\\x9b31m'" in line
-    assert not any(char in listed.stderr for char in "\x1b\r\x9b")
+    assert "nps   created  7   1       2099-01-01T00:00:00Z\\x1b[2J\\x9b\\x0d" in listed.stdout
+    assert json.loads(shown.stdout)["created_at"] == entry["created_at"]  # JSON escapes
+    assert '"created_at": "2099-01-01T00:00:00Z\\u001b[2J\\u009b\\r"' in shown.stdout
+    for output in (listed.stdout, shown.stdout):
+        assert not any(char in output for char in "\x1b\r\x07\x9b")
 
 
 def test_a_lock_file_with_control_characters_is_described_escaped(tmp_path: Path) -> None:
