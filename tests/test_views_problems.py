@@ -135,3 +135,12 @@ def test_sarif_of_no_problems_is_a_valid_empty_run() -> None:
 
 def test_every_rule_is_described() -> None:
     assert all(rule.description.endswith(".") for rule in Rule)
+
+
+def test_annotations_and_sarif_mask_numbers_and_escape_controls() -> None:
+    leaky = Problem(
+        Location("c.yaml", 4, 1), "spec.title", "no field '+79991234567' in \x1b]0;pwned\x07"
+    )
+    [annotation, _] = github(EMPTY, [leaky], root=Path.cwd())
+    assert annotation.endswith("spec.title: no field '+7999*****67' in \\x1b]0;pwned\\x07")
+    assert "+79991234567" not in sarif([leaky]) and "\\u001b" not in sarif([leaky])

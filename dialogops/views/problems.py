@@ -168,8 +168,10 @@ def _sarif_location(problem: Problem, base: Path) -> dict[str, Any]:
 
 
 def _text(problem: Problem) -> str:
-    """The problem as the text report shows it after the location."""
-    return f"{problem.field}: {problem.message}" if problem.field else problem.message
+    """The problem as the text report shows it after the location, through `scrub`: CI logs
+    and code-scanning alerts are read by people too."""
+    text = f"{problem.field}: {problem.message}" if problem.field else problem.message
+    return scrub(text)
 
 
 def _checkout() -> Path:
