@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 from state_samples import FP_A, FP_B, created
 
 from dialogops.errors import StateError
-from dialogops.state import Replaced, State, StateEntry, dumps, loads
+from dialogops.state import Replaced, Sent, SentSchedule, State, StateEntry, dumps, loads
 
 # A state file as dialogops wrote it before the format was declared with msgspec (the
 # json.dumps of the old hand-written dict), kept byte for byte.
@@ -281,3 +282,66 @@ def test_an_entry_that_would_not_read_back_is_not_written(entry: StateEntry, pro
     with pytest.raises(StateError) as caught:
         dumps(state)
     assert str(caught.value).startswith(f"refusing to write an invalid state entry: {problem}")
+
+
+SENT = Sent(
+    revision=2,
+    title="Опрос",
+    description="",
+    project_id=1,
+    start_block_id=10,
+    phone_id=5,
+    schedule=SentSchedule("2099-12-01", "09:00", "17:00", 3, 5),
+    add_data={"name": "{{ row.name }}", "code": 42, "vip": True},
+    data_files={"data/nps.csv": FP_B},
+)
+
+
+def test_what_was_sent_is_written_between_the_times_and_the_history() -> None:
+    entry = msgspec.structs.replace(created("a", 1), sent=SENT)
+    text = dumps(State(lineage="l", serial=1).put(entry))
+    assert json.loads(text)["campaigns"]["a"] == {
+        "status": "created",
+        "id": 1,
+        "fingerprint": FP_A,
+        "phones": 3,
+        "created_at": "2099-01-01T00:00:00Z",
+        "sent": {
+            "revision": 2,
+            "title": "Опрос",
+            "description": "",
+            "project_id": 1,
+            "start_block_id": 10,
+            "phone_id": 5,
+            "schedule": {
+                "date": "2099-12-01",
+                "start_time": "09:00",
+                "end_time": "17:00",
+                "attempts": 3,
+                "interval_minutes": 5,
+            },
+            "add_data": {"name": "{{ row.name }}", "code": 42, "vip": True},
+            "data_files": {"data/nps.csv": FP_B},
+        },
+    }
+    assert loads(text, "x").campaigns["a"] == entry
+    # An entry from before dialogops recorded it reads as not recorded, revision 1.
+    old = loads(WRITTEN_BEFORE, "x").campaigns["nps-2099-01"]
+    assert (old.sent, old.revision) == (None, 1)
+
+
+@pytest.mark.parametrize(
+    ("sent", "problem"),
+    [
+        ({"revision": 0}, "campaigns.a.sent.revision: Expected `int` >= 1"),
+        ({"data_files": {"x.csv": "md5:1"}}, "campaigns.a.sent.data_files[...]: Expected `str`"),
+        ({"add_data": {"k": [1]}}, "campaigns.a.sent.add_data[...]: Expected `"),
+        ({"phones": 3}, "campaigns.a.sent: Object contains unknown field `phones`"),
+    ],
+)
+def test_an_invalid_summary_names_its_field(sent: dict[str, object], problem: str) -> None:
+    block = json.loads(dumps(State().put(msgspec.structs.replace(created("a", 1), sent=SENT))))
+    block["campaigns"]["a"]["sent"].update(sent)
+    with pytest.raises(StateError) as caught:
+        loads(json.dumps(block), "s.json")
+    assert str(caught.value).startswith(f"s.json: not a valid dialogops state file: {problem}")

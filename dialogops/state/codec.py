@@ -21,6 +21,7 @@ from dialogops.state.model import (
     Count,
     Fingerprint,
     Replaced,
+    Sent,
     State,
     StateEntry,
     Status,
@@ -48,6 +49,7 @@ class _Entry(
     phones: Count
     created_at: str | None = None
     started_at: str | None = None
+    sent: Sent | None = None
     history: tuple[Replaced, ...] = ()
 
 
@@ -99,6 +101,7 @@ def loads(text: str, origin: str) -> State:
                 block.created_at,
                 block.started_at,
                 block.history,
+                block.sent,
             )
     except ValueError as exc:  # a rule across fields, checked by the record itself
         raise StateError(
@@ -146,6 +149,7 @@ def _block(entry: StateEntry) -> _Entry:
         phones=entry.phones,
         created_at=entry.created_at,
         started_at=entry.started_at,
+        sent=entry.sent,
         history=entry.history,
     )
 

@@ -16,6 +16,7 @@ import msgspec
 from msgspec import Meta
 
 from dialogops.errors import StateError
+from dialogops.hints import PLAIN, Hints
 
 Status = Literal["pending", "created", "unknown"]
 
@@ -43,6 +44,37 @@ class Replaced(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True
     replaced_at: str
 
 
+class SentSchedule(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
+    date: str  # YYYY-MM-DD
+    start_time: str  # HH:MM
+    end_time: str
+    attempts: int
+    interval_minutes: int
+
+
+# An add_data value as the manifest writes it: a template's source, or a literal.
+TemplateSource = str | int | float | bool
+
+
+class Sent(msgspec.Struct, frozen=True, gc=False, omit_defaults=True, forbid_unknown_fields=True):
+    """What a campaign's create request was made of, with nothing personal in it, so that
+    plan can show which fields of a created campaign a manifest changes.
+
+    `add_data` holds each key's template source, never a rendered value; `data_files` each
+    phone or exclusion file's SHA-256, by its path from the project root.
+    """
+
+    revision: Annotated[int, Meta(ge=1)]
+    title: str
+    description: str
+    project_id: int
+    start_block_id: int
+    phone_id: int
+    schedule: SentSchedule
+    add_data: dict[str, TemplateSource] = {}
+    data_files: dict[str, Fingerprint] = {}
+
+
 class StateEntry(msgspec.Struct, frozen=True, gc=False):
     """What dialogops knows about one campaign on the platform."""
 
@@ -54,6 +86,12 @@ class StateEntry(msgspec.Struct, frozen=True, gc=False):
     created_at: str | None = None  # ISO 8601 UTC, set when created
     started_at: str | None = None  # when the create was sent (pending / unknown)
     history: tuple[Replaced, ...] = ()
+    sent: Sent | None = None  # None in entries written before dialogops recorded it
+
+    @property
+    def revision(self) -> int:
+        """The metadata.revision it was created with (1 before revisions were recorded)."""
+        return 1 if self.sent is None else self.sent.revision
 
     def __post_init__(self) -> None:
         # A created campaign without its ID could be neither reported on nor recognised.
@@ -146,7 +184,10 @@ def record_import(
     campaign_id: int,
     fingerprint: str,
     phones: int,
+    *,
+    sent: Sent | None = None,
     now: str | None = None,
+    hints: Hints = PLAIN,
 ) -> tuple[State, StateEntry]:
     """Record campaign `name` as created with `campaign_id` (made elsewhere or resolved by hand).
 
@@ -158,7 +199,7 @@ def record_import(
     if owner is not None:
         raise StateError(
             f"campaign id {campaign_id} is already recorded for {owner!r}; "
-            f"run `dialogops state rm {owner}` first if that was a mistake"
+            f"run `{hints.command(f'state rm {owner}')}` first if that was a mistake"
         )
     previous = state.get(name)
     history: tuple[Replaced, ...] = ()
@@ -179,5 +220,6 @@ def record_import(
         id=campaign_id,
         created_at=created_at,
         history=history,
+        sent=sent,
     )
     return state.put(entry), entry
