@@ -3,13 +3,14 @@
     DialogOpsError            anything a user can fix; the CLI prints it and exits 1
     ├── ManifestError         manifests or config could not be loaded or are invalid
     │                         (carries every Problem found, not just the first)
-    ├── RenderError           phones or add_data could not be rendered (carries Problems)
+    ├── RenderError           campaigns could not be planned: rendering, policy, past dates
     ├── StateError            state file missing pieces, corrupt, locked, stale plan
     ├── ApiError              the Dialog API answered with an error (carries status)
     └── UsageError            a command was called in a way that cannot work
 
 Validation problems are *collected* as `Problem` records and raised together; each names
-the `Rule` it breaks, a stable id for annotations and SARIF.
+the `Rule` it breaks, a stable id for annotations and SARIF. A `Problem` may be only a
+warning, which `validate` shows and passes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
+
+# How much a problem matters: an error fails the command; a warning is shown and passes.
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, order=True)
@@ -92,17 +97,24 @@ RULE_DESCRIPTIONS: Mapping[Rule, str] = {
 class Problem:
     """One thing wrong with the user's input, printed as `path:line:col: field: message`.
 
-    `rule` is the kind of problem; it takes no part in ordering or equality.
+    `rule` is the kind of problem; it takes no part in ordering or equality. A warning
+    reads `path:line:col: warning: field: message`, as compilers print theirs.
     """
 
     location: Location
     field: str
     message: str
     rule: Rule = dataclasses.field(default=Rule.INVALID, compare=False)
+    severity: Severity = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
         field = f" {self.field}:" if self.field else ""
-        return f"{self.location}:{field} {self.message}"
+        marker = "" if self.is_error else f" {self.severity}:"
+        return f"{self.location}:{marker}{field} {self.message}"
 
 
 class DialogOpsError(Exception):
@@ -132,7 +144,8 @@ class ManifestError(ProblemsError):
 
 
 class RenderError(ProblemsError):
-    """Phone numbers or add_data templates could not be rendered."""
+    """Campaigns could not be planned: phone numbers or add_data templates that do not
+    render, more phones than the policy allows, a past date for a campaign to create."""
 
     rule = Rule.RENDER
 

@@ -62,6 +62,8 @@ class Config:
     policy: Policy = field(default_factory=Policy)
     manifests: tuple[Path, ...] = ()  # absolute; default (root / "campaigns",)
     marks: ConfigMarks | None = None  # None without a config file
+    environment: str | None = None  # the `environments` entry merged in (--env)
+    vars: Mapping[str, str] = field(default_factory=dict)  # template vars from the config
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,9 @@ class Campaign:
     add_data: Mapping[str, Any]  # key -> literal value or Jinja2 template string
     add_data_locations: Mapping[str, Location]  # key -> where its value is written
     labels: Mapping[str, str] = field(default_factory=dict)
+    # metadata.revision: raising it on a campaign already created makes apply create it anew.
+    revision: int = 1
+    date_location: Location | None = None  # where spec.schedule.date is written; None: location
 
 
 FilterType = Literal[

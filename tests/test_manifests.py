@@ -12,9 +12,9 @@ import pytest
 from sample_manifests import new_project, write_campaign
 
 from dialogops.cli import main
-from dialogops.config import load_config
+from dialogops.config import deep_merge, load_config
 from dialogops.errors import ManifestError, UsageError
-from dialogops.manifests import check_project, deep_merge, discover, load_project
+from dialogops.manifests import check_project, discover, load_project
 
 
 @pytest.fixture

@@ -74,12 +74,20 @@ def test_value_from_defaults_is_reported_in_the_config(project: Path) -> None:
     ]
 
 
-def test_today_decides_what_is_past(project: Path) -> None:
+def test_today_decides_what_is_past_and_a_past_date_is_only_a_warning(project: Path) -> None:
     write_campaign(project, "survey", "    csv: {path: data/p.csv}", date="2099-12-01")
     config = load_config(None, project)
     assert check_project([], config, today=dt.date(2099, 12, 1))[1] == []
-    _, problems = check_project([], config, today=dt.date(2099, 12, 2))
-    assert [p.message for p in problems] == ["2099-12-01 is in the past in Asia/Yekaterinburg"]
+    loaded, problems = check_project([], config, today=dt.date(2099, 12, 2))
+    assert [(p.severity, p.message) for p in problems] == [
+        (
+            "warning",
+            "2099-12-01 is in the past in Asia/Yekaterinburg: fine for a campaign already "
+            "created; plan refuses it for one to create",
+        )
+    ]
+    # The campaign is kept: only plan, which reads the state, can tell whether it is done.
+    assert [c.name for c in loaded.campaigns] == ["survey"]
 
 
 def test_symlink_out_of_the_project_is_refused(

@@ -39,7 +39,7 @@ def test_summary_counts() -> None:
 def test_json_document() -> None:
     document = json.loads(as_json(EMPTY, PROBLEMS[2:]))
     assert document == {
-        "format_version": 1,
+        "format_version": 2,
         "valid": False,
         "problems": [
             {
@@ -49,12 +49,14 @@ def test_json_document() -> None:
                 "field": "kind",
                 "message": "unknown kind 'Campain'",
                 "rule": "document",
+                "severity": "error",
             }
         ],
         "summary": {
             "campaigns": 0,
             "reports": 0,
             "problems": 1,
+            "warnings": 0,
             "files_with_problems": 1,
             "text": "1 problem in 1 file",
         },
@@ -144,3 +146,39 @@ def test_annotations_and_sarif_mask_numbers_and_escape_controls() -> None:
     [annotation, _] = github(EMPTY, [leaky], root=Path.cwd())
     assert annotation.endswith("spec.title: no field '+7999*****67' in \\x1b]0;pwned\\x07")
     assert "+79991234567" not in sarif([leaky]) and "\\u001b" not in sarif([leaky])
+
+
+WARNING = Problem(
+    Location("campaigns/c.yaml", 10, 11), "spec.schedule.date", "old", Rule.DATE_IN_PAST, "warning"
+)
+
+
+def test_a_warning_is_marked_and_counted_apart_from_the_problems() -> None:
+    assert lines(EMPTY, [*PROBLEMS[:1], WARNING]) == [
+        "campaigns/a.yaml:3:5: spec.title: '' is too short",
+        "campaigns/c.yaml:10:11: warning: spec.schedule.date: old",
+        "1 problem in 1 file; 1 warning",
+    ]
+    assert summary(EMPTY, [WARNING]) == "ok: no manifests found; 1 warning"
+
+
+def test_warnings_alone_leave_the_json_valid() -> None:
+    document = json.loads(as_json(EMPTY, [WARNING, WARNING]))
+    assert document["valid"] is True
+    assert [p["severity"] for p in document["problems"]] == ["warning", "warning"]
+    assert document["summary"] == {
+        "campaigns": 0,
+        "reports": 0,
+        "problems": 0,
+        "warnings": 2,
+        "files_with_problems": 0,
+        "text": "ok: no manifests found; 2 warnings",
+    }
+
+
+def test_a_warning_is_a_github_warning_and_a_sarif_warning() -> None:
+    assert github(EMPTY, [WARNING], root=Path.cwd())[0] == (
+        "::warning file=campaigns/c.yaml,line=10,col=11,title=dialogops::spec.schedule.date: old"
+    )
+    [result] = json.loads(sarif([WARNING], root=Path.cwd()))["runs"][0]["results"]
+    assert (result["ruleId"], result["level"]) == ("date-in-past", "warning")

@@ -23,7 +23,7 @@ def run(
     *,
     changed: bool = False,
 ) -> int:
-    """Print every problem and a summary line; 1 if there is any problem."""
+    """Print every problem and a summary line; 1 if any is an error (warnings pass)."""
     project: Project | None
     try:
         config = files.load_config()
@@ -32,7 +32,7 @@ def run(
     else:
         project, problems = _check(config, paths, changed)
     view.show(project, problems, fmt)
-    return 1 if problems else 0
+    return 1 if any(p.is_error for p in problems) else 0
 
 
 def _check(config: Config, paths: Sequence[Path], changed: bool) -> tuple[Project, list[Problem]]:

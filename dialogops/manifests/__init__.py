@@ -5,14 +5,12 @@ document, then the rules a schema cannot express (`campaigns`, `reports`), colle
 every problem in a `run.Run`.
 """
 
-from dialogops.manifests.campaigns import deep_merge
 from dialogops.manifests.discovery import discover, manifests_among
 from dialogops.manifests.project import check_files, check_project, load_project, today_in
 
 __all__ = [
     "check_files",
     "check_project",
-    "deep_merge",
     "discover",
     "load_project",
     "manifests_among",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dialogops import schemas
-from dialogops.config import parse_hhmm
+from dialogops.config import deep_merge, parse_hhmm
 from dialogops.datafiles import DataFileError, FileProblem, existing_file, inspect
 from dialogops.errors import Problem, RenderError, Rule
 from dialogops.manifests.run import NO_MARKS, Located, Run
@@ -61,11 +61,11 @@ def check_campaign(run: Run, doc: Document, keep: bool) -> None:
         run.problems.extend(found)
         _check_sound_parts(run, doc, data, located, found)
         return
-    before = len(run.problems)
+    before = run.errors
     campaign = _build_campaign(run, doc, data, located)
     if campaign is not None:
         _check_templates(run, campaign)
-    if campaign is not None and len(run.problems) == before and keep:
+    if campaign is not None and run.errors == before and keep:
         run.campaigns.append(campaign)
 
 
@@ -126,6 +126,8 @@ def _build_campaign(
         add_data=dict(add_data),
         add_data_locations={key: located.at(("spec", "add_data", key)) for key in add_data},
         labels=dict(metadata.get("labels", {})),
+        revision=metadata.get("revision", 1),
+        date_location=located.at(("spec", "schedule", "date")),
     )
 
 
@@ -143,14 +145,17 @@ def _schedule(run: Run, raw: dict[str, Any], located: Located) -> Schedule | Non
         )
         ok = False
     else:
-        if date < run.today:
+        past = in_the_past(date, run.today, run.config.timezone)
+        if past is not None:
+            # Only plan knows whether the campaign is still to be created (an error) or was
+            # created before its date went by (fine): validate reads no state.
             run.problem(
                 located.at((*base, "date")),
                 (*base, "date"),
-                f"{raw['date']} is in the past in {run.config.timezone}",
+                f"{past}: fine for a campaign already created; plan refuses it for one to create",
                 Rule.DATE_IN_PAST,
+                "warning",
             )
-            ok = False
     start, end = parse_hhmm(raw["start_time"]), parse_hhmm(raw["end_time"])
     if end <= start:
         run.problem(
@@ -188,6 +193,13 @@ def _schedule(run: Run, raw: dict[str, Any], located: Located) -> Schedule | Non
         attempts=raw.get("attempts", 1),
         interval_minutes=raw.get("interval_minutes", 0),
     )
+
+
+def in_the_past(date: dt.date, today: dt.date, timezone: str) -> str | None:
+    """`DATE is in the past in ZONE` when `date` is before `today` there, else None."""
+    if date >= today:
+        return None
+    return f"{date.isoformat()} is in the past in {timezone}"
 
 
 def _phones(run: Run, raw: dict[str, Any], doc: Document, located: Located) -> PhonesSpec | None:
@@ -311,18 +323,6 @@ def _check_file(
         run.problem(located.at(where), where, message, Rule.POLICY)
         return False
     return True
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """`override` on top of `base`, merging nested mappings; lists and scalars replace."""
-    merged = dict(base)
-    for key, value in override.items():
-        below = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(below, Mapping):
-            merged[key] = deep_merge(below, value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _defaults_marks(config: Config) -> tuple[Marks, Marks]:

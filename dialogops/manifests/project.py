@@ -65,10 +65,11 @@ def check_files(
 
 
 def load_project(paths: Sequence[Path], config: Config) -> Project:
-    """The Project, or `ManifestError` carrying every problem found."""
+    """The Project, or `ManifestError` carrying every error found (warnings pass)."""
     project, problems = check_project(paths, config)
-    if problems:
-        raise ManifestError(problems)
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        raise ManifestError(errors)
     return project
 
 

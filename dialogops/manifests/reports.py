@@ -23,7 +23,7 @@ def check_report(run: Run, doc: Document, keep: bool) -> None:
         run.problems.extend(found)
         return
     spec: dict[str, Any] = doc.data["spec"]
-    before = len(run.problems)
+    before = run.errors
     report = Report(
         name=doc.data["metadata"]["name"],
         location=doc.location,
@@ -46,7 +46,7 @@ def check_report(run: Run, doc: Document, keep: bool) -> None:
                 "(there is no campaign manifest to take them from)",
                 Rule.SCHEMA,
             )
-    valid = len(run.problems) == before and keep
+    valid = run.errors == before and keep
     if report.campaign is not None:
         where = located.at(("spec", "campaign"))
         run.report_refs.append((report if valid else None, report.campaign, where))

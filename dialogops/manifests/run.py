@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from dialogops.datafiles import FileProblem, Inspection
-from dialogops.errors import Location, Problem, Rule
+from dialogops.errors import Location, Problem, Rule, Severity
 from dialogops.specs import Campaign, Config, Marks, Report
 from dialogops.yamlio import Document, FieldPath, format_field, nearest
 
@@ -56,5 +56,17 @@ class Run:
         self.problems.clear()
         self.report_refs.clear()
 
-    def problem(self, where: Location, path: FieldPath, message: str, rule: Rule) -> None:
-        self.problems.append(Problem(where, format_field(path), message, rule))
+    @property
+    def errors(self) -> int:
+        """How many errors were found so far: a record is kept only if its checks add none."""
+        return sum(1 for p in self.problems if p.is_error)
+
+    def problem(
+        self,
+        where: Location,
+        path: FieldPath,
+        message: str,
+        rule: Rule,
+        severity: Severity = "error",
+    ) -> None:
+        self.problems.append(Problem(where, format_field(path), message, rule, severity))

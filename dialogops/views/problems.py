@@ -1,6 +1,8 @@
 """The problem reports of `validate` (and of a `plan` that fails on its inputs): one problem
-list rendered as lines for people, a JSON document (format_version 1, see docs/manifests.md),
+list rendered as lines for people, a JSON document (format_version 2, see docs/manifests.md),
 GitHub workflow commands (annotations) or a SARIF 2.1.0 log (code scanning).
+
+A warning is listed like an error (`path:line:col: warning: ...`) but does not fail.
 """
 
 from __future__ import annotations
@@ -42,23 +44,27 @@ def lines(project: Project | None, problems: Sequence[Problem]) -> list[str]:
 
 
 def summary(project: Project | None, problems: Sequence[Problem]) -> str:
-    """The last line: what was checked, or how much is wrong."""
-    if problems:
-        files = _files(problems)
-        noun = "problem" if len(problems) == 1 else "problems"
-        return f"{len(problems)} {noun} in {files} file{'s' if files != 1 else ''}"
+    """The last line: what was checked, or how much is wrong, and how many warnings."""
+    errors = _errors(problems)
+    warnings = len(problems) - len(errors)
+    note = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
+    if errors:
+        files = _files(errors)
+        noun = "problem" if len(errors) == 1 else "problems"
+        return f"{len(errors)} {noun} in {files} file{'s' if files != 1 else ''}{note}"
     campaigns = len(project.campaigns) if project else 0
     reports = len(project.reports) if project else 0
     if not campaigns + reports:
-        return "ok: no manifests found"
-    return f"ok: {campaigns} Campaign and {reports} Report manifests valid"
+        return "ok: no manifests found" + note
+    return f"ok: {campaigns} Campaign and {reports} Report manifests valid{note}"
 
 
 def as_json(project: Project | None, problems: Sequence[Problem]) -> str:
     """The JSON document, indented, non-ASCII text kept as written."""
+    errors = _errors(problems)
     document = {
-        "format_version": 1,
-        "valid": not problems,
+        "format_version": 2,
+        "valid": not errors,
         "problems": [
             {
                 "path": p.location.path,
@@ -67,14 +73,16 @@ def as_json(project: Project | None, problems: Sequence[Problem]) -> str:
                 "field": p.field,
                 "message": p.message,
                 "rule": p.rule.value,
+                "severity": p.severity,
             }
             for p in problems
         ],
         "summary": {
             "campaigns": len(project.campaigns) if project else 0,
             "reports": len(project.reports) if project else 0,
-            "problems": len(problems),
-            "files_with_problems": _files(problems),
+            "problems": len(errors),
+            "warnings": len(problems) - len(errors),
+            "files_with_problems": _files(errors),
             "text": summary(project, problems),
         },
     }
@@ -84,8 +92,9 @@ def as_json(project: Project | None, problems: Sequence[Problem]) -> str:
 def github(
     project: Project | None, problems: Sequence[Problem], root: Path | None = None
 ) -> list[str]:
-    """GitHub workflow commands: an `::error` annotation for each of the first ten problems
-    (GitHub shows no more per step), the others as plain lines, then the summary.
+    """GitHub workflow commands: an `::error` (or `::warning`) annotation for each of the
+    first ten problems (GitHub shows no more per step), the others as plain lines, then the
+    summary.
 
     Files are named relative to `root`, the repository's checkout (default:
     `$GITHUB_WORKSPACE`, else the working directory), where GitHub looks for them.
@@ -100,7 +109,8 @@ def github(
             if where.col:
                 properties.append(f"col={where.col}")
         properties.append("title=dialogops")
-        out.append(f"::error {','.join(properties)}::{_escape_data(_text(problem))}")
+        command = f"::{problem.severity} {','.join(properties)}"
+        out.append(f"{command}::{_escape_data(_text(problem))}")
     out += [str(p) for p in problems[GITHUB_ANNOTATIONS:]]
     last = summary(project, problems)
     if len(problems) > GITHUB_ANNOTATIONS:
@@ -138,7 +148,7 @@ def sarif(problems: Sequence[Problem], root: Path | None = None) -> str:
                     {
                         "ruleId": p.rule.value,
                         "ruleIndex": rules.index(p.rule),
-                        "level": "error",
+                        "level": p.severity,
                         "message": {"text": _text(p)},
                         "locations": [_sarif_location(p, base)],
                     }
@@ -195,6 +205,10 @@ def _escape_data(text: str) -> str:
 
 def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _errors(problems: Sequence[Problem]) -> list[Problem]:
+    return [p for p in problems if p.is_error]
 
 
 def _files(problems: Sequence[Problem]) -> int:
