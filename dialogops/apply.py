@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from dialogops.client import ApiRejected, ApiRetryLater, ApiUnauthorized, DialogClient
 from dialogops.errors import DialogOpsError
+from dialogops.hints import PLAIN, Hints
 from dialogops.masking import redact
 from dialogops.planner import Action
 from dialogops.render import create_body, fingerprint
@@ -83,8 +84,10 @@ class Executor:
         parallelism: int = 4,
         retry: RetryPolicy = RetryPolicy(),
         on_outcome: Callable[[Outcome], None] = lambda _outcome: None,
+        hints: Hints = PLAIN,
     ) -> None:
         self._lock = lock
+        self._hints = hints
         self._client = client
         self._vars = dict(vars)
         self._parallelism = max(1, parallelism)
@@ -127,7 +130,7 @@ class Executor:
             outcome = Outcome(
                 action.name,
                 "unknown",
-                message=(f"unexpected error: {redact(repr(exc))}; " + _resolve_hint(action.name)),
+                message=(f"unexpected error: {redact(repr(exc))}; " + self._resolve_hint(action)),
             )
         self._on_outcome(outcome)
         return outcome
@@ -179,6 +182,7 @@ class Executor:
             phones=phones,
             started_at=utc_now(),
             history=history,
+            sent=action.sent,
         )
 
     def _send(self, action: Action, body: Mapping[str, Any], pending: StateEntry) -> int | Outcome:
@@ -231,7 +235,7 @@ class Executor:
                 campaign_id,
                 (
                     f"created with ID {campaign_id}, but the state could not be written ({exc}); "
-                    f"run `dialogops import {name} {campaign_id}`"
+                    f"run `{self._hints.command(f'import {name} {campaign_id}')}`"
                 ),
             )
         if owners:
@@ -241,8 +245,7 @@ class Executor:
                 message=(
                     f"the server answered with ID {campaign_id}, which state already records for "
                     f"campaign {owners[0]!r}; it may or may not have been created and was NOT "
-                    "resent. "
-                    + _resolve_hint(name, action.campaign.title if action.campaign else None)
+                    "resent. " + self._resolve_hint(action)
                 ),
             )
         return Outcome(name, "created", campaign_id)
@@ -259,9 +262,19 @@ class Executor:
             self.halt("the state could not be written")
             message = (
                 f"{message}; the pending entry could not be removed ({exc}): "
-                f"nothing was created, run `dialogops state rm {action.name}`"
+                f"nothing was created, run `{self._hints.command(f'state rm {action.name}')}`"
             )
         return Outcome(action.name, result, message=message)
+
+    def _resolve_hint(self, action: Action) -> str:
+        title = action.campaign.title if action.campaign else None
+        where = f"a campaign named {title!r}" if title else "the campaign"
+        name = action.name
+        return (
+            f"Look for {where} in the Dialog UI, then run "
+            f"`{self._hints.command(f'import {name} ID')}` if it exists or "
+            f"`{self._hints.command(f'state rm {name}')}` if it does not."
+        )
 
     def _unknown(self, action: Action, pending: StateEntry, reason: str) -> Outcome:
         # If this write fails the entry stays `pending`, which plan shows as unknown too.
@@ -272,14 +285,6 @@ class Executor:
             "unknown",
             message=(
                 f"{reason}; it may or may not have been created and was NOT resent. "
-                + _resolve_hint(action.name, action.campaign.title if action.campaign else None)
+                + self._resolve_hint(action)
             ),
         )
-
-
-def _resolve_hint(name: str, title: str | None = None) -> str:
-    where = f"a campaign named {title!r}" if title else "the campaign"
-    return (
-        f"Look for {where} in the Dialog UI, then run `dialogops import {name} ID` "
-        f"if it exists or `dialogops state rm {name}` if it does not."
-    )

@@ -7,6 +7,7 @@ the report's Markdown table.
 from __future__ import annotations
 
 import html
+import re
 
 # Characters that start emphasis, code, links, headings or table cells.
 _MARKUP = "\\`*_[]|#"
@@ -22,3 +23,15 @@ def escape(text: str) -> str:
     for char in _MARKUP:
         escaped = escaped.replace(char, "\\" + char)
     return escaped.replace("\r\n", "<br>").replace("\n", "<br>")
+
+
+def code(text: str) -> str:
+    """`text` as an inline code span, literal whatever backticks or markup it holds.
+
+    Line breaks become spaces: a code span cannot hold one inside a list item.
+    """
+    flat = " ".join(text.splitlines())
+    fence = "`" * (max((len(run) for run in re.findall("`+", flat)), default=0) + 1)
+    # Spaces keep a backtick at either end from joining the fence; one is dropped each side.
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"

@@ -1,7 +1,8 @@
 """The plan document, declared once: what `plan --format json` prints and `plan --out` saves.
 
-A saved plan is the same document with `created_at` added and the masked sample phones left
-out, so it holds no phone number at all; `apply --plan` decodes it typed.
+A saved plan is the same document with `created_at` added and the masked phones (samples and
+skipped rows) and the changed fields left out, so it holds no phone number and no add_data
+template at all; `apply --plan` decodes it typed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from dialogops import __version__
 from dialogops.errors import StateError, UsageError
 from dialogops.phones import mask
 from dialogops.planner import Action, ActionStatus, Plan
-from dialogops.render import RenderedCampaign
+from dialogops.render import RenderedCampaign, SkippedRow
 from dialogops.specs import Campaign
-from dialogops.state import StateEntry, Status
+from dialogops.state import StateEntry, Status, TemplateSource
 
 # The layout of `plan --format json`.
 PLAN_FORMAT_VERSION = 1
@@ -40,7 +41,8 @@ class StateDoc(Struct, frozen=True):
 class OptionsDoc(Struct, frozen=True):
     targets: tuple[str, ...]
     replace: tuple[str, ...]
-    vars: tuple[str, ...]  # the names of the --var values; the values are never written
+    vars: tuple[str, ...]  # the names of the template vars; the values are never written
+    environment: str | None = None  # --env; None: the top level of dialogops.yaml
 
 
 class SummaryDoc(Struct, frozen=True):
@@ -74,6 +76,14 @@ class ManifestDoc(Struct, frozen=True):
     add_data_keys: tuple[str, ...]
 
 
+class SkippedDoc(Struct, frozen=True):
+    """A row left out by `on_invalid: skip`."""
+
+    at: str  # file:line, or where an inline entry is written
+    phone: str  # masked
+    reason: str
+
+
 class RenderDoc(Struct, frozen=True):
     fingerprint: Fingerprint
     phones: Count
@@ -83,6 +93,8 @@ class RenderDoc(Struct, frozen=True):
     skipped: Count
     # Masked; UNSET (so not written at all) in a saved plan.
     sample_phones: tuple[str, ...] | UnsetType = UNSET
+    # The first skipped rows (`skipped` counts them all); UNSET in a saved plan.
+    skipped_rows: tuple[SkippedDoc, ...] | UnsetType = UNSET
 
 
 class EntryDoc(Struct, frozen=True):
@@ -91,6 +103,21 @@ class EntryDoc(Struct, frozen=True):
     fingerprint: Fingerprint
     phones: Count
     created_at: str | None
+    revision: int = 1  # the metadata.revision it was created with
+    date: str | None = None  # its schedule date, when state recorded what was sent
+
+
+class FieldChangeDoc(Struct, frozen=True):
+    field: str  # `schedule.start_time`, `add_data.name`, `data_files.data/nps.csv`
+    old: TemplateSource | None  # None: the field was not there
+    new: TemplateSource | None
+
+
+class ChangesDoc(Struct, frozen=True):
+    """How a changed (or replaced) campaign differs from what was sent for it."""
+
+    recorded: bool  # False: the state entry predates recording what was sent
+    fields: tuple[FieldChangeDoc, ...]
 
 
 class CampaignDoc(Struct, frozen=True):
@@ -102,6 +129,8 @@ class CampaignDoc(Struct, frozen=True):
     campaign: ManifestDoc | None  # None for orphaned
     render: RenderDoc | None  # None for orphaned
     state: EntryDoc | None  # None when not in state
+    # For changed and replace, else None; UNSET in a saved plan (it may quote templates).
+    changes: ChangesDoc | UnsetType | None = UNSET
 
 
 class PlanDocument(Struct, frozen=True):
@@ -145,14 +174,14 @@ _SAVED_DECODER = msgspec.json.Decoder(SavedPlan)
 
 def plan_document(plan: Plan) -> PlanDocument:
     """The document `plan --format json` prints."""
-    return PlanDocument(PLAN_FORMAT_VERSION, *_body(plan, samples=True))
+    return PlanDocument(PLAN_FORMAT_VERSION, *_body(plan, for_review=True))
 
 
 def saved_plan(plan: Plan) -> SavedPlan:
     """The document `plan --out` writes: the plan document without any phone, and its time."""
     return SavedPlan(
         SAVED_PLAN_FORMAT_VERSION,
-        *_body(plan, samples=False),
+        *_body(plan, for_review=False),
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
 
@@ -202,13 +231,17 @@ def _decode(decoder: msgspec.json.Decoder[_T], raw: bytes, origin: str) -> _T:
 
 
 def _body(
-    plan: Plan, *, samples: bool
+    plan: Plan, *, for_review: bool
 ) -> tuple[str, StateDoc, OptionsDoc, SummaryDoc, tuple[CampaignDoc, ...]]:
-    """Every field after format_version, in the order the document declares them."""
+    """Every field after format_version, in the order the document declares them.
+
+    `for_review`: the plan document, with masked phones and changed fields; else the saved
+    plan, without them.
+    """
     return (
         __version__,
         StateDoc(plan.lineage, plan.serial),
-        OptionsDoc(plan.targets, plan.replace, plan.var_names),
+        OptionsDoc(plan.targets, plan.replace, plan.var_names, plan.environment),
         SummaryDoc(
             create=plan.count("create"),
             replace=plan.count("replace"),
@@ -221,11 +254,11 @@ def _body(
             has_changes=plan.has_changes,
             blocked=bool(plan.blockers),
         ),
-        tuple(_campaign(action, samples) for action in plan.actions),
+        tuple(_campaign(action, for_review) for action in plan.actions),
     )
 
 
-def _campaign(action: Action, samples: bool) -> CampaignDoc:
+def _campaign(action: Action, for_review: bool) -> CampaignDoc:
     campaign, rendered, entry = action.campaign, action.rendered, action.entry
     return CampaignDoc(
         name=action.name,
@@ -234,9 +267,17 @@ def _campaign(action: Action, samples: bool) -> CampaignDoc:
         will_create=action.will_create,
         resolution=action.resolution,
         campaign=None if campaign is None else _manifest(campaign),
-        render=None if rendered is None else _render(rendered, samples),
-        state=None if entry is None else _entry(entry),
+        render=None if rendered is None else _render(rendered, for_review),
+        state=None if entry is None else entry_doc(entry),
+        changes=_changes(action) if for_review else UNSET,
     )
+
+
+def _changes(action: Action) -> ChangesDoc | None:
+    if action.status not in ("changed", "replace"):
+        return None
+    fields = tuple(FieldChangeDoc(c.field, c.old, c.new) for c in action.changes or ())
+    return ChangesDoc(recorded=action.changes is not None, fields=fields)
 
 
 def _manifest(campaign: Campaign) -> ManifestDoc:
@@ -258,7 +299,7 @@ def _manifest(campaign: Campaign) -> ManifestDoc:
     )
 
 
-def _render(rendered: RenderedCampaign, samples: bool) -> RenderDoc:
+def _render(rendered: RenderedCampaign, for_review: bool) -> RenderDoc:
     stats = rendered.stats
     return RenderDoc(
         fingerprint=rendered.fingerprint,
@@ -267,15 +308,25 @@ def _render(rendered: RenderedCampaign, samples: bool) -> RenderDoc:
         duplicates=stats.duplicates,
         excluded=stats.excluded,
         skipped=stats.skipped,
-        sample_phones=masked_sample(rendered) if samples else UNSET,
+        sample_phones=masked_sample(rendered) if for_review else UNSET,
+        skipped_rows=tuple(_skipped(row) for row in rendered.skipped_rows) if for_review else UNSET,
     )
 
 
-def _entry(entry: StateEntry) -> EntryDoc:
+def _skipped(row: SkippedRow) -> SkippedDoc:
+    return SkippedDoc(
+        at=f"{row.location.path}:{row.location.line}", phone=row.phone, reason=row.reason
+    )
+
+
+def entry_doc(entry: StateEntry) -> EntryDoc:
+    """A state entry as the plan documents show it."""
     return EntryDoc(
         status=entry.status,
         id=entry.id,
         fingerprint=entry.fingerprint,
         phones=entry.phones,
         created_at=entry.created_at,
+        revision=entry.revision,
+        date=None if entry.sent is None else entry.sent.schedule.date,
     )

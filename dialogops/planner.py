@@ -6,14 +6,20 @@ The plan decides, once, what each campaign's status is; `views/plan.py` only sho
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from dialogops.changes import FieldChange, field_changes, sent_summary
 from dialogops.errors import Problem, RenderError, Rule, UsageError
+from dialogops.hints import PLAIN, Hints
+from dialogops.manifests.campaigns import in_the_past
+from dialogops.manifests.project import today_in
 from dialogops.render import RenderedCampaign, render_campaign
 from dialogops.specs import Campaign, InlineSource, Project
-from dialogops.state import State, StateEntry
+from dialogops.state import Sent, State, StateEntry
 
 ActionStatus = Literal["create", "unchanged", "changed", "replace", "unknown", "orphaned"]
 
@@ -32,10 +38,18 @@ class Action:
     """What plan found for one campaign name, and what apply would do about it."""
 
     name: str
-    status: ActionStatus  # "replace": changed + --replace NAME (apply creates a new one)
+    # "replace": changed with a raised metadata.revision, or named by --replace
+    status: ActionStatus
     campaign: Campaign | None  # None for orphaned
     rendered: RenderedCampaign | None  # None for orphaned
     entry: StateEntry | None  # None for create
+    # What apply records in state: for a campaign it would create, or one that changed.
+    sent: Sent | None = None
+    # For changed and replace: every field that differs from the entry, old -> new;
+    # None when the entry does not record what was sent (written by an older dialogops).
+    changes: tuple[FieldChange, ...] | None = None
+    # For changed and unknown: what unblocks it, with the commands to run.
+    resolution: str | None = None
 
     @property
     def mark(self) -> str:
@@ -44,15 +58,6 @@ class Action:
     @property
     def will_create(self) -> bool:
         return self.status in ("create", "replace")
-
-    @property
-    def resolution(self) -> str | None:
-        """The command that unblocks a changed or unknown campaign, else None."""
-        if self.status == "changed":
-            return f"dialogops apply --replace {self.name}"
-        if self.status == "unknown":
-            return f"dialogops import {self.name} ID or dialogops state rm {self.name}"
-        return None
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class Plan:
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
     var_names: tuple[str, ...] = ()
+    environment: str | None = None  # the dialogops.yaml environment planned for
+    hints: Hints = field(default_factory=Hints)  # how the commands in hints are written
 
     @property
     def creates(self) -> tuple[Action, ...]:
@@ -105,16 +112,20 @@ def build_plan(
     targets: Iterable[str] = (),
     replace: Iterable[str] = (),
     vars: Mapping[str, str] | None = None,
+    today: dt.date | None = None,
+    hints: Hints = PLAIN,
 ) -> Plan:
     """Render every targeted campaign and compare it with its state entry.
 
-    Every rendering and policy problem of every campaign is raised together as one
-    `RenderError`; options naming no campaign, or replacing one that is not changed,
-    raise `UsageError`.
+    Every rendering and policy problem of every campaign, and the past date of each one
+    it would create (`today` on the config's wall clock), are raised together as one
+    `RenderError`; options naming no campaign, or replacing one that is not changed, raise
+    `UsageError`.
     """
     targets = tuple(dict.fromkeys(targets))
     replace = tuple(dict.fromkeys(replace))
     vars = dict(vars or {})
+    config = project.config
     manifest_names = {c.name for c in project.campaigns}
     known = manifest_names | set(state.campaigns)
     _check_names("--target", targets, known)
@@ -126,13 +137,17 @@ def build_plan(
 
     selected = set(targets) if targets else known
     campaigns = [c for c in project.campaigns if c.name in selected]
-    rendered, problems = _render_all(campaigns, vars, project.config.policy.max_phones_per_campaign)
+    rendered, problems = _render_all(campaigns, vars, config.policy.max_phones_per_campaign)
     if problems:
         raise RenderError(problems)
 
     actions = [
-        _action(c, rendered[c.name], state.get(c.name), c.name in replace) for c in campaigns
+        _action(c, rendered[c.name], state.get(c.name), c.name in replace, hints) for c in campaigns
     ]
+    past = _past_dates(actions, today or today_in(config.timezone), config.timezone)
+    if past:
+        raise RenderError(past)
+    actions = [_with_changes(a, project) for a in actions]
     actions += [
         Action(name, "orphaned", None, None, state.campaigns[name])
         for name in sorted(selected - manifest_names)
@@ -149,6 +164,8 @@ def build_plan(
         targets=targets,
         replace=replace,
         var_names=tuple(sorted(vars)),
+        environment=config.environment,
+        hints=hints,
     )
 
 
@@ -187,15 +204,69 @@ def _render_all(
 
 
 def _action(
-    campaign: Campaign, rendered: RenderedCampaign, entry: StateEntry | None, replace: bool
+    campaign: Campaign,
+    rendered: RenderedCampaign,
+    entry: StateEntry | None,
+    replace: bool,
+    hints: Hints,
 ) -> Action:
     status: ActionStatus
+    resolution = None
     if entry is None:
         status = "create"
     elif entry.outcome_unknown:
         status = "unknown"
+        resolution = (
+            f"{hints.command(f'import {campaign.name} ID')} or "
+            f"{hints.command(f'state rm {campaign.name}')}"
+        )
+    elif campaign.revision > entry.revision:
+        status = "replace"
     elif entry.fingerprint == rendered.fingerprint:
         status = "unchanged"
+    elif replace:
+        status = "replace"
     else:
-        status = "replace" if replace else "changed"
-    return Action(campaign.name, status, campaign, rendered, entry)
+        status = "changed"
+        resolution = (
+            f"revert the change, or raise metadata.revision to {entry.revision + 1} "
+            f"in {campaign.location.path} to create a new campaign"
+        )
+    return Action(campaign.name, status, campaign, rendered, entry, resolution=resolution)
+
+
+def _past_dates(actions: list[Action], today: dt.date, timezone: str) -> list[Problem]:
+    """A located error for each campaign to create on a date already gone.
+
+    A campaign created (or of unknown outcome) before its date went by keeps its date.
+    """
+    problems = []
+    for action in actions:
+        campaign = action.campaign
+        if campaign is None or not action.will_create:
+            continue
+        past = in_the_past(campaign.schedule.date, today, timezone)
+        if past is not None:
+            problems.append(
+                Problem(
+                    campaign.date_location or campaign.location,
+                    "spec.schedule.date",
+                    f"{past}: a campaign to create needs a date from today on",
+                    Rule.DATE_IN_PAST,
+                )
+            )
+    return problems
+
+
+def _with_changes(action: Action, project: Project) -> Action:
+    """The summary apply records, and the changed fields, of what plan would do or refuse."""
+    campaign, rendered, entry = action.campaign, action.rendered, action.entry
+    if (
+        campaign is None
+        or rendered is None
+        or action.status not in ("create", "replace", "changed")
+    ):
+        return action
+    sent = sent_summary(campaign, project.config.root)
+    changes = None if entry is None else field_changes(entry, sent, rendered.stats.phones)
+    return dataclasses.replace(action, sent=sent, changes=changes)

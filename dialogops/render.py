@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialogops import phones, sources
-from dialogops.errors import Problem, RenderError
+from dialogops.errors import Location, Problem, RenderError
+from dialogops.masking import mask_digits
 from dialogops.specs import Campaign
 from dialogops.templates import AddDataError, Vars, compile_valid
 
@@ -40,12 +41,23 @@ class RenderStats:
 
 
 @dataclass(frozen=True)
+class SkippedRow:
+    """A row left out by `on_invalid: skip`, for `plan -v` and the plan document."""
+
+    location: Location
+    phone: str  # masked as every message masks it
+    reason: str
+
+
+@dataclass(frozen=True)
 class RenderedCampaign:
     name: str
     fingerprint: str  # "sha256:<64 hex>"
     stats: RenderStats
     sample_phones: tuple[str, ...]  # the first numbers sent, in order, unmasked
     add_data_keys: tuple[str, ...]
+    # The first MAX_PROBLEMS rows skipped as invalid; `stats.skipped` counts them all.
+    skipped_rows: tuple[SkippedRow, ...] = ()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -103,7 +115,7 @@ def render_campaign(campaign: Campaign, vars: Mapping[str, str]) -> RenderedCamp
         digest.update((text if first else "," + text).encode("utf-8"))
         first = False
 
-    stats, sample, keys = _render_rows(campaign, vars, hash_batch)
+    stats, sample, keys, skipped = _render_rows(campaign, vars, hash_batch)
     if first:
         digest.update(_body_head(campaign))
     digest.update(b"]}")
@@ -113,6 +125,7 @@ def render_campaign(campaign: Campaign, vars: Mapping[str, str]) -> RenderedCamp
         stats=stats,
         sample_phones=sample,
         add_data_keys=keys,
+        skipped_rows=skipped,
     )
 
 
@@ -195,11 +208,11 @@ def _render_rows(
     campaign: Campaign,
     vars: Mapping[str, str],
     emit: Callable[[list[dict[str, Any]]], None],
-) -> tuple[RenderStats, tuple[str, ...], tuple[str, ...]]:
+) -> tuple[RenderStats, tuple[str, ...], tuple[str, ...], tuple[SkippedRow, ...]]:
     """Run every row through phones and templates, passing batches of phone entries to `emit`.
 
     Order per row: invalid phone (error, or skipped), excluded, duplicate, then add_data.
-    Returns the stats, the first phones sent and the add_data keys.
+    Returns the stats, the first phones sent, the add_data keys and the first rows skipped.
     """
     spec = campaign.phones
     problems = _Problems(campaign)
@@ -221,6 +234,7 @@ def _render_rows(
     seen: set[int] | None = set() if spec.dedupe else None
     batch: list[dict[str, Any]] = []
     sample: list[str] = []
+    skipped_rows: list[SkippedRow] = []
     rows = rendered = sent = duplicates = excluded = skipped = 0
 
     try:
@@ -236,6 +250,9 @@ def _render_rows(
                 except ValueError as exc:
                     if skip_invalid:
                         skipped += 1
+                        if len(skipped_rows) < MAX_PROBLEMS:
+                            where = sources.origin(spec.source, position)
+                            skipped_rows.append(SkippedRow(where, mask_digits(raw), str(exc)))
                     else:
                         problems.add(position, column, str(exc))
                     continue
@@ -272,4 +289,4 @@ def _render_rows(
     if batch:
         emit(batch)
     stats = RenderStats(rows, sent, duplicates, excluded, skipped)
-    return stats, tuple(sample), renderer.keys
+    return stats, tuple(sample), renderer.keys, tuple(skipped_rows)

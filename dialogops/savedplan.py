@@ -6,12 +6,16 @@ it is never a second format; this module writes and reads it and compares it wit
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import NoReturn
 
 from dialogops.durable import write_atomic
 from dialogops.errors import StateError, UsageError
-from dialogops.plandoc import SavedPlan, decode_saved, encode, saved_plan
+from dialogops.hints import Hints
+from dialogops.plandoc import EntryDoc, SavedPlan, decode_saved, encode, entry_doc, saved_plan
 from dialogops.planner import Plan
+from dialogops.state import State, StateEntry
 
 
 def write_saved_plan(plan: Plan, path: Path) -> None:
@@ -36,40 +40,114 @@ def read_saved_plan(path: Path) -> SavedPlan:
     return decode_saved(raw, str(path))
 
 
+def planned_creates(saved: SavedPlan, manifests: Collection[str], hints: Hints) -> tuple[str, ...]:
+    """The campaigns the saved plan creates: all that `apply --plan` plans again and checks.
+
+    A stale-plan `StateError` when one of them has no manifest any more.
+    """
+    names = tuple(c.name for c in saved.campaigns if c.will_create)
+    gone = [name for name in names if name not in manifests]
+    if gone:
+        _stale([f"campaign {name} is no longer in the manifests" for name in gone], hints)
+    return names
+
+
+def already_applied(
+    saved: SavedPlan, state: State, environment: str | None
+) -> tuple[StateEntry, ...]:
+    """The state entries of the campaigns the saved plan creates when each one has been
+    created since, as planned (the same fingerprint, a new ID): a job run again. Else ().
+    """
+    creates = [c for c in saved.campaigns if c.will_create]
+    if (
+        not creates
+        or saved.options.environment != environment
+        or not _same_state(saved.state.lineage, state.lineage)
+    ):
+        return ()
+    entries = []
+    for planned in creates:
+        entry = state.get(planned.name)
+        if (
+            entry is None
+            or entry.status != "created"
+            or planned.render is None
+            or entry.fingerprint != planned.render.fingerprint
+            or (planned.state is not None and planned.state.id == entry.id)
+        ):
+            return ()
+        entries.append(entry)
+    return tuple(entries)
+
+
 def check_fresh(saved: SavedPlan, plan: Plan) -> None:
     """Raise `StateError("stale plan: ...")` naming everything that differs from `plan`.
 
-    `plan` is built now, from the same options, against the current state and manifests.
+    `plan` is built now, for the campaigns the saved plan creates, against the current state
+    and manifests. Only those campaigns matter: another campaign applied since, or a state
+    serial moved on by it, leaves the plan as good as it was.
     """
     changes: list[str] = []
     made_at, used = saved.state, saved.options
-    if made_at.lineage != plan.lineage:
+    if used.environment != plan.environment:
+        changes.append(
+            f"the plan was made for {_environment(used.environment)}, "
+            f"this is {_environment(plan.environment)}"
+        )
+    if not _same_state(made_at.lineage, plan.lineage):
         changes.append(
             f"the state lineage is {_lineage(plan.lineage)}, "
             f"the plan was made for {_lineage(made_at.lineage)}"
         )
-    if made_at.serial != plan.serial:
-        changes.append(f"the state serial is {plan.serial}, the plan was made at {made_at.serial}")
     if used.vars != plan.var_names:
-        changes.append(f"--var names are {list(plan.var_names)}, the plan used {list(used.vars)}")
-    before = {c.name: c for c in saved.campaigns}
+        changes.append(f"var names are {list(plan.var_names)}, the plan used {list(used.vars)}")
     now = {a.name: a for a in plan.actions}
-    added = sorted(now.keys() - before.keys())
-    removed = sorted(before.keys() - now.keys())
-    if added:
-        changes.append(f"campaigns not in the plan: {', '.join(added)}")
-    if removed:
-        changes.append(f"campaigns in the plan but no longer planned: {', '.join(removed)}")
-    for name in sorted(before.keys() & now.keys()):
-        old, action = before[name], now[name]
-        old_fingerprint = old.render.fingerprint if old.render else None
+    for planned in saved.campaigns:
+        if not planned.will_create:
+            continue
+        name, action = planned.name, now[planned.name]
+        entry = None if action.entry is None else entry_doc(action.entry)
         fingerprint = action.rendered.fingerprint if action.rendered else None
-        if old_fingerprint != fingerprint:
+        if _recorded(entry) != _recorded(planned.state):
+            was, is_ = _describe(planned.state), _describe(entry)
+            if was == is_:
+                changes.append(f"campaign {name}'s state entry changed since the plan was made")
+            else:
+                changes.append(f"campaign {name} was {was} when the plan was made, now {is_}")
+        elif planned.render is None or planned.render.fingerprint != fingerprint:
             changes.append(f"campaign {name} renders differently (fingerprint changed)")
-        elif old.status != action.status:
-            changes.append(f"campaign {name} is now {action.status}, the plan showed {old.status}")
+        elif planned.status != action.status:
+            changes.append(
+                f"campaign {name} is now {action.status}, the plan showed {planned.status}"
+            )
     if changes:
-        raise StateError("stale plan: " + "; ".join(changes) + "; run dialogops plan again")
+        _stale(changes, plan.hints)
+
+
+def _stale(changes: list[str], hints: Hints) -> NoReturn:
+    raise StateError("stale plan: " + "; ".join(changes) + f"; run {hints.command('plan')} again")
+
+
+def _same_state(made_for: str, lineage: str) -> bool:
+    """A plan made before the state's first write holds for whatever state came since."""
+    return not made_for or made_for == lineage
+
+
+def _recorded(entry: EntryDoc | None) -> tuple[object, ...] | None:
+    """What an entry records about the campaign on the platform."""
+    if entry is None:
+        return None
+    return (entry.status, entry.id, entry.fingerprint, entry.phones, entry.created_at)
+
+
+def _describe(entry: EntryDoc | None) -> str:
+    if entry is None:
+        return "not in state"
+    return f"created (id {entry.id})" if entry.id is not None else entry.status
+
+
+def _environment(name: str | None) -> str:
+    return f"environment {name!r}" if name is not None else "no environment"
 
 
 def _lineage(lineage: str) -> str:

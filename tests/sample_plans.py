@@ -11,7 +11,7 @@ from typing import Any
 from dialogops.errors import Location
 from dialogops.render import render_campaign
 from dialogops.specs import Campaign, Config, InlineSource, PhonesSpec, Policy, Project, Schedule
-from dialogops.state import State, StateEntry
+from dialogops.state import Sent, State, StateEntry
 
 FAR_DATE = dt.date(2099, 12, 1)
 PHONES = ("+79991234567", "+79991234568", "+79991234569", "+79991234570")
@@ -52,7 +52,12 @@ def make_project(*campaigns: Campaign, policy: Policy | None = None) -> Project:
 
 
 def entry_for(
-    campaign: Campaign, status: str = "created", *, fingerprint: str | None = None, id: int = 100
+    campaign: Campaign,
+    status: str = "created",
+    *,
+    fingerprint: str | None = None,
+    id: int = 100,
+    sent: Sent | None = None,
 ) -> StateEntry:
     """A state entry; by default with the fingerprint the campaign renders to now."""
     fp = fingerprint or render_campaign(campaign, {}).fingerprint
@@ -64,6 +69,7 @@ def entry_for(
         id=id if status == "created" else None,
         created_at="2026-01-01T00:00:00Z" if status == "created" else None,
         started_at="2026-01-01T00:00:00Z",
+        sent=sent,
     )
 
 

@@ -233,8 +233,12 @@ def test_a_changed_campaign_blocks_apply_naming_the_fix(harness: Harness) -> Non
         manifest("beta", [phone(50)]), encoding="utf-8"
     )
 
-    with pytest.raises(StateError, match="beta: changed; dialogops apply --replace beta"):
+    with pytest.raises(StateError) as info:
         harness.apply()
+    assert str(info.value).endswith(
+        "  beta: changed; revert the change, or raise metadata.revision to 2 in "
+        f"{harness.root / 'campaigns' / 'beta.yaml'} to create a new campaign"
+    )
 
 
 def test_a_manifest_changed_during_apply_sends_nothing_for_it_and_starts_nothing_new(

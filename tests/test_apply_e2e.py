@@ -357,7 +357,7 @@ def test_no_credentials_when_something_must_be_created_is_a_clear_error(tmp_path
     assert not (root / "dialogops.state.json").exists()
 
 
-def test_a_saved_plan_is_applied_and_a_stale_one_refused(
+def test_a_saved_plan_is_applied_and_a_second_run_sends_nothing(
     tmp_path: Path,
     sandbox: SandboxServer,
 ) -> None:
@@ -366,12 +366,17 @@ def test_a_saved_plan_is_applied_and_a_stale_one_refused(
     assert saved.returncode == 0, saved.stderr
 
     applied = run_cli(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
-    stale = run_cli(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
+    state_after_first = (root / "dialogops.state.json").read_bytes()
+    requests_after_first = len(sandbox.requests)
+    again = run_cli(["apply", "--plan", "alpha.plan"], root, env=api_env(sandbox))
 
     assert applied.returncode == 0, applied.stderr
     assert creates(sandbox) == ["alpha"]
-    assert stale.returncode == 1 and "stale plan" in stale.stderr
-    assert creates(sandbox) == ["alpha"]
+    alpha_id = read_state(root)["campaigns"]["alpha"]["id"]
+    assert (again.returncode, again.stderr) == (0, "")
+    assert again.stdout == f"already applied: alpha (id {alpha_id}); nothing was sent\n"
+    assert len(sandbox.requests) == requests_after_first
+    assert (root / "dialogops.state.json").read_bytes() == state_after_first
 
 
 def test_a_malformed_saved_plan_is_one_error_line_naming_the_field(
@@ -563,7 +568,10 @@ def test_a_changed_campaign_is_refused_then_replaced_keeping_the_old_id(
     replaced = apply(root, sandbox, "--replace", "alpha")
 
     assert refused.returncode == 1
-    assert "alpha: changed; dialogops apply --replace alpha" in refused.stderr
+    assert (
+        "alpha: changed; revert the change, or raise metadata.revision to 2 in "
+        "campaigns/alpha.yaml to create a new campaign" in refused.stderr
+    )
     assert replaced.returncode == 0, replaced.stderr
     entry = read_state(root)["campaigns"]["alpha"]
     assert entry["id"] != old_id and [h["id"] for h in entry["history"]] == [old_id]

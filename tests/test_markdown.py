@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogops.markdown import escape
+from dialogops.markdown import code, escape
 
 
 def test_markup_characters_get_a_backslash() -> None:
@@ -21,3 +21,12 @@ def test_masked_phone_stars_stay_stars_and_other_text_is_untouched() -> None:
     assert escape("Обзвон клиентов 2099-12-01 +7999***4567") == (
         r"Обзвон клиентов 2099-12-01 +7999\*\*\*4567"
     )
+
+
+def test_a_code_span_holds_any_text_literally() -> None:
+    assert code("schedule.start_time: 09:00 -> 10:00") == "`schedule.start_time: 09:00 -> 10:00`"
+    assert code("{{ row.a | b }} <i>") == "`{{ row.a | b }} <i>`"
+    # A longer fence than any backtick run inside, padded where a backtick touches it.
+    assert code("a `b` c") == "``a `b` c``"
+    assert code("`x`") == "`` `x` ``"
+    assert code("one\ntwo") == "`one two`"

@@ -154,7 +154,8 @@ def test_a_changed_campaign_fails_with_the_command_that_resolves_it(project: Pat
     assert result.returncode == 1
     assert result.stdout.startswith("! nps  changed  3 phones (state: id 4242, 3 phones)\n")
     assert result.stderr == (
-        "error: campaign nps is changed; to resolve it run: dialogops apply --replace nps\n"
+        "error: campaign nps is changed; the API cannot update a campaign: revert the change, "
+        "or raise metadata.revision to 2 in campaigns/nps.yaml to create a new campaign\n"
     )
     replaced = run_cli(["plan", "--replace", "nps", "--detailed-exitcode"], project)
     assert replaced.returncode == 2, replaced.stderr
@@ -253,7 +254,7 @@ def test_json_output_is_versioned_and_masked(project: Path) -> None:
 def test_markdown_output_is_a_pr_comment(project: Path) -> None:
     result = run_cli(["plan", "--format", "markdown"], project)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("### dialogops plan\n\n**Plan: 1 to create")
+    assert result.stdout.startswith("### dialogops plan\n\nstate serial 0\n\n**Plan: 1 to create")
     assert "| `+` | `nps` | create | 3 | 2099-12-01 | 09:00-17:00 | 3 | 5 min |" in result.stdout
     assert "<details><summary>+ nps: create 3 phones</summary>" in result.stdout
     assert_private(result.stdout)
@@ -336,8 +337,9 @@ def test_every_status_at_once_in_text_json_and_markdown(tmp_path: Path) -> None:
         result = run_cli(["plan", "--format", fmt, "--detailed-exitcode"], root)
         assert result.returncode == 1, result.stderr
         assert result.stderr.splitlines() == [
-            "error: campaign c-edited is changed; to resolve it run: "
-            "dialogops apply --replace c-edited",
+            "error: campaign c-edited is changed; the API cannot update a campaign: revert "
+            "the change, or raise metadata.revision to 2 in campaigns/c-edited.yaml to create "
+            "a new campaign",
             "error: campaign d-lost is unknown; to resolve it run: "
             "dialogops import d-lost ID or dialogops state rm d-lost",
         ]
@@ -362,7 +364,7 @@ def test_every_status_at_once_in_text_json_and_markdown(tmp_path: Path) -> None:
     ]
     assert doc["summary"]["blocked"] is True and doc["summary"]["phones_to_call"] == 3
     markdown = outputs["markdown"]
-    assert markdown.startswith(f"### dialogops plan\n\n**{summary}**\n\n| |")
+    assert markdown.startswith(f"### dialogops plan\n\nstate serial 4\n\n**{summary}**\n\n| |")
     assert "| `-` | `e-gone` | orphaned |" in markdown
     assert "<details><summary>! c-edited: changed 3 phones (state: id 102, 3 phones)" in markdown
 

@@ -8,15 +8,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
-from sample_plans import PHONES, all_statuses, entry_for, make_campaign, make_project
+from sample_plans import OTHER_FP, PHONES, all_statuses, entry_for, make_campaign, make_project
 
 from dialogops.errors import StateError, UsageError
+from dialogops.hints import PLAIN, Hints
 from dialogops.plandoc import OptionsDoc, SavedPlan, StateDoc
 from dialogops.planner import Plan, build_plan
-from dialogops.savedplan import check_fresh, read_saved_plan, write_saved_plan
+from dialogops.savedplan import (
+    already_applied,
+    check_fresh,
+    planned_creates,
+    read_saved_plan,
+    write_saved_plan,
+)
 from dialogops.specs import Project
-from dialogops.state import State
+from dialogops.state import State, StateEntry
 from dialogops.views import plan as view
 
 SECRET_VALUE = "Иванов-секретное-значение"
@@ -72,6 +80,8 @@ def test_a_saved_plan_is_the_plan_document_with_its_time_and_without_sample_phon
         "+7999***4568",
         "+7999***4569",
     ]
+    assert shown["campaigns"][1]["render"].pop("skipped_rows") == []
+    assert [c.pop("changes") for c in shown["campaigns"]] == [None, None]
     assert saved == shown
 
 
@@ -204,69 +214,145 @@ def test_writing_into_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
         write_saved_plan(sample_plan(), tmp_path / "missing" / "plan.json")
 
 
-def saved_and_project(tmp_path: Path) -> tuple[SavedPlan, Project, State, list[str]]:
+def saved_and_project(tmp_path: Path) -> tuple[SavedPlan, Project, State]:
+    """A plan saved for `new` (to create), `same` (unchanged) and `gone` (orphaned)."""
     project, state = all_statuses()
-    targets = ["new", "same", "gone"]
     path = tmp_path / "plan.json"
-    write_saved_plan(build_plan(project, state, targets=targets), path)
-    return read_saved_plan(path), project, state, targets
+    write_saved_plan(build_plan(project, state, targets=["new", "same", "gone"]), path)
+    return read_saved_plan(path), project, state
+
+
+def replan(saved: SavedPlan, project: Project, state: State) -> Plan:
+    """What `apply --plan` plans again: the campaigns the saved plan creates."""
+    names = planned_creates(saved, {c.name for c in project.campaigns}, PLAIN)
+    return build_plan(project, state, targets=names)
 
 
 def test_a_fresh_plan_passes(tmp_path: Path) -> None:
-    saved, project, state, targets = saved_and_project(tmp_path)
-    check_fresh(saved, build_plan(project, state, targets=targets))
+    saved, project, state = saved_and_project(tmp_path)
+    assert planned_creates(saved, {"new"}, PLAIN) == ("new",)
+    check_fresh(saved, replan(saved, project, state))
 
 
-def test_a_new_state_serial_or_lineage_makes_the_plan_stale(tmp_path: Path) -> None:
-    saved, project, state, targets = saved_and_project(tmp_path)
-    moved = dataclasses.replace(state, serial=8, lineage="lineage-2")
-    with pytest.raises(StateError) as info:
-        check_fresh(saved, build_plan(project, moved, targets=targets))
-    message = str(info.value)
-    assert message.startswith(
-        "stale plan: the state lineage is 'lineage-2', the plan was made "
-        "for 'lineage-1'; the state serial is 8, the plan was made at 7"
+def test_other_campaigns_applied_since_leave_the_plan_fresh(tmp_path: Path) -> None:
+    saved, project, state = saved_and_project(tmp_path)
+    # Someone applied `other` and replaced `same`: the serial moved on, `new` did not.
+    other = make_campaign("other")
+    moved = dataclasses.replace(
+        state.put(entry_for(other, id=300)).put(entry_for(make_campaign("same"), id=301)),
+        serial=9,
     )
-    assert message.endswith("run dialogops plan again")
+    check_fresh(saved, replan(saved, make_project(*project.campaigns, other), moved))
+
+
+def test_another_state_makes_the_plan_stale(tmp_path: Path) -> None:
+    saved, project, state = saved_and_project(tmp_path)
+    moved = dataclasses.replace(state, lineage="lineage-2")
+    with pytest.raises(StateError) as info:
+        check_fresh(saved, replan(saved, project, moved))
+    assert str(info.value) == (
+        "stale plan: the state lineage is 'lineage-2', the plan was made for 'lineage-1'; "
+        "run dialogops plan again"
+    )
 
 
 def test_an_edited_campaign_makes_the_plan_stale(tmp_path: Path) -> None:
-    saved, project, state, targets = saved_and_project(tmp_path)
+    saved, project, state = saved_and_project(tmp_path)
     edited = make_project(
         *(make_campaign(c.name, PHONES[:2]) if c.name == "new" else c for c in project.campaigns)
     )
     with pytest.raises(StateError, match=r"^stale plan: campaign new renders differently"):
-        check_fresh(saved, build_plan(edited, state, targets=targets))
+        check_fresh(saved, replan(saved, edited, state))
 
 
-def test_a_different_set_of_campaigns_makes_the_plan_stale(tmp_path: Path) -> None:
-    saved, project, state, _ = saved_and_project(tmp_path)
-    with pytest.raises(
-        StateError,
-        match=r"campaigns not in the plan: edited; campaigns in the "
-        r"plan but no longer planned: gone",
-    ):
-        check_fresh(saved, build_plan(project, state, targets=["new", "same", "edited"]))
+def test_a_campaign_without_its_manifest_makes_the_plan_stale(tmp_path: Path) -> None:
+    saved, _, _ = saved_and_project(tmp_path)
+    with pytest.raises(StateError) as info:
+        planned_creates(saved, {"same"}, Hints(sandbox=True))
+    assert str(info.value) == (
+        "stale plan: campaign new is no longer in the manifests; run dialogops plan --sandbox again"
+    )
 
 
-def test_a_status_change_with_the_same_fingerprint_makes_the_plan_stale(tmp_path: Path) -> None:
-    saved, project, state, targets = saved_and_project(tmp_path)
-    # Someone recorded "new" without a state write we can see in the serial (e.g. a restored
-    # backup): the serial check would miss it, the status check must not.
+def test_its_campaign_created_since_makes_the_plan_stale(tmp_path: Path) -> None:
+    saved, project, state = saved_and_project(tmp_path)
     campaign = project.campaign("new")
     assert campaign is not None
-    now = dataclasses.replace(state, campaigns={**state.campaigns, "new": entry_for(campaign)})
-    with pytest.raises(StateError, match="campaign new is now unchanged, the plan showed create"):
-        check_fresh(saved, build_plan(project, now, targets=targets))
+    now = state.put(entry_for(campaign, fingerprint=OTHER_FP))
+    with pytest.raises(StateError) as info:
+        check_fresh(saved, replan(saved, project, now))
+    assert str(info.value) == (
+        "stale plan: campaign new was not in state when the plan was made, now created (id 100); "
+        "run dialogops plan again"
+    )
 
 
-def test_a_plan_made_before_the_first_state_write_is_stale_after_it(tmp_path: Path) -> None:
+def test_a_replaced_entry_changed_since_makes_the_plan_stale(tmp_path: Path) -> None:
+    project, state = all_statuses()
+    path = tmp_path / "plan.json"
+    write_saved_plan(build_plan(project, state, targets=["edited"], replace=["edited"]), path)
+    edited = state.campaigns["edited"]
+    imported = state.put(msgspec.structs.replace(edited, phones=5))
+    with pytest.raises(StateError, match="campaign edited's state entry changed since the plan"):
+        check_fresh(
+            read_saved_plan(path),
+            build_plan(project, imported, targets=["edited"], replace=["edited"]),
+        )
+
+
+def test_a_plan_for_another_environment_is_stale(tmp_path: Path) -> None:
+    saved, project, state = saved_and_project(tmp_path)
+    config = dataclasses.replace(project.config, environment="prod")
+    plan = replan(saved, dataclasses.replace(project, config=config), state)
+    with pytest.raises(
+        StateError,
+        match=r"^stale plan: the plan was made for no environment, this is environment 'prod'",
+    ):
+        check_fresh(saved, plan)
+
+
+def test_a_plan_made_before_the_first_state_write_holds_for_the_state_since(
+    tmp_path: Path,
+) -> None:
     project, state = all_statuses()
     path = tmp_path / "plan.json"
     write_saved_plan(build_plan(project, State(), targets=["new"]), path)
-    with pytest.raises(
-        StateError,
-        match=r"^stale plan: the state lineage is 'lineage-1', the "
-        r"plan was made for none \(no state yet\)",
-    ):
-        check_fresh(read_saved_plan(path), build_plan(project, state, targets=["new"]))
+    saved = read_saved_plan(path)
+    check_fresh(saved, replan(saved, project, state))
+
+
+def applied(saved: SavedPlan, state: State, new_id: int = 200) -> State:
+    """`state` after the saved plan's creates were applied as planned."""
+    for planned in saved.campaigns:
+        if planned.will_create and planned.render is not None:
+            entry = StateEntry(
+                planned.name,
+                "created",
+                planned.render.fingerprint,
+                planned.render.phones,
+                id=new_id,
+                created_at="2099-01-01T00:00:00Z",
+            )
+            state = state.put(entry)
+    return state
+
+
+def test_a_plan_applied_already_is_told_apart_from_a_stale_one(tmp_path: Path) -> None:
+    saved, _, state = saved_and_project(tmp_path)
+    assert already_applied(saved, state, None) == ()
+    done = applied(saved, state)
+    assert [(e.name, e.id) for e in already_applied(saved, done, None)] == [("new", 200)]
+    assert already_applied(saved, done, "prod") == ()  # another environment's state
+    created_elsewhere = state.put(
+        msgspec.structs.replace(done.campaigns["new"], fingerprint=OTHER_FP)
+    )
+    assert already_applied(saved, created_elsewhere, None) == ()
+
+
+def test_a_replacement_is_applied_only_once_it_has_a_new_id(tmp_path: Path) -> None:
+    project, state = all_statuses()
+    path = tmp_path / "plan.json"
+    write_saved_plan(build_plan(project, state, targets=["edited"], replace=["edited"]), path)
+    saved = read_saved_plan(path)
+    assert already_applied(saved, applied(saved, state, new_id=100), None) == ()
+    assert [e.id for e in already_applied(saved, applied(saved, state), None)] == [200]

@@ -52,7 +52,11 @@ def test_text_marks_every_status_and_says_how_to_resolve() -> None:
         "? pending  unknown  4 phones (state: status pending, 4 phones)",
         "= same  unchanged  4 phones",
     ]
-    assert "to create a new one instead run: dialogops apply --replace edited" in output
+    assert (
+        "    changes: details not recorded (its state entry is older than this dialogops)\n"
+        "    the API cannot update a campaign: revert the change, or raise metadata.revision "
+        "to 2 in campaigns/edited.yaml to create a new campaign\n" in output
+    )
     assert "then run dialogops import lost ID or dialogops state rm lost" in output
     assert (
         "warning: in state but no manifest; apply leaves it alone; "
@@ -65,6 +69,10 @@ def test_replace_is_shown_with_the_id_it_replaces() -> None:
     project, state = all_statuses()
     output = view.text(build_plan(project, state, replace=["edited"]))
     assert "-/+ edited  replace  4 phones (replaces: id 100, 4 phones)" in output
+    assert (
+        "    replaces id 100, 4 phones (date not recorded): anyone there among these 4 phones "
+        "is called again (state keeps no phone numbers to count them)\n" in output
+    )
     assert output.rstrip().endswith(
         "2 to create, 1 unchanged, 0 changed, 2 unknown, 1 orphaned; 8 phones would be called."
     )
@@ -83,7 +91,7 @@ def test_json_is_versioned_and_holds_only_masked_phones() -> None:
     doc = json.loads(raw)
     assert doc["format_version"] == 1
     assert doc["state"] == {"lineage": "lineage-1", "serial": 7}
-    assert doc["options"] == {"targets": [], "replace": [], "vars": []}
+    assert doc["options"] == {"targets": [], "replace": [], "vars": [], "environment": None}
     assert doc["summary"] == {
         "create": 1,
         "replace": 0,
@@ -109,8 +117,13 @@ def test_json_is_versioned_and_holds_only_masked_phones() -> None:
         "interval_minutes": 5,
     }
     assert new["state"] is None
-    assert by_name["edited"]["resolution"] == "dialogops apply --replace edited"
+    assert by_name["edited"]["resolution"] == (
+        "revert the change, or raise metadata.revision to 2 in campaigns/edited.yaml "
+        "to create a new campaign"
+    )
     assert by_name["edited"]["state"]["id"] == 100
+    assert by_name["edited"]["changes"] == {"recorded": False, "fields": []}
+    assert new["changes"] is None and new["render"]["skipped_rows"] == []
     assert by_name["gone"]["campaign"] is None and by_name["gone"]["render"] is None
     assert_no_raw_phones(raw)
 
@@ -148,6 +161,7 @@ def test_json_keys_keep_the_documented_order() -> None:
         "campaign",
         "render",
         "state",
+        "changes",
     ]
     assert list(edited["campaign"]) == [
         "source",
@@ -166,18 +180,35 @@ def test_json_keys_keep_the_documented_order() -> None:
         "excluded",
         "skipped",
         "sample_phones",
+        "skipped_rows",
     ]
-    assert list(edited["state"]) == ["status", "id", "fingerprint", "phones", "created_at"]
+    assert list(edited["state"]) == [
+        "status",
+        "id",
+        "fingerprint",
+        "phones",
+        "created_at",
+        "revision",
+        "date",
+    ]
 
 
 def test_markdown_puts_the_summary_and_table_first_and_folds_details() -> None:
     output = view.markdown(plan_of_all_statuses())
     lines = output.splitlines()
     assert lines[0] == "### dialogops plan"
-    assert lines[2].startswith("**Plan: 1 to create, 1 unchanged, 1 changed, 2 unknown")
+    assert lines[2] == "state serial 7"
+    assert lines[4].startswith("**Plan: 1 to create, 1 unchanged, 1 changed, 2 unknown")
     table = [line for line in lines if line.startswith("| `")]
     assert len(table) == 6
-    assert "| `!` | `edited` | **changed**: `dialogops apply --replace edited` | 4 |" in output
+    assert (
+        "| `!` | `edited` | **changed**: revert the change, or raise metadata.revision to 2 in "
+        "campaigns/edited.yaml to create a new campaign | 4 |" in output
+    )
+    assert (
+        "| `?` | `lost` | **unknown**: `dialogops import lost ID or dialogops state rm lost` |"
+        in (output)
+    )
     assert output.index("| `+` | `new`") < output.index("<details>")
     assert output.count("<details>") == output.count("</details>") == 5  # unchanged folded out
     assert "+7999\\*\\*\\*4567" in output

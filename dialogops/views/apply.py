@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dialogops.apply import ApplyResult, Outcome, Result
 from dialogops.masking import scrub
 from dialogops.planner import Plan
+from dialogops.state import StateEntry
 from dialogops.views.plan import styled
 
 _MARKS: dict[Result, str] = {
@@ -68,6 +70,11 @@ class ApplyView:
 
     def nothing_to_create(self) -> None:
         self._console.print("Nothing to create.")
+
+    def already_applied(self, entries: Sequence[StateEntry]) -> None:
+        """A saved plan whose every campaign was created since, as it planned."""
+        created = ", ".join(f"{escape(e.name)} (id {e.id})" for e in entries)
+        self._console.print(f"already applied: {created}; nothing was sent")
 
     def creating(self, total: int) -> CreateProgress:
         return CreateProgress(self._console, total)

@@ -2,7 +2,8 @@
 the counts GitLab's merge-request widget reads.
 
 Showing a plan only formats the frozen value; no view decides anything. Every view masks
-phone numbers (`+7999***4567`) and none prints an add_data value.
+phone numbers (`+7999***4567`) and none prints a rendered add_data value (what changed shows
+add_data templates as the manifest writes them).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from rich.console import Console
 from rich.text import Text
 
 from dialogops import plandoc
-from dialogops.markdown import escape
+from dialogops.hints import Hints
+from dialogops.markdown import code, escape
 from dialogops.masking import scrub
 from dialogops.planner import Action, Plan
 from dialogops.specs import Schedule
+from dialogops.state import StateEntry, TemplateSource
 from dialogops.views import problems
 
 MARKDOWN_LIMIT = 60_000
@@ -40,15 +43,23 @@ STYLES = {
 }
 
 
-def show(plan: Plan, fmt: PlanFormat, *, no_color: bool = False) -> None:
+def show(
+    plan: Plan,
+    fmt: PlanFormat,
+    *,
+    no_color: bool = False,
+    verbose: bool = False,
+    commit: str | None = None,
+) -> None:
     """Print `plan` on stdout in `fmt`; text is styled on a terminal unless colour is off.
 
     github shows the text (a job log); sarif only a log without problems, for code scanning.
+    `verbose` lists the rows skipped as invalid; `commit` is named in the Markdown header.
     """
     if fmt == "json":
         sys.stdout.write(as_json(plan))
     elif fmt == "markdown":
-        sys.stdout.write(markdown(plan))
+        sys.stdout.write(markdown(plan, commit=commit))
     elif fmt == "sarif":
         print(problems.sarif([]))
     else:
@@ -56,17 +67,14 @@ def show(plan: Plan, fmt: PlanFormat, *, no_color: bool = False) -> None:
         # drops styles by itself when stdout is not a terminal.
         plain = no_color or bool(os.environ.get("NO_COLOR"))
         console = Console(color_system=None if plain else "auto", highlight=False, soft_wrap=True)
-        console.print(styled(plan), end="")
+        console.print(styled(plan, verbose=verbose), end="")
 
 
 def blocked(plan: Plan, out: Path | None) -> None:
-    """On stderr: each campaign that blocks the plan and the command that resolves it."""
+    """On stderr: each campaign that blocks the plan and what resolves it."""
     for action in plan.blockers:
         print(
-            scrub(
-                f"error: campaign {action.name} is {action.status}; "
-                f"to resolve it run: {action.resolution}"
-            ),
+            scrub(f"error: campaign {action.name} is {action.status}; {_way_out(action)}"),
             file=sys.stderr,
         )
     if out is not None:
@@ -76,30 +84,38 @@ def blocked(plan: Plan, out: Path | None) -> None:
         )
 
 
-def saved(out: Path) -> None:
+def saved(out: Path, hints: Hints) -> None:
     print(
-        scrub(f"Saved the plan to {out}; apply it with: dialogops apply --plan {out}"),
+        scrub(f"Saved the plan to {out}; apply it with: {hints.command(f'apply --plan {out}')}"),
         file=sys.stderr,
     )
 
 
-def text(plan: Plan) -> str:
+def text(plan: Plan, *, verbose: bool = False) -> str:
     """The plain-text view, as printed without colours."""
-    return styled(plan).plain
+    return styled(plan, verbose=verbose).plain
 
 
-def styled(plan: Plan) -> Text:
+def styled(plan: Plan, *, verbose: bool = False) -> Text:
     """The text view with rich styles: one block per campaign, then the summary line.
 
+    A plan for an environment names it first; `verbose` lists the rows skipped as invalid.
     Every piece passes `scrub` on one line: a title cannot move the cursor or add a line.
     """
     out = Text()
+    if plan.environment is not None:
+        out.append(f"Environment: {plan.environment}\n\n", style="bold")
     for action in plan.actions:
         out.append(_shown(f"{action.mark} {action.name}"), style=STYLES[action.status])
         out.append(_shown(f"  {action.status}  {_headline(action)}") + "\n")
-        for label, value in _details(action):
+        for label, value in _details(action, verbose):
             out.append(_shown(f"    {label}: {value}") + "\n")
-        advice = _advice(action)
+        if action.status in ("changed", "replace"):
+            heading, changed = _changes(action)
+            out.append(_shown(f"    {heading}") + "\n")
+            for line in changed:
+                out.append(_shown(f"      {line}") + "\n")
+        advice = _advice(action, plan.hints)
         if advice:
             out.append(_shown(f"    {advice}") + "\n", style=STYLES[action.status])
     if plan.actions:
@@ -124,8 +140,9 @@ def _headline(action: Action) -> str:
     return " ".join(parts)
 
 
-def _details(action: Action) -> list[tuple[str, str]]:
-    """(label, value) lines: schedule, data keys, counts and masked sample phones.
+def _details(action: Action, verbose: bool = False) -> list[tuple[str, str]]:
+    """(label, value) lines: schedule, data keys, counts, masked sample phones, and with
+    `verbose` the rows skipped as invalid.
 
     Unchanged and orphaned campaigns get none: reviewers look at what apply would do.
     """
@@ -146,30 +163,82 @@ def _details(action: Action) -> list[tuple[str, str]]:
                 f"{stats.excluded} excluded, {stats.skipped} skipped",
             )
         )
+        if verbose:
+            lines += [
+                ("skipped", f"{row.location.path}:{row.location.line}: {row.reason}")
+                for row in rendered.skipped_rows
+            ]
+            more = stats.skipped - len(rendered.skipped_rows)
+            if more:
+                lines.append(("skipped", f"... and {more} more"))
         sample = plandoc.masked_sample(rendered)
         if sample:
-            more = ", ..." if stats.phones > len(sample) else ""
-            lines.append(("phones", ", ".join(sample) + more))
+            more_phones = ", ..." if stats.phones > len(sample) else ""
+            lines.append(("phones", ", ".join(sample) + more_phones))
     return lines
 
 
-def _advice(action: Action) -> str:
-    if action.status == "changed":
+def _changes(action: Action) -> tuple[str, tuple[str, ...]]:
+    """A changed or replaced campaign's heading line and a line per field it changes."""
+    if action.changes is None:
+        return "changes: details not recorded (its state entry is older than this dialogops)", ()
+    if not action.changes:
         return (
-            "the API cannot update a campaign; to create a new one instead run: "
-            f"{action.resolution}"
+            "changes: no recorded field differs; the phone list, a phone setting or a --var "
+            "value did",
+            (),
         )
+    return "changes (old -> new):", tuple(
+        f"{c.field}: {_value(c.field, c.old)} -> {_value(c.field, c.new)}" for c in action.changes
+    )
+
+
+def _value(field: str, value: TemplateSource | None) -> str:
+    """A field's value as the change view shows it: digests cut short, absence named."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value == "":
+        return '""'
+    text = str(value)
+    if field.startswith("data_files."):
+        return text[: len("sha256:") + 12] + "…"
+    return text
+
+
+def _way_out(action: Action) -> str:
+    """What a blocked campaign's message says resolves it."""
+    if action.status == "changed":
+        return f"the API cannot update a campaign: {action.resolution}"
+    return f"to resolve it run: {action.resolution}"
+
+
+def _advice(action: Action, hints: Hints) -> str:
+    if action.status == "changed":
+        return _way_out(action)
     if action.status == "unknown":
         return (
             "an earlier create's outcome is unknown: check the Dialog UI, then run "
             f"{action.resolution}"
         )
+    if action.status == "replace" and action.entry is not None and action.rendered is not None:
+        return _called_again(action.entry, action.rendered.stats.phones)
     if action.status == "orphaned":
         return (
             "warning: in state but no manifest; apply leaves it alone; "
-            f"dialogops state rm {action.name} forgets it"
+            f"{hints.command(f'state rm {action.name}')} forgets it"
         )
     return ""
+
+
+def _called_again(entry: StateEntry, phones: int) -> str:
+    """Who a replacement may call twice: state keeps no numbers, so only the old counts."""
+    when = f"on {entry.sent.schedule.date}" if entry.sent is not None else "(date not recorded)"
+    return (
+        f"replaces id {entry.id}, {_phones(entry.phones)} {when}: anyone there among these "
+        f"{_phones(phones)} is called again (state keeps no phone numbers to count them)"
+    )
 
 
 def _schedule(schedule: Schedule) -> str:
@@ -215,17 +284,25 @@ _TABLE_HEAD = (
 _NOTE_RESERVE = 600
 
 
-def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
-    """A PR comment: summary and table first, details folded, at most `limit` characters.
+def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, *, commit: str | None = None) -> str:
+    """A PR comment: what it was planned against, summary and table first, details folded,
+    at most `limit` characters.
 
     When the whole plan does not fit, campaigns are cut from the middle of the details
     (and, if still needed, of the table) and a note says how many were left out.
     """
-    head = f"### dialogops plan\n\n**{_shown(plan.summary())}**\n\n"
+    context = [f"state serial {plan.serial}"]
+    if plan.environment is not None:
+        context.insert(0, f"environment **{escape(plan.environment)}**")
+    if commit is not None:
+        context.append(f"commit {commit}")
+    head = f"### dialogops plan\n\n{' · '.join(context)}\n\n**{_shown(plan.summary())}**\n\n"
     if not plan.actions:
         return head + "No campaigns.\n"
     rows = [_table_row(a) for a in plan.actions]
-    blocks = [_details_block(a) for a in plan.actions if _details(a) or _advice(a)]
+    blocks = [
+        _details_block(a, plan.hints) for a in plan.actions if _details(a) or _advice(a, plan.hints)
+    ]
     full = head + _TABLE_HEAD + "".join(rows) + "\n" + "".join(blocks)
     if len(full) <= limit:
         return full
@@ -280,7 +357,11 @@ def _cut_middle(items: Sequence[str], budget: int, note: Callable[[int], str]) -
 
 
 def _table_row(action: Action) -> str:
-    status = f"**{action.status}**: `{action.resolution}`" if action.resolution else action.status
+    status: str = action.status
+    if action.status == "unknown":
+        status = f"**{action.status}**: `{action.resolution}`"
+    elif action.resolution:
+        status = f"**{action.status}**: {escape(action.resolution)}"
     phones = str(action.rendered.stats.phones) if action.rendered else ""
     cells = [f"`{action.mark}`", f"`{_shown(action.name)}`", _shown(status), phones, "", "", "", ""]
     if action.campaign is not None:
@@ -294,13 +375,17 @@ def _table_row(action: Action) -> str:
     return "| " + " | ".join(cells) + " |\n"
 
 
-def _details_block(action: Action) -> str:
+def _details_block(action: Action, hints: Hints) -> str:
     summary = html.escape(
         _shown(f"{action.mark} {action.name}: {action.status} {_headline(action)}")
     )
-    lines = [f"{label}: {escape(_shown(value))}" for label, value in _details(action)]
-    advice = _advice(action)
+    lines = [f"- {label}: {escape(_shown(value))}" for label, value in _details(action)]
+    if action.status in ("changed", "replace"):
+        heading, changed = _changes(action)
+        lines.append(f"- {escape(heading)}")
+        lines += [f"  - {code(_shown(line))}" for line in changed]
+    advice = _advice(action, hints)
     if advice:
-        lines.append(f"**{escape(_shown(advice))}**")
-    body = "".join(f"- {line}\n" for line in lines)
+        lines.append(f"- **{escape(_shown(advice))}**")
+    body = "".join(f"{line}\n" for line in lines)
     return f"<details><summary>{summary.strip()}</summary>\n\n{body}\n</details>\n\n"
