@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dialogops import schemas
 from dialogops.errors import Location, ManifestError, Problem, Rule, UsageError
 from dialogops.specs import CallingHours, Config, ConfigMarks, Marks, Policy
-from dialogops.yamlio import Document, FieldPath, display_path, load_file
+from dialogops.variables import as_text
+from dialogops.yamlio import Document, FieldPath, display_path, format_field, load_file
 
 CONFIG_NAME = "dialogops.yaml"
 API_URL_ENV = "DIALOG_API_URL"
@@ -32,8 +34,11 @@ def find_config(cwd: Path) -> Path | None:
     return None
 
 
-def load_config(explicit: Path | None, cwd: Path) -> Config:
-    """Load `explicit`, else the first dialogops.yaml walking up from `cwd`, else defaults."""
+def load_config(explicit: Path | None, cwd: Path, environment: str | None = None) -> Config:
+    """Load `explicit`, else the first dialogops.yaml walking up from `cwd`, else defaults.
+
+    `environment` names an entry of its `environments`, merged over the top level.
+    """
     if explicit is not None:
         path = (cwd / explicit).resolve()
         if not path.is_file():
@@ -41,6 +46,10 @@ def load_config(explicit: Path | None, cwd: Path) -> Config:
     else:
         found = find_config(cwd)
         if found is None:
+            if environment is not None:
+                raise UsageError(
+                    f"environment {environment!r}: there is no {CONFIG_NAME} to define it in"
+                )
             root = cwd.resolve()
             return _with_env(
                 Config(
@@ -54,7 +63,19 @@ def load_config(explicit: Path | None, cwd: Path) -> Config:
     doc, problems = _read(path)
     if problems:
         raise ManifestError(problems)
-    return _with_env(_build(doc, path))
+    return _with_env(_build(doc, path, environment))
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`, merging nested mappings; lists and scalars replace."""
+    merged = dict(base)
+    for key, value in override.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = deep_merge(below, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def parse_hhmm(text: str) -> dt.time:
@@ -92,23 +113,37 @@ def _semantic_problems(doc: Document) -> list[Problem]:
         except (ZoneInfoNotFoundError, ValueError):
             message = f"unknown timezone {timezone!r} (use an IANA name such as Europe/Moscow)"
             problems.append(Problem(doc.at(("timezone",)), "timezone", message, Rule.CONFIG))
-    hours = data.get("policy", {}).get("calling_hours")
-    if hours and parse_hhmm(hours["earliest"]) >= parse_hhmm(hours["latest"]):
-        where = ("policy", "calling_hours", "latest")
-        problems.append(
-            Problem(
-                doc.at(where),
-                "policy.calling_hours.latest",
-                f"{hours['latest']} must be after earliest {hours['earliest']}",
-                Rule.TIME_ORDER,
+    policies: list[tuple[FieldPath, Any]] = [((), data.get("policy", {}))]
+    for name, environment in data.get("environments", {}).items():
+        policies.append((("environments", name), environment.get("policy", {})))
+    for base, policy in policies:
+        hours = policy.get("calling_hours")
+        if hours and parse_hhmm(hours["earliest"]) >= parse_hhmm(hours["latest"]):
+            where = (*base, "policy", "calling_hours", "latest")
+            problems.append(
+                Problem(
+                    doc.at(where),
+                    format_field(where),
+                    f"{hours['latest']} must be after earliest {hours['earliest']}",
+                    Rule.TIME_ORDER,
+                )
             )
-        )
     return problems
 
 
-def _build(doc: Document | None, path: Path) -> Config:
+def _build(doc: Document | None, path: Path, environment: str | None) -> Config:
     root = path.parent
-    data: dict[str, Any] = doc.data if doc is not None else {}
+    written: dict[str, Any] = doc.data if doc is not None else {}
+    environments: dict[str, Any] = written.get("environments", {})
+    data = {key: value for key, value in written.items() if key != "environments"}
+    if environment is not None:
+        if environment not in environments:
+            known = ", ".join(sorted(environments)) or "none"
+            raise UsageError(
+                f"environment {environment!r} is not in {display_path(path)} "
+                f"(environments: {known}){schemas.did_you_mean(environment, environments)}"
+            )
+        data = deep_merge(data, environments[environment])
     api = data.get("api", {})
     state = data.get("state", {})
     policy = data.get("policy", {})
@@ -136,11 +171,13 @@ def _build(doc: Document | None, path: Path) -> Config:
             max_phones_per_campaign=policy.get("max_phones_per_campaign"),
         ),
         manifests=tuple(root / m for m in manifests),
-        marks=_marks(doc, path),
+        marks=_marks(doc, path, environment),
+        environment=environment,
+        vars={name: as_text(value) for name, value in data.get("vars", {}).items()},
     )
 
 
-def _marks(doc: Document | None, path: Path) -> ConfigMarks:
+def _marks(doc: Document | None, path: Path, environment: str | None) -> ConfigMarks:
     """Where the settings manifest checks may report on are written."""
     if doc is None:
         return ConfigMarks(Location(display_path(path), 1, 1))
@@ -154,8 +191,17 @@ def _marks(doc: Document | None, path: Path) -> ConfigMarks:
     else:
         manifests = ()
 
+    # The chosen environment's defaults are merged over the top level's: so are their marks.
+    bases: list[FieldPath] = [("defaults",)]
+    if environment is not None:
+        bases.append(("environments", environment, "defaults"))
+
     def under_defaults(marks: Marks) -> dict[FieldPath, Location]:
-        return {at[1:]: loc for at, loc in marks.items() if len(at) > 1 and at[0] == "defaults"}
+        found: dict[FieldPath, Location] = {}
+        for base in bases:
+            size = len(base)
+            found.update((at[size:], loc) for at, loc in marks.items() if at[:size] == base)
+        return {at: loc for at, loc in found.items() if at}
 
     return ConfigMarks(
         doc.location, manifests, under_defaults(doc.marks), under_defaults(doc.key_marks)

@@ -25,6 +25,7 @@ import ijson
 from dialogops import markdown
 from dialogops.durable import atomic_writer
 from dialogops.errors import ApiError, StateError, UsageError
+from dialogops.hints import PLAIN, Hints
 from dialogops.specs import Campaign, OutputFormat, Period, Project, Report, ReportColumn
 from dialogops.state import State
 
@@ -147,44 +148,43 @@ def column_body(column: ReportColumn) -> dict[str, Any]:
     return body
 
 
-def campaign_id(campaign: str, state: State, *, sandbox_state: Path | None = None) -> int:
+def campaign_id(campaign: str, state: State, *, hints: Hints = PLAIN) -> int:
     """The ID recorded for `campaign`, or an error saying which command resolves it.
 
-    `sandbox_state` (relative to the project root) is given when `state` is the state of
-    `--sandbox` runs: the hints then name it, and `apply --sandbox`, which fills it.
+    The commands are written as `hints` says; with `hints.sandbox`, `state` is the state of
+    `--sandbox` runs, which `apply --sandbox` fills.
     """
     entry = state.get(campaign)
-    in_sandbox = f" --state {sandbox_state.as_posix()}" if sandbox_state is not None else ""
-    if entry is None and sandbox_state is not None:
+    if entry is None and hints.sandbox:
         raise StateError(
             f"campaign {campaign!r} is not in the sandbox state: create it with "
-            f"`dialogops apply --sandbox`"
+            f"`{hints.command('apply')}`"
         )
     if entry is None:
         raise StateError(
-            f"campaign {campaign!r} is not in state: create it with `dialogops apply` "
-            f"(or record an existing one with `dialogops import {campaign} ID`)"
+            f"campaign {campaign!r} is not in state: create it with `{hints.command('apply')}` "
+            f"(or record an existing one with `{hints.command(f'import {campaign} ID')}`)"
         )
     if entry.outcome_unknown or entry.id is None:
         raise StateError(
             f"campaign {campaign!r} has no known ID (its create outcome is {entry.status}): "
-            f"check the Dialog UI, then `dialogops import {campaign} ID{in_sandbox}` or "
-            f"`dialogops state rm {campaign}{in_sandbox}`"
+            f"check the Dialog UI, then `{hints.command(f'import {campaign} ID')}` or "
+            f"`{hints.command(f'state rm {campaign}')}`"
         )
     return entry.id
 
 
 def build_request(
-    report: Report, project: Project, state: State, *, sandbox_state: Path | None = None
+    report: Report, project: Project, state: State, *, hints: Hints = PLAIN
 ) -> ReportRequest:
-    """Resolve `report` into the documented analytics body (`sandbox_state`: see `campaign_id`).
+    """Resolve `report` into the documented analytics body (`hints`: see `campaign_id`).
 
     The campaign's manifest supplies `project_id`, `start_block_id` and the default period
     (its schedule date, the whole day in the config's timezone) when the report omits them.
     """
     campaign: Campaign | None = None
     if report.campaign is not None:
-        outgoing_id = campaign_id(report.campaign, state, sandbox_state=sandbox_state)
+        outgoing_id = campaign_id(report.campaign, state, hints=hints)
         campaign = project.campaign(report.campaign)
     elif report.outgoing_campaign_id is not None:
         outgoing_id = report.outgoing_campaign_id

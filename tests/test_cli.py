@@ -111,7 +111,17 @@ def test_an_unknown_target_is_an_error(tmp_path: Path, command: list[str]) -> No
     assert result.stderr == "error: --target nosuch: no campaign of that name\n"
 
 
-@pytest.mark.parametrize("command", [["apply", "--auto-approve"], ["report", "--all"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["apply", "--auto-approve"],
+        ["report", "--all"],
+        ["plan"],
+        ["state", "list"],
+        ["state", "rm", "x"],
+        ["import", "x", "1"],
+    ],
+)
 def test_the_sandbox_keeps_its_own_state_so_state_is_refused(
     tmp_path: Path, command: list[str]
 ) -> None:
@@ -122,7 +132,7 @@ def test_the_sandbox_keeps_its_own_state_so_state_is_refused(
     assert result.returncode == 1
     assert result.stderr.endswith(
         "Error: --state cannot be used with --sandbox: sandbox runs keep their own state in "
-        ".dialogops/sandbox.state.json\n"
+        ".dialogops/sandbox.state.json (sandbox.NAME.state.json with --env NAME)\n"
     )
     assert not (root / ".dialogops").exists()
 

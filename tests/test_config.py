@@ -131,3 +131,106 @@ def test_marks_of_what_manifest_checks_report_on(
 
 def test_no_marks_without_a_config_file(tmp_path: Path) -> None:
     assert load_config(None, tmp_path).marks is None
+
+
+ENVIRONMENTS = """\
+api: {url: 'http://127.0.0.1:9/api'}
+state: {path: dialogops.state.json}
+defaults: {project_id: 1, phone_id: 5}
+vars: {region: north, year: 2099, live: false}
+policy: {max_phones_per_campaign: 100}
+environments:
+  staging:
+    api: {url: 'http://127.0.0.1:10/api'}
+    state: {path: staging.state.json}
+    defaults: {phone_id: 6}
+    vars: {region: south}
+  prod:
+    policy: {max_phones_per_campaign: 5}
+"""
+
+
+def test_an_environment_is_merged_over_the_top_level(tmp_path: Path) -> None:
+    (tmp_path / "dialogops.yaml").write_text(ENVIRONMENTS)
+    root = tmp_path.resolve()
+    top = load_config(None, tmp_path)
+    assert (top.environment, top.api_url, top.state_path) == (
+        None,
+        "http://127.0.0.1:9/api",
+        root / "dialogops.state.json",
+    )
+    assert top.vars == {"region": "north", "year": "2099", "live": "false"}
+    staging = load_config(None, tmp_path, "staging")
+    assert (staging.environment, staging.api_url, staging.state_path) == (
+        "staging",
+        "http://127.0.0.1:10/api",
+        root / "staging.state.json",
+    )
+    assert staging.defaults == {"project_id": 1, "phone_id": 6}
+    assert staging.vars == {"region": "south", "year": "2099", "live": "false"}
+    assert staging.policy.max_phones_per_campaign == 100
+    assert load_config(None, tmp_path, "prod").policy.max_phones_per_campaign == 5
+
+
+def test_an_environment_default_is_placed_where_the_environment_writes_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text(ENVIRONMENTS)
+    marks = load_config(None, tmp_path, "staging").marks
+    assert marks is not None
+    assert marks.defaults[("phone_id",)] == Location("dialogops.yaml", 10, 26)
+    assert marks.defaults[("project_id",)] == Location("dialogops.yaml", 3, 24)
+
+
+def test_an_unknown_environment_names_the_known_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text(ENVIRONMENTS)
+    with pytest.raises(UsageError) as info:
+        load_config(None, tmp_path, "stagin")
+    assert str(info.value) == (
+        "environment 'stagin' is not in dialogops.yaml (environments: prod, staging) "
+        "(did you mean 'staging'?)"
+    )
+    with pytest.raises(UsageError) as info:
+        load_config(None, tmp_path_factory.mktemp("bare"), "prod")
+    assert str(info.value) == "environment 'prod': there is no dialogops.yaml to define it in"
+
+
+def test_environment_settings_are_checked_like_the_top_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text(
+        "environments:\n  Prod!: {}\n  staging:\n    api: {urll: 'http://x'}\n    timezone: UTC\n"
+    )
+    with pytest.raises(ManifestError) as info:
+        load_config(None, tmp_path)
+    assert [str(p) for p in info.value.problems] == [
+        "dialogops.yaml:2:3: environments: 'Prod!' is not a valid name: use lowercase "
+        "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100 "
+        "characters",
+        "dialogops.yaml:4:11: environments.staging.api.urll: unknown key 'urll' "
+        "(did you mean 'url'?)",
+        "dialogops.yaml:5:5: environments.staging.timezone: unknown key 'timezone'",
+    ]
+
+
+def test_an_environment_policy_is_checked_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text(
+        "environments:\n"
+        "  staging:\n"
+        "    policy: {calling_hours: {earliest: '21:00', latest: '09:00'}}\n"
+    )
+    with pytest.raises(ManifestError) as info:
+        load_config(None, tmp_path)
+    assert [str(p) for p in info.value.problems] == [
+        "dialogops.yaml:3:57: environments.staging.policy.calling_hours.latest: "
+        "09:00 must be after earliest 21:00"
+    ]

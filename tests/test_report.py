@@ -25,10 +25,9 @@ from samples import DOCUMENTED_REPORT_REQUEST
 
 from dialogops import report as rpt
 from dialogops.errors import ApiError, StateError, UsageError
+from dialogops.hints import Hints
 from dialogops.specs import Period, ReportColumn
 from dialogops.state import Status
-
-SANDBOX_STATE = Path(".dialogops/sandbox.state.json")
 
 # --- the request -------------------------------------------------------------------------
 
@@ -131,25 +130,27 @@ def test_campaign_not_in_the_sandbox_state_names_apply_sandbox(tmp_path: Path) -
             make_report(),
             make_project(tmp_path, make_campaign()),
             make_state(),
-            sandbox_state=SANDBOX_STATE,
+            hints=Hints(sandbox=True),
         )
     assert str(info.value) == (
         "campaign 'nps' is not in the sandbox state: create it with `dialogops apply --sandbox`"
     )
 
 
-def test_unknown_in_the_sandbox_state_names_the_sandbox_state_file(tmp_path: Path) -> None:
+def test_unknown_in_the_sandbox_state_names_commands_with_sandbox_and_env(
+    tmp_path: Path,
+) -> None:
     state = make_state(nps=("unknown", None))
     with pytest.raises(StateError) as info:
         rpt.build_request(
             make_report(),
             make_project(tmp_path, make_campaign()),
             state,
-            sandbox_state=SANDBOX_STATE,
+            hints=Hints(sandbox=True, environment="staging"),
         )
     assert str(info.value).endswith(
-        "`dialogops import nps ID --state .dialogops/sandbox.state.json` or "
-        "`dialogops state rm nps --state .dialogops/sandbox.state.json`"
+        "`dialogops import nps ID --env staging --sandbox` or "
+        "`dialogops state rm nps --env staging --sandbox`"
     )
 
 

@@ -147,6 +147,7 @@ def test_show_prints_the_entry_with_history(project: Path) -> None:
                 "replaced_at": "2099-01-01T08:00:00Z",
             }
         ],
+        "sent": None,
     }
 
 

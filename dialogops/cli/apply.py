@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dialogops.cli.options import (
-    SANDBOX_KEEPS_ITS_STATE,
     command_line,
-    config_option,
     no_color_option,
-    state_option,
+    project_options,
     target_option,
+    var_file_option,
     var_option,
     verbose_option,
 )
+
+if TYPE_CHECKING:
+    from dialogops.commands.project import ProjectFiles
 
 
 def _ask_on_terminal(question: str) -> str:
@@ -45,7 +48,8 @@ def _ask_on_terminal(question: str) -> str:
     "--replace",
     multiple=True,
     metavar="NAME",
-    help="Create a new campaign for this changed manifest (repeatable).",
+    help="Create a new campaign for this changed manifest without raising its revision "
+    "(repeatable).",
 )
 @click.option(
     "--plan",
@@ -54,14 +58,9 @@ def _ask_on_terminal(question: str) -> str:
     metavar="FILE",
     help="Apply a plan saved with `plan --out FILE`.",
 )
-@click.option(
-    "--sandbox",
-    is_flag=True,
-    help="Create in a sandbox API started in-process; state in .dialogops/.",
-)
-@config_option
-@state_option
+@project_options()
 @var_option
+@var_file_option
 @target_option
 @verbose_option
 @no_color_option
@@ -74,31 +73,32 @@ def apply_command(
     lock_timeout: float,
     replace: tuple[str, ...],
     plan_file: Path | None,
-    sandbox: bool,
-    config_path: Path | None,
-    state_path: Path | None,
+    files: ProjectFiles,
     vars: dict[str, str],
+    var_files: tuple[Path, ...],
     targets: tuple[str, ...],
     no_color: bool,
 ) -> int:
     """Create the campaigns the plan shows, each exactly once."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import apply
-    from dialogops.commands.project import ProjectFiles
 
-    if sandbox and state_path is not None:
-        raise click.UsageError(SANDBOX_KEEPS_ITS_STATE)
+    if plan_file is not None and (targets or replace):
+        raise click.UsageError(
+            "--target and --replace cannot be used with --plan: a saved plan applies "
+            "what it planned; plan again to change it"
+        )
     request = apply.ApplyRequest(
-        files=ProjectFiles(config_path, state_path),
+        files=files,
         paths=tuple(p.resolve() for p in paths),
         vars=vars,
+        var_files=var_files,
         targets=targets,
         replace=replace,
         plan_file=plan_file,
         auto_approve=auto_approve,
         parallelism=parallelism,
         lock_timeout=lock_timeout,
-        sandbox=sandbox,
         no_color=no_color,
         command=command_line(ctx),
     )

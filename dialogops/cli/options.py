@@ -5,9 +5,11 @@ Nothing here loads the project: `dialogops --help` imports every command's optio
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import click
 from click.core import ParameterSource
@@ -16,8 +18,10 @@ from dialogops.cli import Invocation
 
 SANDBOX_KEEPS_ITS_STATE = (
     "--state cannot be used with --sandbox: sandbox runs keep their own state in "
-    ".dialogops/sandbox.state.json"
+    ".dialogops/sandbox.state.json (sandbox.NAME.state.json with --env NAME)"
 )
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
 def _verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -69,6 +73,27 @@ state_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="State file (default: the config's state.path).",
 )
+env_option = click.option(
+    "--env",
+    "env",
+    envvar="DIALOGOPS_ENV",
+    metavar="NAME",
+    help="An environment of dialogops.yaml's `environments` (default: $DIALOGOPS_ENV).",
+)
+sandbox_option = click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Work with the built-in sandbox: its own state in .dialogops/, and its API "
+    "started in-process when one is called.",
+)
+var_file_option = click.option(
+    "--var-file",
+    "var_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="A YAML mapping of template values (repeatable; later files win, --var wins over all).",
+)
 var_option = click.option(
     "--var",
     "vars",
@@ -93,6 +118,37 @@ verbose_option = click.option(
     callback=_verbose,
     help="More detail: API requests on stderr, a traceback if dialogops crashes.",
 )
+
+
+def project_options(*, state: bool = True) -> Callable[[_Command], _Command]:
+    """`--config` and `--env`, and with `state` where the state is (`--state`, `--sandbox`),
+    handed to the command as one `files` (a `dialogops.commands.project.ProjectFiles`)."""
+
+    def decorate(command: _Command) -> _Command:
+        @functools.wraps(command)
+        def with_files(
+            *args: Any,
+            config_path: Path | None,
+            env: str | None,
+            state_path: Path | None = None,
+            sandbox: bool = False,
+            **kwargs: Any,
+        ) -> Any:
+            if sandbox and state_path is not None:
+                raise click.UsageError(SANDBOX_KEEPS_ITS_STATE)
+            # Imported here: `dialogops --help` loads this module, not the config reader.
+            from dialogops.commands.project import ProjectFiles
+
+            files = ProjectFiles(config_path, state_path, env, sandbox)
+            return command(*args, files=files, **kwargs)
+
+        options = [config_option, env_option, *((state_option, sandbox_option) if state else ())]
+        decorated: Callable[..., Any] = with_files
+        for option in reversed(options):
+            decorated = option(decorated)
+        return cast(_Command, decorated)
+
+    return decorate
 
 
 def command_line(ctx: click.Context) -> str:

@@ -7,25 +7,44 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from dialogops.cli import Invocation
 from dialogops.cli.options import (
-    config_option,
     no_color_option,
-    state_option,
+    project_options,
     target_option,
+    var_file_option,
     var_option,
     verbose_option,
 )
 
 if TYPE_CHECKING:
+    from dialogops.commands.project import ProjectFiles
     from dialogops.views.plan import PlanFormat
+
+_FILE = click.Path(path_type=Path, dir_okay=False)
 
 
 @click.command("plan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=_FILE,
+    metavar="FILE",
     help="Save the plan to FILE for `dialogops apply --plan FILE`.",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=_FILE,
+    metavar="FILE",
+    help="Also write the plan as JSON (what --format json prints) to FILE.",
+)
+@click.option(
+    "--markdown",
+    "markdown_out",
+    type=_FILE,
+    metavar="FILE",
+    help="Also write the plan as a pull-request comment (what --format markdown prints) to FILE.",
 )
 @click.option(
     "--format",
@@ -50,42 +69,49 @@ if TYPE_CHECKING:
     "--replace",
     multiple=True,
     metavar="NAME",
-    help="Create changed campaign NAME anew (repeatable).",
+    help="Create changed campaign NAME anew without raising its revision (repeatable).",
 )
-@config_option
-@state_option
+@project_options()
 @var_option
+@var_file_option
 @target_option
 @verbose_option
 @no_color_option
+@click.pass_context
 def plan_command(
+    ctx: click.Context,
     paths: tuple[Path, ...],
     out: Path | None,
+    json_out: Path | None,
+    markdown_out: Path | None,
     fmt: str,
     gitlab_report: Path | None,
     detailed_exitcode: bool,
     replace: tuple[str, ...],
-    config_path: Path | None,
-    state_path: Path | None,
+    files: ProjectFiles,
     vars: dict[str, str],
+    var_files: tuple[Path, ...],
     targets: tuple[str, ...],
     no_color: bool,
 ) -> int:
     """Show which campaigns apply would create, and which need attention."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import plan
-    from dialogops.commands.project import ProjectFiles
 
     request = plan.PlanRequest(
-        files=ProjectFiles(config_path, state_path),
+        files=files,
         paths=paths,
         vars=vars,
+        var_files=var_files,
         targets=targets,
         replace=replace,
         format=cast("PlanFormat", fmt),  # click.Choice checked it
         out=out,
+        json_out=json_out,
+        markdown_out=markdown_out,
         gitlab_report=gitlab_report,
         detailed_exitcode=detailed_exitcode,
         no_color=no_color,
+        verbose=ctx.ensure_object(Invocation).verbose,
     )
     return plan.run(request)

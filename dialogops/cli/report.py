@@ -7,15 +7,10 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from dialogops.cli.options import (
-    SANDBOX_KEEPS_ITS_STATE,
-    config_option,
-    no_color_option,
-    state_option,
-    verbose_option,
-)
+from dialogops.cli.options import no_color_option, project_options, verbose_option
 
 if TYPE_CHECKING:
+    from dialogops.commands.project import ProjectFiles
     from dialogops.specs import OutputFormat
 
 # `dialogops.specs.OUTPUT_FORMATS` (a test keeps them equal), spelled out here so that
@@ -40,11 +35,7 @@ FORMATS = ("table", "csv", "json", "jsonl", "markdown")
     help="Write to this file, or - for stdout (default: the manifest's output).",
 )
 @click.option("--excel", is_flag=True, help="CSV starts with a UTF-8 byte order mark, for Excel.")
-@click.option(
-    "--sandbox", is_flag=True, help="Ask a sandbox API started in-process; state in .dialogops/."
-)
-@config_option
-@state_option
+@project_options()
 @verbose_option
 @no_color_option
 def report_command(
@@ -53,26 +44,20 @@ def report_command(
     fmt: str | None,
     out: Path | None,
     excel: bool,
-    sandbox: bool,
-    config_path: Path | None,
-    state_path: Path | None,
+    files: ProjectFiles,
     no_color: bool,
 ) -> int:
     """Run the Report manifest NAME and write its rows (table, CSV, JSON, JSONL, Markdown)."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import report
-    from dialogops.commands.project import ProjectFiles
 
-    if sandbox and state_path is not None:
-        raise click.UsageError(SANDBOX_KEEPS_ITS_STATE)
     command = report.ReportCommand(
-        files=ProjectFiles(config_path, state_path),
+        files=files,
         names=names,
         all=every,
         format=cast("OutputFormat | None", fmt),  # click.Choice checked it
         out=out if out in (None, report.STDOUT) else out.resolve(),
         excel=excel,
-        sandbox=sandbox,
         no_color=no_color,
     )
     return report.run(command)

@@ -11,14 +11,15 @@ import click
 
 from dialogops.cli.options import (
     command_line,
-    config_option,
     no_color_option,
-    state_option,
+    project_options,
+    var_file_option,
     var_option,
     verbose_option,
 )
 
 if TYPE_CHECKING:
+    from dialogops.commands.project import ProjectFiles
     from dialogops.views.state import ListFormat
 
 lock_timeout_option = click.option(
@@ -45,54 +46,38 @@ def state_group() -> None:
     show_default=True,
     help="A table for people or JSON for scripts.",
 )
-@config_option
-@state_option
+@project_options()
 @verbose_option
 @no_color_option
-def list_command(
-    fmt: str, config_path: Path | None, state_path: Path | None, no_color: bool
-) -> int:
+def list_command(fmt: str, files: ProjectFiles, no_color: bool) -> int:
     """List every campaign recorded in state."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import state
-    from dialogops.commands.project import ProjectFiles
 
-    files = ProjectFiles(config_path, state_path)
     return state.list_entries(files, cast("ListFormat", fmt), no_color=no_color)
 
 
 @state_group.command("show")
 @click.argument("name")
-@config_option
-@state_option
+@project_options()
 @verbose_option
-def show_command(name: str, config_path: Path | None, state_path: Path | None) -> int:
+def show_command(name: str, files: ProjectFiles) -> int:
     """Print the state entry of campaign NAME as JSON, history included."""
     from dialogops.commands import state
-    from dialogops.commands.project import ProjectFiles
 
-    return state.show(ProjectFiles(config_path, state_path), name)
+    return state.show(files, name)
 
 
 @state_group.command("rm")
 @click.argument("name")
 @lock_timeout_option
-@config_option
-@state_option
+@project_options()
 @verbose_option
 @click.pass_context
-def rm_command(
-    ctx: click.Context,
-    name: str,
-    lock_timeout: float,
-    config_path: Path | None,
-    state_path: Path | None,
-) -> int:
+def rm_command(ctx: click.Context, name: str, lock_timeout: float, files: ProjectFiles) -> int:
     """Forget campaign NAME (the campaign on the platform is not touched)."""
     from dialogops.commands import state
-    from dialogops.commands.project import ProjectFiles
 
-    files = ProjectFiles(config_path, state_path)
     return state.rm(files, name, lock_timeout=lock_timeout, command=command_line(ctx))
 
 
@@ -100,15 +85,13 @@ def rm_command(
 @click.option(
     "--force", is_flag=True, help="Remove the lock even if its holder still runs on this host."
 )
-@config_option
-@state_option
+@project_options()
 @verbose_option
-def unlock_command(force: bool, config_path: Path | None, state_path: Path | None) -> int:
+def unlock_command(force: bool, files: ProjectFiles) -> int:
     """Remove the state lock left by a command that died."""
     from dialogops.commands import state
-    from dialogops.commands.project import ProjectFiles
 
-    return state.unlock(ProjectFiles(config_path, state_path), force=force)
+    return state.unlock(files, force=force)
 
 
 def _campaign_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
@@ -129,9 +112,9 @@ def _campaign_id(_ctx: click.Context, _param: click.Parameter, value: str) -> in
 @click.argument("name")
 @click.argument("campaign_id", metavar="ID", callback=_campaign_id)
 @lock_timeout_option
-@config_option
-@state_option
+@project_options()
 @var_option
+@var_file_option
 @verbose_option
 @click.pass_context
 def import_command(
@@ -139,23 +122,23 @@ def import_command(
     name: str,
     campaign_id: int,
     lock_timeout: float,
-    config_path: Path | None,
-    state_path: Path | None,
+    files: ProjectFiles,
     vars: dict[str, str],
+    var_files: tuple[Path, ...],
 ) -> int:
     """Record campaign NAME as created on the platform with ID.
 
     For a campaign created elsewhere, or an `unknown` one checked by hand in the Dialog UI.
-    The manifest's current fingerprint and phone count are recorded.
+    The manifest's current fingerprint, phone count and summary are recorded.
     """
     from dialogops.commands import state
-    from dialogops.commands.project import ProjectFiles
 
     return state.import_campaign(
-        ProjectFiles(config_path, state_path),
+        files,
         name,
         campaign_id,
         vars=vars,
+        var_files=var_files,
         lock_timeout=lock_timeout,
         command=command_line(ctx),
     )

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from dialogops.cli.options import config_option, verbose_option
+from dialogops.cli.options import project_options, verbose_option
 
 if TYPE_CHECKING:
+    from dialogops.commands.project import ProjectFiles
     from dialogops.views.problems import ProblemFormat
 
 
@@ -29,17 +30,14 @@ if TYPE_CHECKING:
     help="PATHS are changed files (pre-commit): check those that are manifests, "
     "every manifest if dialogops.yaml is one of them.",
 )
-@config_option
+@project_options(state=False)
 @verbose_option
 def validate_command(
-    paths: tuple[Path, ...], fmt: str, changed: bool, config_path: Path | None
+    paths: tuple[Path, ...], fmt: str, changed: bool, files: ProjectFiles
 ) -> int:
     """Check manifests without any network: PATHS (their problems only, checked within the
     whole project), or the config's `manifests`."""
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import validate
-    from dialogops.commands.project import ProjectFiles
 
-    return validate.run(
-        ProjectFiles(config_path), paths, cast("ProblemFormat", fmt), changed=changed
-    )
+    return validate.run(files, paths, cast("ProblemFormat", fmt), changed=changed)

@@ -21,10 +21,12 @@ from dialogops.client import DialogClient, check_url
 from dialogops.commands.project import ProjectFiles
 from dialogops.commands.wiring import open_client, state_backend
 from dialogops.errors import StateError, UsageError
+from dialogops.hints import PLAIN, Hints
 from dialogops.manifests import load_project
 from dialogops.planner import Plan, build_plan
-from dialogops.savedplan import check_fresh, read_saved_plan
+from dialogops.savedplan import already_applied, check_fresh, planned_creates, read_saved_plan
 from dialogops.state import StateLock
+from dialogops.variables import resolve_vars
 from dialogops.views.apply import ApplyView
 
 
@@ -35,34 +37,51 @@ class ApplyRequest:
     files: ProjectFiles = field(default_factory=ProjectFiles)
     paths: tuple[Path, ...] = ()
     vars: Mapping[str, str] = field(default_factory=dict)
+    var_files: tuple[Path, ...] = ()
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
     plan_file: Path | None = None
     auto_approve: bool = False
     parallelism: int = 4
     lock_timeout: float = 0.0
-    sandbox: bool = False
     no_color: bool = False
     # The command line recorded in the lock, for the message of a second apply that waits.
     command: str = "dialogops apply"
 
 
 def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
-    """Apply; `ask` reads an answer from a terminal (None: there is no terminal to ask on)."""
-    config = request.files.load_config()
-    if not request.sandbox:
+    """Apply; `ask` reads an answer from a terminal (None: there is no terminal to ask on).
+
+    A saved plan (`plan_file`) is planned again for the campaigns it creates, and applied
+    only if none of them changed since; when all of them have been created since as planned
+    (a job run again), nothing is sent.
+    """
+    files = request.files
+    config = files.load_config()
+    if not files.sandbox:
         check_url(config.api_url)  # before the lock, the plan and any pending entry
     view = ApplyView(no_color=request.no_color)
     saved = read_saved_plan(request.plan_file) if request.plan_file is not None else None
+    project = load_project(list(request.paths) or list(config.manifests), config)
     targets, replace = request.targets, request.replace
     if saved is not None:
-        targets = targets or saved.targets
-        replace = replace or saved.replace
-    project = load_project(list(request.paths) or list(config.manifests), config)
-    backend = state_backend(config, sandbox=request.sandbox)
+        targets = planned_creates(saved, {c.name for c in project.campaigns}, files.hints)
+        if not targets:
+            view.nothing_to_create()
+            return 0
+        replace = tuple(name for name in saved.replace if name in targets)
+    vars = resolve_vars(config.vars, request.var_files, request.vars)
+    backend = state_backend(config, sandbox=files.sandbox)
     with backend.lock(request.command, request.lock_timeout) as lock:
         state = lock.read()
-        plan = build_plan(project, state, targets=targets, replace=replace, vars=request.vars)
+        if saved is not None:
+            applied = already_applied(saved, state, config.environment)
+            if applied:
+                view.already_applied(applied)
+                return 0
+        plan = build_plan(
+            project, state, targets=targets, replace=replace, vars=vars, hints=files.hints
+        )
         if saved is not None:
             check_fresh(saved, plan)
         view.plan(plan)
@@ -71,9 +90,9 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
             view.nothing_to_create()
             return 0
         if saved is None and not request.auto_approve:
-            confirm(len(plan.creates), ask)
-        with open_client(config, sandbox=request.sandbox) as client:
-            return _execute(plan, lock, client, request, view)
+            confirm(len(plan.creates), ask, files.hints)
+        with open_client(config, sandbox=files.sandbox) as client:
+            return _execute(plan, lock, client, vars, request.parallelism, view)
 
 
 def refuse_blockers(plan: Plan) -> None:
@@ -87,12 +106,12 @@ def refuse_blockers(plan: Plan) -> None:
     )
 
 
-def confirm(count: int, ask: Callable[[str], str] | None) -> None:
+def confirm(count: int, ask: Callable[[str], str] | None, hints: Hints = PLAIN) -> None:
     """Go on only on a `yes` typed on a terminal."""
     if ask is None:
         raise UsageError(
             "apply needs confirmation: there is no terminal to ask on; "
-            "review `dialogops plan` and pass --auto-approve"
+            f"review `{hints.command('plan')}` and pass --auto-approve"
         )
     noun = "campaign" if count == 1 else "campaigns"
     answer = ask(f"Create {count} {noun}? Only 'yes' is accepted: ")
@@ -101,11 +120,21 @@ def confirm(count: int, ask: Callable[[str], str] | None) -> None:
 
 
 def _execute(
-    plan: Plan, lock: StateLock, client: DialogClient, request: ApplyRequest, view: ApplyView
+    plan: Plan,
+    lock: StateLock,
+    client: DialogClient,
+    vars: Mapping[str, str],
+    parallelism: int,
+    view: ApplyView,
 ) -> int:
     progress = view.creating(len(plan.creates))
     executor = Executor(
-        lock, client, request.vars, parallelism=request.parallelism, on_outcome=progress.done
+        lock,
+        client,
+        vars,
+        parallelism=parallelism,
+        on_outcome=progress.done,
+        hints=plan.hints,
     )
     with interrupts(executor, lock, view) as pressed, progress:
         outcomes = executor.run(plan.creates)

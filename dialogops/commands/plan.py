@@ -1,11 +1,14 @@
 """`dialogops plan`: compare manifests with state and show what apply would do.
 
-No network, no credentials, never writes state; `out` saves the plan for `apply --plan`,
-`gitlab_report` writes its counts for GitLab's merge-request widget.
+No network, no credentials, never writes state. One plan, several outputs: the view on
+stdout, and for CI the saved plan (`out`), the JSON document, the Markdown comment and the
+counts for GitLab's merge-request widget (`gitlab_report`).
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +20,11 @@ from dialogops.errors import ProblemsError, UsageError
 from dialogops.manifests import load_project
 from dialogops.planner import Plan, build_plan
 from dialogops.savedplan import write_saved_plan
+from dialogops.variables import resolve_vars
 from dialogops.views import plan as view
 from dialogops.views import problems as problems_view
+
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -28,13 +34,17 @@ class PlanRequest:
     files: ProjectFiles = field(default_factory=ProjectFiles)
     paths: tuple[Path, ...] = ()
     vars: Mapping[str, str] = field(default_factory=dict)
+    var_files: tuple[Path, ...] = ()
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
     format: view.PlanFormat = "text"
-    out: Path | None = None
+    out: Path | None = None  # the saved plan, for `apply --plan`
+    json_out: Path | None = None  # the plan document, as `--format json` prints it
+    markdown_out: Path | None = None  # the pull-request comment
     gitlab_report: Path | None = None
     detailed_exitcode: bool = False
     no_color: bool = False
+    verbose: bool = False  # list the rows skipped as invalid
 
 
 def run(request: PlanRequest) -> int:
@@ -44,7 +54,7 @@ def run(request: PlanRequest) -> int:
     manifests, rows that do not render) are reported in that format, exit 1.
     """
     try:
-        plan = _plan(request)
+        plan, root = _plan(request)
     except ProblemsError as exc:
         if request.format not in ("github", "sarif"):
             raise
@@ -52,23 +62,55 @@ def run(request: PlanRequest) -> int:
         return 1
     if request.gitlab_report is not None:
         _write(request.gitlab_report, view.gitlab_report(plan), "GitLab report")
-    view.show(plan, request.format, no_color=request.no_color)
+    wants_markdown = request.format == "markdown" or request.markdown_out is not None
+    commit = git_commit(root) if wants_markdown else None
+    view.show(plan, request.format, no_color=request.no_color, verbose=request.verbose, commit=commit)
+    # The review outputs show a blocked plan too: that is what a reviewer must see.
+    if request.json_out is not None:
+        _write(request.json_out, view.as_json(plan), "plan JSON")
+    if request.markdown_out is not None:
+        _write(request.markdown_out, view.markdown(plan, commit=commit), "plan Markdown")
     if plan.blockers:
         view.blocked(plan, request.out)
         return 1
     if request.out is not None:
         write_saved_plan(plan, request.out)
-        view.saved(request.out)
+        view.saved(request.out, plan.hints)
     return 2 if request.detailed_exitcode and plan.has_changes else 0
 
 
-def _plan(request: PlanRequest) -> Plan:
-    config = request.files.load_config()
+def git_commit(root: Path) -> str | None:
+    """The commit checked out at `root`, if it is a git checkout and git is installed."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and _COMMIT.fullmatch(commit) else None
+
+
+def _plan(request: PlanRequest) -> tuple[Plan, Path]:
+    """The plan, and the project root it was made in."""
+    files = request.files
+    config = files.load_config()
     project = load_project(list(request.paths), config)
-    state = state_backend(config).read()
-    return build_plan(
-        project, state, targets=request.targets, replace=request.replace, vars=request.vars
+    state = state_backend(config, sandbox=files.sandbox).read()
+    plan = build_plan(
+        project,
+        state,
+        targets=request.targets,
+        replace=request.replace,
+        vars=resolve_vars(config.vars, request.var_files, request.vars),
+        hints=files.hints,
     )
+    return plan, config.root
 
 
 def _write(path: Path, text: str, what: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from dialogops.commands.project import ProjectFiles
-from dialogops.commands.wiring import SANDBOX_STATE, open_client, state_backend
+from dialogops.commands.wiring import open_client, state_backend
 from dialogops.errors import UsageError
 from dialogops.manifests import load_project
 from dialogops.report import (
@@ -51,7 +51,6 @@ class ReportCommand:
     format: OutputFormat | None = None
     out: Path | None = None
     excel: bool = False
-    sandbox: bool = False
     no_color: bool = False
 
 
@@ -74,13 +73,13 @@ def run(command: ReportCommand) -> int:
     """Run each report named (or all of them) and write its output."""
     if command.out not in (None, STDOUT) and (command.all or len(command.names) > 1):
         raise UsageError("--out takes one report; with several, use each manifest's output.path")
-    config = command.files.load_config()
+    files = command.files
+    config = files.load_config()
     project = load_project(list(config.manifests), config)
     reports = select_reports(project, command.names, command.all)
-    state = state_backend(config, sandbox=command.sandbox).read()
-    sandbox_state = SANDBOX_STATE if command.sandbox else None
-    requests = [build_request(r, project, state, sandbox_state=sandbox_state) for r in reports]
-    with open_client(config, sandbox=command.sandbox) as client:
+    state = state_backend(config, sandbox=files.sandbox).read()
+    requests = [build_request(r, project, state, hints=files.hints) for r in reports]
+    with open_client(config, sandbox=files.sandbox) as client:
         for report, request in zip(reports, requests, strict=True):
             outcome = run_report(
                 report,

@@ -5,32 +5,34 @@ Every change happens under the state lock with the same durable writes as apply.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+from dialogops.changes import sent_summary
 from dialogops.commands.project import ProjectFiles
 from dialogops.commands.wiring import state_backend
 from dialogops.errors import UsageError
 from dialogops.manifests import load_project
 from dialogops.render import render_campaign
-from dialogops.state import forget, record_import, require
+from dialogops.state import Backend, forget, record_import, require
+from dialogops.variables import resolve_vars
 from dialogops.views import state as view
 
 
 def list_entries(files: ProjectFiles, fmt: view.ListFormat, *, no_color: bool = False) -> int:
-    backend = state_backend(files.load_config())
+    backend = _backend(files)
     view.entries(backend.read(), backend.location, fmt, no_color=no_color)
     return 0
 
 
 def show(files: ProjectFiles, name: str) -> int:
-    view.entry(require(state_backend(files.load_config()).read(), name))
+    view.entry(require(_backend(files).read(), name))
     return 0
 
 
 def rm(files: ProjectFiles, name: str, *, lock_timeout: float, command: str) -> int:
     """Forget `name`; `command` is recorded in the lock for anyone who waits for it."""
-    backend = state_backend(files.load_config())
-    with backend.lock(command, lock_timeout) as lock:
+    with _backend(files).lock(command, lock_timeout) as lock:
         new_state, dropped = forget(lock.read(), name)
         lock.write(new_state)
     view.forgot(name, dropped)
@@ -38,7 +40,7 @@ def rm(files: ProjectFiles, name: str, *, lock_timeout: float, command: str) -> 
 
 
 def unlock(files: ProjectFiles, *, force: bool) -> int:
-    backend = state_backend(files.load_config())
+    backend = _backend(files)
     view.unlocked(backend.unlock(force=force), backend.lock_location)
     return 0
 
@@ -49,23 +51,36 @@ def import_campaign(
     campaign_id: int,
     *,
     vars: Mapping[str, str],
+    var_files: Sequence[Path] = (),
     lock_timeout: float,
     command: str,
 ) -> int:
-    """Record `name` as created with `campaign_id`, with its manifest's current fingerprint."""
+    """Record `name` as created with `campaign_id`, with its manifest's current fingerprint
+    and the summary of what it sends."""
     config = files.load_config()
     project = load_project(config.manifests, config)
     campaign = project.campaign(name)
     if campaign is None:
         raise UsageError(f"no Campaign named {name!r} in the manifests")
-    rendered = render_campaign(campaign, vars)
-    backend = state_backend(config)
+    rendered = render_campaign(campaign, resolve_vars(config.vars, var_files, vars))
+    sent = sent_summary(campaign, config.root)
+    backend = state_backend(config, sandbox=files.sandbox)
     with backend.lock(command, lock_timeout) as lock:
         state = lock.read()
         previous = state.get(name)
         new_state, recorded = record_import(
-            state, name, campaign_id, rendered.fingerprint, rendered.stats.phones
+            state,
+            name,
+            campaign_id,
+            rendered.fingerprint,
+            rendered.stats.phones,
+            sent=sent,
+            hints=files.hints,
         )
         lock.write(new_state)
     view.imported(recorded, previous)
     return 0
+
+
+def _backend(files: ProjectFiles) -> Backend:
+    return state_backend(files.load_config(), sandbox=files.sandbox)

@@ -18,15 +18,20 @@ from dialogops.state import Backend, LocalBackend, backend_for
 if TYPE_CHECKING:
     from dialogops.client import DialogClient
 
-# Where `--sandbox` runs keep their state, relative to the project root: never the real one.
-SANDBOX_STATE = Path(".dialogops", "sandbox.state.json")
+
+def sandbox_state(config: Config) -> Path:
+    """Where `--sandbox` runs keep their state, one file per environment: never the real one."""
+    name = "sandbox.state.json"
+    if config.environment is not None:
+        name = f"sandbox.{config.environment}.state.json"
+    return config.root / ".dialogops" / name
 
 
 def state_backend(config: Config, *, sandbox: bool = False) -> Backend:
     """The project's state backend; with `sandbox`, the sandbox's own state file."""
     if not sandbox:
         return backend_for(config)
-    path = config.root / SANDBOX_STATE
+    path = sandbox_state(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     return LocalBackend(path)
 
