@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from pathlib import Path
 
-from sample_plans import PHONES, all_statuses, make_campaign, make_project
+import msgspec
+from sample_plans import PHONES, all_statuses, entry_for, make_campaign, make_project, make_state
 
+from dialogops.changes import sent_summary
 from dialogops.planner import Plan, build_plan
 from dialogops.state import State
 from dialogops.views import plan as view
@@ -261,3 +265,31 @@ def test_an_empty_plan_says_so() -> None:
     )
     assert view.markdown(plan).endswith("No campaigns.\n")
     assert json.loads(view.as_json(plan))["campaigns"] == []
+
+
+def test_changed_fields_show_old_to_new_with_digests_cut_short() -> None:
+    created = make_campaign("c", add_data={"vip": True, "note": ""})
+    entry = entry_for(created, sent=sent_summary(created, Path("/p")))
+    recorded = msgspec.structs.replace(
+        entry,
+        sent=msgspec.structs.replace(entry.sent, data_files={"data/c.csv": "sha256:" + "a" * 64}),
+    )
+    later = make_campaign("c", add_data={"vip": False, "note": "x", "new": "{{ row.phone }}"})
+    output = view.text(build_plan(make_project(later), make_state(recorded)))
+    assert (
+        "    changes (old -> new):\n"
+        "      add_data.vip: true -> false\n"
+        '      add_data.note: "" -> x\n'
+        "      add_data.new: (none) -> {{ row.phone }}\n"
+        "      data_files.data/c.csv: sha256:aaaaaaaaaaaa… -> (none)\n" in output
+    )
+
+
+def test_a_plan_for_an_environment_names_it_first() -> None:
+    project, state = all_statuses()
+    config = dataclasses.replace(project.config, environment="prod")
+    plan = build_plan(dataclasses.replace(project, config=config), state, targets=["same"])
+    assert view.text(plan).startswith("Environment: prod\n\n= same  unchanged")
+    assert view.markdown(plan, commit="c" * 40).startswith(
+        f"### dialogops plan\n\nenvironment **prod** · state serial 7 · commit {'c' * 40}\n\n"
+    )
