@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import CliResult, run_cli
-from samples import api_env
+from conftest import CliResult, child_env, run_cli
+from samples import REPO, api_env, example_project
 
 from dialogops.client import DialogClient
 from dialogops.config import load_config
@@ -489,3 +491,34 @@ def test_skipped_rows_are_listed_with_plan_verbose_and_in_the_json(tmp_path: Pat
     }
     for output in (verbose.stdout, json.dumps(document)):
         assert "+7999000001" not in output and "7999000001" not in output
+
+
+# --- the README's walk-through -------------------------------------------------------------
+
+
+def readme_cycle() -> list[str]:
+    """The command lines of the README's pull-request cycle, in order."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The pull-request cycle", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def test_the_readme_pull_request_cycle_runs_as_written(tmp_path: Path) -> None:
+    root = example_project(tmp_path)
+    lines = readme_cycle()
+    assert [line.split()[0] for line in lines].count("dialogops") == 8
+    outputs = []
+    for line in lines:
+        command = line.replace("dialogops ", f"{shlex.quote(sys.executable)} -m dialogops ", 1)
+        done = subprocess.run(
+            command, shell=True, cwd=root, env=child_env(), capture_output=True, text=True
+        )
+        expected = 1 if line.endswith("# exit 1") else 0
+        assert done.returncode == expected, (line, done.stdout, done.stderr)
+        outputs.append(done.stdout)
+    assert outputs[3].startswith("already applied: nps-2099-12 (id ")
+    assert "      schedule.start_time: 09:00 -> 10:00\n" in outputs[5]
+    assert outputs[7].startswith("-/+ nps-2099-12  replace")
+    entry = json.loads(outputs[9])
+    assert len(entry["history"]) == 1 and entry["sent"]["revision"] == 2
