@@ -116,7 +116,8 @@ verbose_option = click.option(
     is_flag=True,
     expose_value=False,
     callback=_verbose,
-    help="More detail: API requests on stderr, a traceback if dialogops crashes.",
+    help="More detail: the rows plan skipped, API requests on stderr, a traceback if "
+    "dialogops crashes.",
 )
 
 
