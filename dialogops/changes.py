@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dialogops.errors import Problem, RenderError
+from dialogops.errors import Problem, RenderError, Rule
 from dialogops.specs import Campaign, InlineSource
 from dialogops.state import Sent, SentSchedule, StateEntry, TemplateSource
 
@@ -110,7 +110,8 @@ def _digests(campaign: Campaign, root: Path) -> dict[str, str]:
             with path.open("rb") as handle:
                 digest = hashlib.file_digest(handle, "sha256").hexdigest()
         except OSError as exc:  # rendered a moment ago: it was changed or removed since
-            raise RenderError([Problem(where, "", f"cannot read {path}: {exc.strerror}")]) from exc
+            problem = Problem(where, "", f"cannot read {path}: {exc.strerror}", Rule.DATA_FILE)
+            raise RenderError([problem]) from exc
         # Data files were checked to lie inside the project root.
         digests[path.relative_to(root).as_posix()] = f"sha256:{digest}"
     return digests

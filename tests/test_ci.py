@@ -288,7 +288,12 @@ def test_action_plan_writes_the_summary_the_comment_and_the_plan_artifact(
     assert result.returncode == 0, result.stderr
     plan_dir = tmp_path / "runner-temp" / "dialogops-plan"
     markdown = (plan_dir / "plan.md").read_text(encoding="utf-8")
-    assert markdown.startswith("### dialogops plan\n\n**Plan: 1 to create, 0 unchanged")
+    # Made in a git checkout: the header names the state serial and the commit.
+    assert re.match(
+        r"### dialogops plan\n\nstate serial 0 · commit [0-9a-f]{40}\n\n"
+        r"\*\*Plan: 1 to create, 0 unchanged",
+        markdown,
+    )
     assert summary == markdown
     assert _outputs(outputs) == {
         "markdown": markdown.rstrip("\n"),

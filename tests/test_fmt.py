@@ -57,7 +57,7 @@ def _read(path: Path) -> list[Any]:
 def _fingerprints(project: Path) -> dict[str, str]:
     """Each campaign's fingerprint, or for one whose rows do not render, why not."""
     loaded, problems = check_project([], load_config(None, project), today=dt.date(2099, 1, 1))
-    assert problems == []
+    assert [p for p in problems if p.is_error] == []  # a past date is only a warning
     found = {}
     for campaign in loaded.campaigns:
         try:

@@ -251,14 +251,20 @@ def test_a_plan_stale_for_real_is_refused_naming_the_campaign(
     assert sorted(created_ids(sandbox)) == ["b"]
 
 
-def test_a_saved_plan_is_applied_as_planned_without_target_or_replace(tmp_path: Path) -> None:
-    root = project(tmp_path / "p", {"a": FUTURE})
-    ok(run_cli(["plan", "--out", "a.plan"], root))
-    refused = ok(run_cli(["apply", "--plan", "a.plan", "--target", "a"], root), 1)
-    assert refused.stderr.endswith(
-        "Error: --target and --replace cannot be used with --plan: a saved plan applies what "
-        "it planned; plan again to change it\n"
+def test_targets_given_with_a_saved_plan_must_be_its_own(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    root = project(tmp_path / "p", {"a": FUTURE, "b": FUTURE})
+    ok(run_cli(["plan", "--target", "a", "--out", "a.plan"], root))
+
+    refused = ok(run_cli(["apply", "--plan", "a.plan", "--target", "b"], root), 1)
+    same = ok(run_cli(["apply", "--plan", "a.plan", "--target", "a"], root, env=api_env(sandbox)))
+
+    assert refused.stderr == (
+        "error: --target differs from the saved plan's (--target a): a saved plan applies "
+        "what it planned; plan again to change it\n"
     )
+    assert "+ created a" in same.stdout and sorted(created_ids(sandbox)) == ["a"]
 
 
 # --- var files and environments ------------------------------------------------------------

@@ -83,11 +83,6 @@ def apply_command(
     # Imported here, as in every command module: `dialogops --help` imports them all.
     from dialogops.commands import apply
 
-    if plan_file is not None and (targets or replace):
-        raise click.UsageError(
-            "--target and --replace cannot be used with --plan: a saved plan applies "
-            "what it planned; plan again to change it"
-        )
     request = apply.ApplyRequest(
         files=files,
         paths=tuple(p.resolve() for p in paths),

@@ -32,9 +32,7 @@ if TYPE_CHECKING:
 )
 @project_options(state=False)
 @verbose_option
-def validate_command(
-    paths: tuple[Path, ...], fmt: str, changed: bool, files: ProjectFiles
-) -> int:
+def validate_command(paths: tuple[Path, ...], fmt: str, changed: bool, files: ProjectFiles) -> int:
     """Check manifests without any network: PATHS (their problems only, checked within the
     whole project), or the config's `manifests`."""
     # Imported here, as in every command module: `dialogops --help` imports them all.

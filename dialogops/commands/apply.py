@@ -23,6 +23,7 @@ from dialogops.commands.wiring import open_client, state_backend
 from dialogops.errors import StateError, UsageError
 from dialogops.hints import PLAIN, Hints
 from dialogops.manifests import load_project
+from dialogops.plandoc import SavedPlan
 from dialogops.planner import Plan, build_plan
 from dialogops.savedplan import already_applied, check_fresh, planned_creates, read_saved_plan
 from dialogops.state import StateLock
@@ -65,6 +66,7 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
     project = load_project(list(request.paths) or list(config.manifests), config)
     targets, replace = request.targets, request.replace
     if saved is not None:
+        check_options(saved, targets, replace)
         targets = planned_creates(saved, {c.name for c in project.campaigns}, files.hints)
         if not targets:
             view.nothing_to_create()
@@ -93,6 +95,21 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
             confirm(len(plan.creates), ask, files.hints)
         with open_client(config, sandbox=files.sandbox) as client:
             return _execute(plan, lock, client, vars, request.parallelism, view)
+
+
+def check_options(saved: SavedPlan, targets: tuple[str, ...], replace: tuple[str, ...]) -> None:
+    """`--target` and `--replace` given with a saved plan must be its own (CI passes the same
+    arguments to plan and apply): a saved plan applies what it planned."""
+    for option, given, planned in (
+        ("--target", targets, saved.targets),
+        ("--replace", replace, saved.replace),
+    ):
+        if given and set(given) != set(planned):
+            made = " ".join(f"{option} {name}" for name in planned) or f"no {option}"
+            raise UsageError(
+                f"{option} differs from the saved plan's ({made}): a saved plan applies what "
+                "it planned; plan again to change it"
+            )
 
 
 def refuse_blockers(plan: Plan) -> None:

@@ -64,7 +64,9 @@ def run(request: PlanRequest) -> int:
         _write(request.gitlab_report, view.gitlab_report(plan), "GitLab report")
     wants_markdown = request.format == "markdown" or request.markdown_out is not None
     commit = git_commit(root) if wants_markdown else None
-    view.show(plan, request.format, no_color=request.no_color, verbose=request.verbose, commit=commit)
+    view.show(
+        plan, request.format, no_color=request.no_color, verbose=request.verbose, commit=commit
+    )
     # The review outputs show a blocked plan too: that is what a reviewer must see.
     if request.json_out is not None:
         _write(request.json_out, view.as_json(plan), "plan JSON")
