@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_cli, run_dialogops
 from sample_manifests import new_project, write_campaign
 
 from dialogops.cli import main
 from dialogops.config import deep_merge, load_config
 from dialogops.errors import ManifestError, UsageError
 from dialogops.manifests import check_project, discover, load_project
+from dialogops.manifests.discovery import MAX_ENTRIES
 
 
 @pytest.fixture
@@ -45,6 +47,62 @@ def test_discover_skips_the_config_and_other_suffixes(project: Path) -> None:
     assert found == [other.resolve(), survey.resolve()]
     with pytest.raises(UsageError, match=r"^nowhere: no such file or folder$"):
         discover([Path("nowhere")], config)
+
+
+def test_a_search_past_its_bound_fails_fast_and_located(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("dialogops.manifests.discovery.MAX_ENTRIES", 50)
+    write_campaign(project, "survey", "    csv: {path: data/p.csv}")
+    hidden = project / "campaigns" / ".git"
+    hidden.mkdir()
+    for i in range(100):  # not entered, so not counted
+        (hidden / f"{i}.yaml").touch()
+    config = load_config(None, project)
+    assert discover([], config) == [(project / "campaigns" / "survey.yaml").resolve()]
+    many = project / "campaigns" / "many"
+    many.mkdir()
+    for i in range(50):
+        (many / f"{i}.txt").touch()
+    message = (
+        "campaigns holds more than 50 files and folders; name the folder that holds the manifests"
+    )
+    (project / "dialogops.yaml").write_text("manifests: [campaigns]\n")
+    result = run_cli(["validate"], project)
+    assert (result.returncode, result.stdout.splitlines()) == (
+        1,
+        [f"dialogops.yaml:1:13: manifests[0]: {message}", "1 problem in 1 file"],
+    )
+    with pytest.raises(UsageError, match=f"^{message}$"):
+        discover([Path("campaigns")], config)
+
+
+def test_links_in_manifest_folders(project: Path) -> None:
+    """A link to a folder is not followed (so a loop cannot trap the search); a manifest
+    that cannot be read, a dangling link or a loop of links, is a problem, not skipped."""
+    write_campaign(project, "survey", "    csv: {path: data/p.csv}")
+    folder = project / "campaigns"
+    (folder / "up").symlink_to(project)
+    (folder / "gone.yaml").symlink_to(folder / "nowhere.yaml")
+    (folder / "loop.yaml").symlink_to(folder / "loop.yaml")
+    _, problems = check_project([], load_config(None, project))
+    assert [str(p) for p in problems] == [  # named by their real paths, as all manifests
+        "campaigns/loop.yaml:1:1: cannot read file: Too many levels of symbolic links",
+        "campaigns/nowhere.yaml:1:1: cannot read file: No such file or directory",
+    ]
+
+
+def test_validate_of_proc_neither_hangs_nor_crashes(tmp_path: Path) -> None:
+    """/proc changes while it is searched (processes come and go) and can be large."""
+    result = run_dialogops(["validate", "/proc"], tmp_path, timeout=60)
+    assert (result.returncode, result.stderr) in {
+        (0, ""),
+        (
+            1,
+            f"error: /proc holds more than {MAX_ENTRIES:,} files and folders; "
+            "name the folder that holds the manifests\n",
+        ),
+    }
 
 
 @pytest.mark.parametrize(

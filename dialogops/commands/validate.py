@@ -26,11 +26,10 @@ def run(
     """Print every problem and a summary line; 1 if any is an error (warnings pass)."""
     project: Project | None
     try:
-        config = files.load_config()
+        # A config that cannot work, or whose manifest folders cannot be searched.
+        project, problems = _check(files.load_config(), paths, changed)
     except ManifestError as exc:
         project, problems = None, list(exc.problems)
-    else:
-        project, problems = _check(config, paths, changed)
     view.show(project, problems, fmt)
     return 1 if any(p.is_error for p in problems) else 0
 
