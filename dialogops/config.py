@@ -25,11 +25,15 @@ API_URL_ENV = "DIALOG_API_URL"
 
 
 def find_config(cwd: Path) -> Path | None:
-    """The first dialogops.yaml in `cwd` or one of its parents."""
+    """The first dialogops.yaml in `cwd` or one of its parents.
+
+    Whatever the name is taken by (a FIFO, a folder) is the config, so that reading it
+    says what is wrong instead of a config further up being used unannounced.
+    """
     start = cwd.resolve()
     for folder in (start, *start.parents):
         candidate = folder / CONFIG_NAME
-        if candidate.is_file():
+        if candidate.exists():
             return candidate
     return None
 
@@ -41,7 +45,7 @@ def load_config(explicit: Path | None, cwd: Path, environment: str | None = None
     """
     if explicit is not None:
         path = (cwd / explicit).resolve()
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"config file {explicit} does not exist")
     else:
         found = find_config(cwd)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import enum
+import io
 import json
 from collections.abc import Generator, Iterator
 from contextlib import closing
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from dialogops.inputfiles import NotRegularFileError, check_regular, open_regular
 from dialogops.schemas import did_you_mean
 from dialogops.specs import CsvSource, JsonlSource
 
@@ -91,7 +93,10 @@ def resolve_inside(root: Path, base_dir: Path, written: str, *, absolute_ok: boo
     candidate = Path(written)
     if candidate.is_absolute() and not absolute_ok:
         raise DataFileError(Kind.PATH, f"{written!r} must be a path relative to the manifest")
-    resolved = (base_dir / candidate).resolve()
+    try:
+        resolved = (base_dir / candidate).resolve()
+    except (RuntimeError, OSError):  # Python 3.11 and 3.12 raise RuntimeError on a loop
+        raise DataFileError(Kind.PATH, f"{written!r} is a loop of symbolic links") from None
     if not resolved.is_relative_to(root.resolve()):
         raise DataFileError(Kind.OUTSIDE, f"{written!r} resolves outside the project root {root}")
     return resolved
@@ -100,10 +105,10 @@ def resolve_inside(root: Path, base_dir: Path, written: str, *, absolute_ok: boo
 def existing_file(root: Path, base_dir: Path, written: str) -> Path:
     """`resolve_inside`, and the path must name an existing file."""
     path = resolve_inside(root, base_dir, written)
-    if not path.exists():
-        raise DataFileError(Kind.PATH, f"file {written!r} does not exist")
-    if not path.is_file():
-        raise DataFileError(Kind.PATH, f"{written!r} is not a file")
+    try:
+        check_regular(path)
+    except OSError as exc:
+        raise _open_failure(exc, written) from None
     return path
 
 
@@ -120,7 +125,7 @@ def open_text(path: Path, encoding: str, shown: str) -> TextIO:
     """Open a data file as text, with universal newlines off (the csv module's way)."""
     codec = python_encoding(encoding)
     try:
-        return path.open(encoding=codec, newline="")
+        return io.TextIOWrapper(open_regular(path), encoding=codec, newline="")
     except OSError as exc:
         raise _open_failure(exc, shown) from None
 
@@ -246,7 +251,7 @@ def _first_undecodable_line(path: Path, codec: str, shown: str) -> int | None:
     decoder = codecs.getincrementaldecoder(codec)()
     line = 1
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             while chunk := handle.readline(READ_CHUNK):
                 try:
                     decoder.decode(chunk)
@@ -277,8 +282,11 @@ def _undecodable_message(shown: str, line: int | None, encoding: str) -> str:
 
 
 def _open_failure(exc: OSError, shown: str) -> DataFileError:
+    """Why a data file cannot be opened; `shown` names it as the manifest writes it."""
     if isinstance(exc, FileNotFoundError):
         return DataFileError(Kind.PATH, f"file {shown!r} does not exist")
     if isinstance(exc, IsADirectoryError):
         return DataFileError(Kind.PATH, f"{shown!r} is not a file")
-    return DataFileError(Kind.UNREADABLE, f"{shown} cannot be read: {exc.strerror}")
+    if isinstance(exc, NotRegularFileError):
+        return DataFileError(Kind.PATH, f"{shown!r} is {exc}")
+    return DataFileError(Kind.UNREADABLE, f"{shown} cannot be read: {exc.strerror or exc}")

@@ -14,9 +14,14 @@ from typing import NoReturn
 from dialogops.durable import write_atomic
 from dialogops.errors import StateError, UsageError
 from dialogops.hints import Hints
+from dialogops.inputfiles import read_capped
 from dialogops.plandoc import EntryDoc, SavedPlan, decode_saved, encode, entry_doc, saved_plan
 from dialogops.planner import Plan
 from dialogops.state import State, StateEntry
+
+# The most read from a plan file: a campaign takes about 1 KB (an orphaned one 0.3 KB), and
+# a file that never ends (/dev/zero, a link to it) must not fill memory.
+MAX_SAVED_PLAN_BYTES = 64 * 1024 * 1024
 
 
 def write_saved_plan(plan: Plan, path: Path) -> None:
@@ -33,7 +38,7 @@ def read_saved_plan(path: Path) -> SavedPlan:
     A plan written by a newer dialogops (a higher format_version) is a `StateError`.
     """
     try:
-        raw = path.read_bytes()
+        raw = read_capped(path, MAX_SAVED_PLAN_BYTES, "a saved plan")
     except FileNotFoundError as exc:
         raise UsageError(f"plan file {path} does not exist") from exc
     except OSError as exc:

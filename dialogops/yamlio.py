@@ -25,6 +25,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarstring import PlainScalarString
 
 from dialogops.errors import Location, Problem, Rule
+from dialogops.inputfiles import FileTooLargeError, read_capped
 
 FieldPath = tuple[str | int, ...]
 
@@ -154,16 +155,12 @@ def round_trip() -> YAML:
 def load_file(path: Path, display: str) -> tuple[list[Document], list[Problem]]:
     """Load every document of a YAML file; unreadable files become problems too."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        message = f"cannot read file: {exc.strerror}"
+        raw = read_capped(path, MAX_FILE_BYTES, "a YAML file")
+    except FileTooLargeError as exc:
+        message = f"file is {exc} (put long phone lists in a CSV or JSONL file)"
         return [], [Problem(Location(display, 1, 1), "", message, Rule.UNREADABLE_FILE)]
-    if len(raw) > MAX_FILE_BYTES:
-        message = (
-            f"file is larger than {MAX_FILE_BYTES // 2**20} MiB, the most dialogops "
-            "reads from a YAML file (put long phone lists in a CSV or JSONL file)"
-        )
+    except OSError as exc:
+        message = f"cannot read file: {exc.strerror or exc}"
         return [], [Problem(Location(display, 1, 1), "", message, Rule.UNREADABLE_FILE)]
     try:
         text = raw.decode("utf-8-sig")

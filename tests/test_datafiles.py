@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sample_manifests import write_campaign
 
+from dialogops import datafiles
 from dialogops.cli import main
 from dialogops.datafiles import (
     DataFileError,
@@ -195,7 +196,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     def denied(*_args: object, **_kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "open", denied)
+    monkeypatch.setattr(datafiles, "open_regular", denied)
     assert inspect(CsvSource(path, WHERE), "data/p.csv", count_rows=False) == FileProblem(
         Kind.UNREADABLE, "data/p.csv cannot be read: Permission denied"
     )

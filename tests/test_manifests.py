@@ -12,6 +12,7 @@ import pytest
 from conftest import run_cli, run_dialogops
 from sample_manifests import new_project, write_campaign
 
+from dialogops import yamlio
 from dialogops.cli import main
 from dialogops.config import deep_merge, load_config
 from dialogops.errors import ManifestError, UsageError
@@ -189,14 +190,14 @@ def test_validate_reads_the_config_once(
     )
     write_campaign(project, "survey", "    csv: {path: data/p.csv}")
     opened: list[Path] = []
-    real_open = Path.open
+    real_read = yamlio.read_capped
 
-    def counting_open(self: Path, *args: Any, **kwargs: Any) -> Any:
-        if self.name == "dialogops.yaml":
-            opened.append(self)
-        return real_open(self, *args, **kwargs)
+    def counting_read(path: Path, *args: Any) -> bytes:
+        if path.name == "dialogops.yaml":
+            opened.append(path)
+        return real_read(path, *args)
 
-    monkeypatch.setattr(Path, "open", counting_open)
+    monkeypatch.setattr(yamlio, "read_capped", counting_read)
     assert main(["validate"]) == 1
     assert capsys.readouterr().out.splitlines() == [
         "dialogops.yaml:1:24: manifests[1]: gone does not exist",

@@ -28,6 +28,9 @@ from dialogops.state.model import (
 )
 
 FORMAT_VERSION = 1
+# The most read from a state file: 100,000 campaigns take about 26 MB, and a file that
+# never ends (/dev/zero, a link to it) must not fill memory.
+MAX_STATE_BYTES = 256 * 1024 * 1024
 
 
 class _Entry(

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from dialogops.durable import write_atomic
 from dialogops.errors import StateError
-from dialogops.state.codec import dumps, loads
+from dialogops.inputfiles import read_capped
+from dialogops.state.codec import MAX_STATE_BYTES, dumps, loads
 from dialogops.state.locking import LockInfo
 from dialogops.state.model import State
 
@@ -57,7 +58,7 @@ class LocalBackend:
         not restored by a CI cache), and starting empty would create every campaign again.
         """
         try:
-            return self.target.read_text(encoding="utf-8")
+            return read_capped(self.target, MAX_STATE_BYTES, "a state file").decode("utf-8")
         except FileNotFoundError:
             if self.backup_path.exists():
                 raise StateError(
