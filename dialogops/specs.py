@@ -16,6 +16,13 @@ from dialogops.errors import Location
 
 OnInvalid = Literal["error", "skip"]
 
+# The Dialog API's IDs (project, start block, phone line, scenario, campaign, report column)
+# are signed 64-bit integers: the schemas, the state and the command line bound them to this.
+MAX_ID = 2**63 - 1
+# Python turns no longer decimal text into an integer (nor such an integer into text), so
+# YAML and JSONL readers refuse a longer one where it is written instead of crashing.
+MAX_INT_DIGITS = 4_300
+
 
 @dataclass(frozen=True)
 class CallingHours:

@@ -9,6 +9,7 @@ instance `fmt` rewrites files with, once they loaded here without a problem.
 from __future__ import annotations
 
 import io
+import math
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ from ruamel.yaml.scalarstring import PlainScalarString
 
 from dialogops.errors import Location, Problem, Rule
 from dialogops.inputfiles import FileTooLargeError, read_capped
+from dialogops.specs import MAX_INT_DIGITS
 
 FieldPath = tuple[str | int, ...]
 
@@ -40,6 +42,7 @@ MAX_DEPTH = 64
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 _CORE = "tag:yaml.org,2002:"
+_INT_LIMIT = 10**MAX_INT_DIGITS
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
 
 
@@ -85,8 +88,9 @@ def format_field(path: Sequence[str | int]) -> str:
 
 
 class _YamlProblem(Exception):
-    def __init__(self, node: Node, message: str) -> None:
+    def __init__(self, node: Node, message: str, path: FieldPath = ()) -> None:
         self.node = node
+        self.field = format_field(path)
         super().__init__(message)
 
 
@@ -238,7 +242,7 @@ def _build_document(
     try:
         data = builder.build(root, ())
     except _YamlProblem as exc:
-        refused = Problem(_location(exc.node, display), "", str(exc), Rule.YAML_REFUSED)
+        refused = Problem(_location(exc.node, display), exc.field, str(exc), Rule.YAML_REFUSED)
         return None, [*builder.problems, refused]
     doc = Document(
         path=path,
@@ -324,7 +328,7 @@ class _Builder:
             self._check_tag(node, "seq")
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
-        return self._scalar(node)
+        return self._scalar(node, path)
 
     def _check_tag(self, node: Node, *allowed: str) -> None:
         tag = str(node.tag)
@@ -342,7 +346,7 @@ class _Builder:
                 continue
             if not isinstance(key_node, ScalarNode):
                 raise _YamlProblem(key_node, "a mapping key must be a plain value")
-            key = str(self._scalar(key_node))
+            key = str(self._scalar(key_node, path))
             key_path = (*path, key)
             if key in result:
                 first = self.key_marks[key_path]
@@ -373,7 +377,8 @@ class _Builder:
                 merged.setdefault(key, value)
         return merged
 
-    def _scalar(self, node: ScalarNode) -> Any:
+    def _scalar(self, node: ScalarNode, path: FieldPath) -> Any:
+        """The value of a scalar written at `path` (for a key, the mapping's path)."""
         self._check_tag(node, "str", "null", "bool", "int", "float", "timestamp")
         kind = str(node.tag)[len(_CORE) :]
         text: str = node.value
@@ -386,10 +391,29 @@ class _Builder:
         if kind == "timestamp" or (kind in ("int", "float") and _SEXAGESIMAL.match(text)):
             return text
         if kind == "int":
-            return int(self._constructor.construct_yaml_int(node))
+            return self._int(node, text, path)
         if kind == "float":
-            return float(self._constructor.construct_yaml_float(node))
+            value = float(self._constructor.construct_yaml_float(node))
+            # No setting takes an infinite number, and NaN slips past every range check.
+            if not math.isfinite(value):
+                raise _YamlProblem(node, f"{text} is not a finite number", path)
+            return value
         return text
+
+    def _int(self, node: ScalarNode, text: str, path: FieldPath) -> int:
+        """The integer written, refused past MAX_INT_DIGITS digits (a hexadecimal one too):
+        Python turns no longer one into text, nor longer decimal text into an integer."""
+        # Checked before converting: a longer decimal text makes int() raise ValueError.
+        if len(text.lstrip("+-")) <= MAX_INT_DIGITS:
+            try:
+                value = int(self._constructor.construct_yaml_int(node))
+            except ValueError:  # PYTHONINTMAXSTRDIGITS set lower than MAX_INT_DIGITS
+                pass
+            else:
+                if abs(value) < _INT_LIMIT:
+                    return value
+        message = f"an integer of more than {MAX_INT_DIGITS:,} digits, longer than dialogops reads"
+        raise _YamlProblem(node, message, path)
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:

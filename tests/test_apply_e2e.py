@@ -291,10 +291,14 @@ def test_a_lost_state_with_its_backup_left_is_refused_by_plan_and_apply(
 
 def test_import_names_a_clear_error_for_an_id_that_cannot_be_one(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", ["alpha"])
-    for args in (["alpha", "-5"], ["alpha", "--", "-5"], ["alpha", "12x"]):
+    # "²" is a digit to str.isdigit() and not to int(); a 5,000-digit ID is past what
+    # int() reads: both crashed before.
+    ids = ["-5", "12x", "²", "9" * 5000, str(2**63)]
+    for args in (["alpha", "--", "-5"], *(["alpha", i] for i in ids)):
         result = run_cli(["import", *args], root)
         assert result.returncode == 1
-        assert f"{args[-1]!r} is not a campaign ID: IDs are whole numbers" in result.stderr
+        shown = f"{args[-1][:30]!r}..." if len(args[-1]) > 30 else repr(args[-1])
+        assert f"{shown} is not a campaign ID: IDs are whole numbers" in result.stderr
         assert "No such option" not in result.stderr
 
 

@@ -41,6 +41,8 @@ REFUSED = {
     "recursive-alias",
     "tab-indentation",
     "yaml-syntax-error",
+    "yaml-integer-too-long",
+    "yaml-not-finite",
 }
 
 

@@ -114,3 +114,33 @@ def _patterns(schema: Any) -> set[str]:
 def test_every_pattern_has_a_message_in_words() -> None:
     patterns = set().union(*(_patterns(load_schema(kind)) for kind in KINDS))
     assert patterns and patterns <= set(_PATTERN_HINTS)
+
+
+def test_every_integer_is_bounded_and_every_id_by_the_one_bound() -> None:
+    """An integer the API takes cannot pass validate and then overflow the platform: each
+    ID is bounded by specs.MAX_ID (a signed 64-bit integer), and every integer has a
+    maximum, so none of 29 digits is ever accepted."""
+    from dialogops.client import MAX_CAMPAIGN_ID
+    from dialogops.specs import MAX_ID
+
+    integers = {
+        f"{kind}.{name.rsplit('.', 1)[-1]}": sub
+        for kind in KINDS
+        for name, sub in _properties(load_schema(kind))
+        if sub.get("type") == "integer"
+    }
+    ids = {name: sub["maximum"] for name, sub in integers.items() if name.endswith("id")}
+    assert ids == {
+        "campaign.project_id": MAX_ID,
+        "campaign.start_block_id": MAX_ID,
+        "campaign.phone_id": MAX_ID,
+        "report.outgoing_campaign_id": MAX_ID,
+        "report.scenario_id": MAX_ID,
+        "report.project_id": MAX_ID,
+        "report.start_block_id": MAX_ID,
+        "report.id": MAX_ID,  # a report column's
+    }
+    unbounded = [name for name, sub in integers.items() if "maximum" not in sub]
+    # A limit the config sets for itself: dialogops compares it, never sends it.
+    assert unbounded == ["config.max_phones_per_campaign"]
+    assert MAX_CAMPAIGN_ID == MAX_ID  # client.py's answer check: the same bound

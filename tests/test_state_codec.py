@@ -213,6 +213,15 @@ def test_strings_are_escaped_as_json_dumps_without_ensure_ascii_did(text: str) -
             ),
             "campaigns.b.history.0: Object missing required field `replaced_at`",
         ),
+        (
+            # Bounded like the IDs: a database backend keeps it in a 64-bit column.
+            '{"version": 1, "serial": 9223372036854775808, "lineage": "", "campaigns": {}}',
+            "serial: Expected `int` <= 9223372036854775807",
+        ),
+        (
+            '{"version": 1, "serial": ' + "9" * 5000 + ', "lineage": "", "campaigns": {}}',
+            "serial: Integer value out of range",
+        ),
     ],
 )
 def test_an_invalid_state_names_the_field(text: str, problem: str) -> None:

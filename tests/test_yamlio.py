@@ -124,6 +124,45 @@ def test_huge_file_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ]
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("9" * 4301, "an integer of more than 4,300 digits, longer than dialogops reads"),
+        ("-" + "9" * 4301, "an integer of more than 4,300 digits, longer than dialogops reads"),
+        # Few characters, but more than 4,300 digits once written in decimal.
+        ("0x" + "f" * 4000, "an integer of more than 4,300 digits, longer than dialogops reads"),
+        (".nan", ".nan is not a finite number"),
+        ("-.inf", "-.inf is not a finite number"),
+        ("1e400", "1e400 is not a finite number"),
+    ],
+    ids=["digits", "negative", "hexadecimal", "nan", "infinity", "overflow"],
+)
+def test_numbers_python_cannot_carry_are_refused_where_written(value: str, message: str) -> None:
+    docs, problems = _load(f"api:\n  timeout_seconds: {value}\n")
+    assert docs == []
+    assert [str(p) for p in problems] == [f"m.yaml:2:20: api.timeout_seconds: {message}"]
+
+
+def test_numbers_at_the_bounds_are_read() -> None:
+    docs, problems = _load(f"a: {'9' * 4300}\nb: 1e308\nc: 0x{'f' * 3000}\n")
+    assert problems == []
+    assert docs[0].data == {"a": 10**4300 - 1, "b": 1e308, "c": 16**3000 - 1}
+
+
+def test_a_lower_python_digit_limit_is_a_problem_not_a_crash() -> None:
+    import sys
+
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)  # what PYTHONINTMAXSTRDIGITS=640 does
+    try:
+        _, problems = _load(f"a: {'9' * 700}\n")
+    finally:
+        sys.set_int_max_str_digits(limit)
+    assert [p.message for p in problems] == [
+        "an integer of more than 4,300 digits, longer than dialogops reads"
+    ]
+
+
 def test_recursive_alias_is_refused() -> None:
     _, problems = _load("a: &a [*a]\n")
     assert problems[0].message == "recursive YAML alias: an anchor refers to itself"

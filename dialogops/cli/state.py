@@ -96,12 +96,14 @@ def unlock_command(force: bool, files: ProjectFiles) -> int:
 
 def _campaign_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     """The ID as the Dialog UI shows it; `-5` arrives here too, so it gets a clear error."""
-    from dialogops.client import MAX_CAMPAIGN_ID
+    from dialogops.specs import MAX_ID
 
     text = value.strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_CAMPAIGN_ID:
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID))
+    if not digits or not 1 <= int(text) <= MAX_ID:
+        shown = f"{value[:30]!r}..." if len(value) > 30 else repr(value)  # the reason fits
         raise click.BadParameter(
-            f"{value!r} is not a campaign ID: IDs are whole numbers from 1 to {MAX_CAMPAIGN_ID}"
+            f"{shown} is not a campaign ID: IDs are whole numbers from 1 to {MAX_ID}"
         )
     return int(text)
 

@@ -17,14 +17,15 @@ from msgspec import Meta
 
 from dialogops.errors import StateError
 from dialogops.hints import PLAIN, Hints
+from dialogops.specs import MAX_ID
 
 Status = Literal["pending", "created", "unknown"]
 
 # The platform's IDs are positive signed 64-bit integers (client.py checks answers the same way).
-CampaignId = Annotated[int, Meta(ge=1, le=2**63 - 1)]
+CampaignId = Annotated[int, Meta(ge=1, le=MAX_ID)]
 CampaignName = Annotated[str, Meta(pattern="^[a-z0-9][a-z0-9._-]{0,99}$")]
 Fingerprint = Annotated[str, Meta(pattern="^sha256:[0-9a-f]{64}$")]
-Count = Annotated[int, Meta(ge=0)]
+Count = Annotated[int, Meta(ge=0, le=MAX_ID)]
 
 
 def utc_now() -> str:
@@ -64,7 +65,7 @@ class Sent(msgspec.Struct, frozen=True, gc=False, omit_defaults=True, forbid_unk
     phone or exclusion file's SHA-256, by its path from the project root.
     """
 
-    revision: Annotated[int, Meta(ge=1)]
+    revision: Annotated[int, Meta(ge=1, le=MAX_ID)]
     title: str
     description: str
     project_id: int
