@@ -137,6 +137,26 @@ def test_the_sandbox_keeps_its_own_state_so_state_is_refused(
     assert not (root / ".dialogops").exists()
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("nan", "'nan' is not a number of seconds"),
+        ("NaN", "'NaN' is not a number of seconds"),
+        ("inf", "inf is not in the range 0<=x<=86400."),
+        ("1e999", "inf is not in the range 0<=x<=86400."),
+        ("-1", "-1.0 is not in the range 0<=x<=86400."),
+        ("86401", "86401.0 is not in the range 0<=x<=86400."),
+    ],
+)
+@pytest.mark.parametrize("command", [["apply", "--auto-approve"], ["state", "rm", "x"]])
+def test_a_lock_timeout_that_would_wait_for_ever_is_a_usage_error(
+    tmp_path: Path, command: list[str], value: str, reason: str
+) -> None:
+    result = run_cli([*command, "--lock-timeout", value], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.endswith(f"\nError: Invalid value for '--lock-timeout': {reason}\n")
+
+
 def test_the_parsed_command_line_leaves_out_var_values() -> None:
     @click.command()
     @click.argument("paths", nargs=-1)

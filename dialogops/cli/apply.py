@@ -10,6 +10,7 @@ import click
 
 from dialogops.cli.options import (
     command_line,
+    lock_timeout_option,
     no_color_option,
     project_options,
     target_option,
@@ -36,14 +37,7 @@ def _ask_on_terminal(question: str) -> str:
     show_default=True,
     help="Creates in flight at once.",
 )
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Wait this long for the state lock.",
-)
+@lock_timeout_option
 @click.option(
     "--replace",
     multiple=True,

@@ -6,6 +6,7 @@ Nothing here loads the project: `dialogops --help` imports every command's optio
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,27 @@ def _parse_vars(
     return parsed
 
 
+# A lock held longer than a day belongs to a command that hangs, or died on another host.
+MAX_LOCK_WAIT = 86_400
+
+
+class _LockWait(click.FloatRange):
+    """Seconds to wait for the state lock, from 0 to MAX_LOCK_WAIT.
+
+    A NaN deadline is never reached, and NaN fails every comparison, so the range alone
+    lets it in: it is refused by name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(min=0, max=MAX_LOCK_WAIT)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
 config_option = click.option(
     "--config",
     "config_path",
@@ -108,6 +130,14 @@ target_option = click.option(
     multiple=True,
     metavar="NAME",
     help="Only this campaign (repeatable); an unknown name is an error.",
+)
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=_LockWait(),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for the state lock held by another command.",
 )
 no_color_option = click.option("--no-color", is_flag=True, help="No colours in the output.")
 verbose_option = click.option(

@@ -11,6 +11,7 @@ import click
 
 from dialogops.cli.options import (
     command_line,
+    lock_timeout_option,
     no_color_option,
     project_options,
     var_file_option,
@@ -21,15 +22,6 @@ from dialogops.cli.options import (
 if TYPE_CHECKING:
     from dialogops.commands.project import ProjectFiles
     from dialogops.views.state import ListFormat
-
-lock_timeout_option = click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Wait this long for the state lock held by another command.",
-)
 
 
 @click.group("state")
