@@ -11,6 +11,7 @@ import csv
 import enum
 import io
 import json
+import sys
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -20,8 +21,13 @@ from typing import Any, TextIO
 from dialogops.inputfiles import NotRegularFileError, check_regular, open_regular
 from dialogops.schemas import did_you_mean
 from dialogops.specs import CsvSource, JsonlSource
+from dialogops.yamlio import MAX_DEPTH
 
 DELIMITERS = ",;\t"
+# The longest CSV row or JSONL line read, in characters: a phone row holds tens, and a
+# file without line breaks must not be read into memory whole. (A CSV field is bounded
+# tighter still, by the csv module's 131,072.)
+MAX_ROW_CHARS = 1024 * 1024
 SNIFF_BYTES = 64 * 1024
 # Bytes read per step when scanning a data file's encoding, so a file without newlines
 # is not read into memory at once.
@@ -113,12 +119,19 @@ def existing_file(root: Path, base_dir: Path, written: str) -> Path:
 
 
 def python_encoding(encoding: str) -> str:
-    """The codec to read with: plain UTF-8 also accepts (and drops) a byte order mark."""
+    """The codec to read with: plain UTF-8 also accepts (and drops) a byte order mark.
+
+    Codecs that are not text encodings (rot13, base64, zlib...) are refused here, before
+    any reader could hand them bytes they were never meant to decode.
+    """
     try:
-        name = codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
     except LookupError as exc:
         raise DataFileError(Kind.ENCODING, f"unknown encoding {encoding!r}") from exc
-    return "utf-8-sig" if name == "utf-8" else name
+    if not info._is_text_encoding:
+        message = f"{encoding!r} is not a text encoding (name one such as utf-8 or cp1251)"
+        raise DataFileError(Kind.ENCODING, message)
+    return "utf-8-sig" if info.name == "utf-8" else info.name
 
 
 def open_text(path: Path, encoding: str, shown: str) -> TextIO:
@@ -154,19 +167,32 @@ def csv_rows(
     """(line where the row starts, cells) for every non-empty row of a CSV file, header
     included, read lazily; DataFileError when the file cannot be read."""
     with open_text(path, encoding, shown) as handle:
+        line = 1  # where the row being read starts
+        read = 0  # characters read
+        row_begins = 0  # characters read before the row being read
+
+        def lines() -> Iterator[str]:
+            # A row (which may span lines inside quotes) is refused once it passes
+            # MAX_ROW_CHARS, before it is read whole.
+            nonlocal read
+            while text := handle.readline(MAX_ROW_CHARS - (read - row_begins) + 1):
+                read += len(text)
+                if read - row_begins > MAX_ROW_CHARS:
+                    raise _row_too_long(shown, line)
+                yield text
+
         try:
-            reader = csv.reader(handle, delimiter=delimiter or sniff_delimiter(handle))
-            line = 1
+            reader = csv.reader(lines(), delimiter=delimiter or sniff_delimiter(handle))
             for cells in reader:
                 if cells:
                     yield line, cells
-                line = reader.line_num + 1
+                line, row_begins = reader.line_num + 1, read
         except csv.Error as exc:
             # Only reading rows raises it: name the line the parser stopped on, where the
             # broken quoting or oversized field is.
             message = f"{shown} line {reader.line_num} is not readable as CSV: {exc}"
             raise DataFileError(Kind.UNREADABLE, message) from None
-        except UnicodeDecodeError:
+        except UnicodeError:
             raise _undecodable(path, encoding, shown) from None
 
 
@@ -188,21 +214,72 @@ def jsonl_records(path: Path, shown: str, encoding: str) -> JsonlRecords:
     """(line, object) for every non-blank line of a JSONL file, read lazily; DataFileError
     when a line is not a JSON object or the file cannot be read."""
     with open_text(path, encoding, shown) as handle:
+        line = 0
         try:
-            for line, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    record = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    message = f"{shown} line {line} is not valid JSON: {exc.msg}"
-                    raise DataFileError(Kind.UNREADABLE, message) from None
-                if not isinstance(record, dict):
-                    message = f"{shown} line {line} is not a JSON object"
-                    raise DataFileError(Kind.UNREADABLE, message)
-                yield line, record
-        except UnicodeDecodeError:
+            # One character more than a row may hold tells a longer line without reading it.
+            while text := handle.readline(MAX_ROW_CHARS + 1):
+                line += 1
+                if len(text) > MAX_ROW_CHARS:
+                    raise _row_too_long(shown, line)
+                if text.strip():
+                    yield line, _json_object(text, shown, line)
+        except UnicodeError:
             raise _undecodable(path, encoding, shown) from None
+
+
+def _row_too_long(shown: str, line: int) -> DataFileError:
+    message = (
+        f"{shown} line {line} is a row longer than {MAX_ROW_CHARS:,} characters, "
+        "the most dialogops reads"
+    )
+    return DataFileError(Kind.UNREADABLE, message)
+
+
+def _json_object(text: str, shown: str, line: int) -> dict[str, Any]:
+    """One JSONL line as its object; DataFileError naming the file and line if it is not
+    one, holds an integer longer than Python reads, or nests too deeply."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = f"{shown} line {line} is not valid JSON: {exc.msg}"
+        raise DataFileError(Kind.UNREADABLE, message) from None
+    except ValueError:  # the one other: an integer past sys.get_int_max_str_digits()
+        message = (
+            f"{shown} line {line} holds an integer of more than "
+            f"{sys.get_int_max_str_digits():,} digits"
+        )
+        raise DataFileError(Kind.UNREADABLE, message) from None
+    except RecursionError:
+        raise _too_deep(shown, line) from None
+    if not isinstance(record, dict):
+        raise DataFileError(Kind.UNREADABLE, f"{shown} line {line} is not a JSON object")
+    if _nested_deeper_than(record, MAX_DEPTH, text):
+        raise _too_deep(shown, line)
+    return record
+
+
+def _too_deep(shown: str, line: int) -> DataFileError:
+    message = f"{shown} line {line} is nested deeper than {MAX_DEPTH} levels"
+    return DataFileError(Kind.UNREADABLE, message)
+
+
+def _nested_deeper_than(record: dict[str, Any], limit: int, text: str) -> bool:
+    """Whether an object parsed from `text` nests more than `limit` arrays and objects.
+
+    Rows nest rarely if at all; a deeper one would crash whatever walks it recursively.
+    """
+    if text.count("[") + text.count("{") <= limit:  # cheap, and true of nearly every row
+        return False
+    stack: list[tuple[Any, int]] = [(record, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def inspect(
@@ -255,14 +332,14 @@ def _first_undecodable_line(path: Path, codec: str, shown: str) -> int | None:
             while chunk := handle.readline(READ_CHUNK):
                 try:
                     decoder.decode(chunk)
-                except UnicodeDecodeError:
+                except UnicodeError:
                     return line
                 line += chunk.endswith(b"\n")
     except OSError as exc:
         raise _open_failure(exc, shown) from None
     try:
         decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
+    except UnicodeError:
         return line
     return None
 

@@ -160,6 +160,69 @@ PROBLEMS = [
             "data/p line 2 is not readable as CSV: field larger than field limit (131072)",
         ),
     ),
+    (
+        "csv row too long",
+        CsvSource,
+        b"phone,x\n1,2\n" + b"x," * 600_000 + b"\n",
+        {},
+        FileProblem(
+            Kind.UNREADABLE,
+            "data/p line 3 is a row longer than 1,048,576 characters, the most dialogops reads",
+        ),
+    ),
+    (
+        # Quoted line breaks make one row of many short lines: the row is bounded too.
+        "csv row of many lines",
+        CsvSource,
+        b"phone,x\n1," + b'"a\nb",' * 300_000 + b"\n",
+        {},
+        FileProblem(
+            Kind.UNREADABLE,
+            "data/p line 2 is a row longer than 1,048,576 characters, the most dialogops reads",
+        ),
+    ),
+    (
+        "jsonl line too long",
+        JsonlSource,
+        b'{"phone": "1"}\n{"phone": "' + b"1" * 2**20 + b'"}\n',
+        {},
+        FileProblem(
+            Kind.UNREADABLE,
+            "data/p line 2 is a row longer than 1,048,576 characters, the most dialogops reads",
+        ),
+    ),
+    (
+        "jsonl nested deeper than yaml may",
+        JsonlSource,
+        b'{"phone": "1", "x": ' + b"[" * 64 + b"]" * 64 + b"}\n",
+        {},
+        FileProblem(Kind.UNREADABLE, "data/p line 1 is nested deeper than 64 levels"),
+    ),
+    (
+        "jsonl nested deeper than python recurses",
+        JsonlSource,
+        b"[" * 100_000 + b"]" * 100_000 + b"\n",
+        {},
+        FileProblem(Kind.UNREADABLE, "data/p line 1 is nested deeper than 64 levels"),
+    ),
+    (
+        "jsonl integer too long",
+        JsonlSource,
+        b'{"phone": "1", "n": -' + b"9" * 4301 + b"}\n",
+        {},
+        FileProblem(Kind.UNREADABLE, "data/p line 1 holds an integer of more than 4,300 digits"),
+    ),
+    (
+        # Some text codecs raise a plain UnicodeError rather than UnicodeDecodeError.
+        "utf-16 without a byte order mark",
+        CsvSource,
+        b"phone\n+79991234567\n",
+        {"encoding": "utf-16"},
+        FileProblem(
+            Kind.ENCODING,
+            "data/p line 1 is not valid utf-16 (declare the file's real encoding, e.g. cp1251)",
+        ),
+    ),
 ]
 
 
@@ -177,6 +240,55 @@ def test_each_problem_has_its_kind_and_field(
 ) -> None:
     source = kind(_file(tmp_path, "p", content), WHERE, **options)
     assert inspect(source, "data/p", count_rows=True) == problem
+
+
+@pytest.mark.parametrize("codec", ["rot13", "base64", "hex", "zlib", "uu", "quopri", "bz2"])
+def test_a_codec_that_is_not_a_text_encoding_is_refused(tmp_path: Path, codec: str) -> None:
+    source = CsvSource(_file(tmp_path, "p", b"phone\n+79991234567\n"), WHERE, encoding=codec)
+    expected = FileProblem(
+        Kind.ENCODING, f"{codec!r} is not a text encoding (name one such as utf-8 or cp1251)"
+    )
+    assert inspect(source, "data/p", count_rows=True) == expected
+    with pytest.raises(DataFileError) as info:
+        next(csv_rows(source.path, "data/p", codec))
+    assert info.value.problem == expected
+
+
+def test_rows_at_the_bounds_are_read(tmp_path: Path) -> None:
+    """A row of exactly MAX_ROW_CHARS characters (its line break included), and an
+    integer of 4,300 digits (Python's own limit), are read."""
+    width = datafiles.MAX_ROW_CHARS - len("1,\n")
+    cells = b"x" * 99 + b","  # a field is bounded tighter, by the csv module
+    row = cells * (width // 100) + b"x" * (width % 100)
+    csv_file = _file(tmp_path, "p.csv", b"phone,x\n1," + row + b"\n2,y\n")
+    assert [line for line, _ in csv_rows(csv_file, "p.csv")] == [1, 2, 3]
+    jsonl = _file(tmp_path, "p.jsonl", b'{"phone": "1", "n": ' + b"9" * 4300 + b"}\n")
+    [(_, record)] = datafiles.jsonl_records(jsonl, "p.jsonl", "utf-8")
+    assert record["n"] == 10**4300 - 1
+
+
+def test_a_file_of_one_huge_line_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = _file(tmp_path, "p.csv", b"phone," + b"x," * 10 * 2**20 + b"\n")
+    tracemalloc.start()
+    try:
+        problem = inspect(CsvSource(path, WHERE), "data/p.csv", count_rows=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert problem == FileProblem(
+        Kind.UNREADABLE,
+        "data/p.csv line 1 is a row longer than 1,048,576 characters, the most dialogops reads",
+    )
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB for a 20 MiB line"
+
+
+def test_a_loop_of_symbolic_links_is_a_path_problem(tmp_path: Path) -> None:
+    (tmp_path / "loop.csv").symlink_to("loop.csv")
+    with pytest.raises(DataFileError) as info:
+        existing_file(tmp_path, tmp_path, "loop.csv")
+    assert info.value.problem == FileProblem(Kind.PATH, "'loop.csv' is a loop of symbolic links")
 
 
 def test_fields_problems_belong_to() -> None:
