@@ -228,6 +228,10 @@ def _decode(decoder: msgspec.json.Decoder[_T], raw: bytes, origin: str) -> _T:
         ) from exc
     except msgspec.DecodeError as exc:
         raise UsageError(f"plan file {origin} is not a dialogops saved plan ({exc})") from exc
+    except RecursionError:  # msgspec recurses per level of nesting, even in a skipped value
+        raise UsageError(
+            f"plan file {origin} is not a dialogops saved plan (JSON nested too deeply to read)"
+        ) from None
 
 
 def _body(

@@ -187,6 +187,38 @@ def test_a_malformed_saved_plan_names_the_failing_path(
     assert str(info.value) == f"plan file {path} is not a dialogops saved plan ({message})"
 
 
+def test_an_integer_too_long_to_read_names_its_field(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    write_saved_plan(sample_plan(), path)
+    text = path.read_text(encoding="utf-8")
+    serial = f'"serial": {json.loads(text)["state"]["serial"]}'
+    path.write_text(text.replace(serial, '"serial": ' + "9" * 5000, 1), encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        read_saved_plan(path)
+    assert str(info.value) == (
+        f"plan file {path} is not a dialogops saved plan "
+        "($.state.serial: Integer value out of range)"
+    )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"format_version": 2, "x": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"format_version": 2, "dialogops_version": "1", "state": ' + "[" * 5000,
+    ],
+    ids=["skipped", "broken"],
+)
+def test_json_nested_too_deeply_is_refused(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        read_saved_plan(path)
+    assert str(info.value) == (
+        f"plan file {path} is not a dialogops saved plan (JSON nested too deeply to read)"
+    )
+
+
 def test_a_plan_document_or_an_older_saved_plan_is_refused_naming_the_fix(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     path.write_text(view.as_json(sample_plan()), encoding="utf-8")

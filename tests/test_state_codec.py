@@ -235,6 +235,37 @@ def test_an_invalid_state_names_the_field(text: str, problem: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        # In a field msgspec skips, in an entry it decodes, and in JSON that breaks off:
+        # msgspec recurses per level either way.
+        document()[:-1] + ', "x": ' + "[" * 5000 + "]" * 5000 + "}",
+        document(a={"status": "pending", "fingerprint": FP_A, "phones": 1, "history": "H"}).replace(
+            '"H"', "[" * 5000 + "]" * 5000
+        ),
+        '{"version": 1, "serial": ' + "[" * 5000,
+    ],
+    ids=["skipped", "decoded", "broken"],
+)
+def test_json_nested_too_deeply_is_refused(text: str) -> None:
+    with pytest.raises(StateError) as caught:
+        loads(text, "s.json")
+    assert str(caught.value) == (
+        "s.json: not a valid dialogops state file: JSON nested too deeply to read"
+    )
+
+
+def test_broken_json_holding_a_huge_integer_is_named_in_msgspec_words() -> None:
+    """The line and column come from Python's json, which cannot read such an integer."""
+    with pytest.raises(StateError) as caught:
+        loads('{"version": 1, "serial": ' + "9" * 5000 + ", ", "s.json")
+    assert str(caught.value) == (
+        "s.json: state file is not valid JSON (Input data was truncated); "
+        "the previous version may be in s.json.backup"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         '{"version": 2, "serial": 0, "lineage": "", "campaigns": {}}',
         '{"version": 3, "serial": "7", "workspaces": {}}',
     ],

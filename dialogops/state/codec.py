@@ -83,6 +83,15 @@ _ENCODER = msgspec.json.Encoder()
 def loads(text: str, origin: str) -> State:
     """Parse a state document; `origin` (the file) names it in every error."""
     try:
+        return _loads(text, origin)
+    except RecursionError:  # msgspec recurses per level of nesting, even in a skipped value
+        raise StateError(
+            f"{origin}: not a valid dialogops state file: JSON nested too deeply to read"
+        ) from None
+
+
+def _loads(text: str, origin: str) -> State:
+    try:
         document = _DOCUMENT.decode(text)
     except msgspec.ValidationError as exc:
         _refuse_unreadable(text, origin)
@@ -221,4 +230,6 @@ def _syntax_error(text: str, error: msgspec.DecodeError) -> str:
         json.loads(text)
     except json.JSONDecodeError as exc:
         return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    except (ValueError, RecursionError):  # an integer or a nesting json cannot read either
+        pass
     return str(error)
