@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogops import schemas
+from dialogops.datafiles import DataFileError, resolve_inside
 from dialogops.errors import Location, ManifestError, Problem, Rule, UsageError
 from dialogops.specs import CallingHours, Config, ConfigMarks, Marks, Policy
 from dialogops.variables import as_text
@@ -117,6 +118,7 @@ def _semantic_problems(doc: Document) -> list[Problem]:
         except (ZoneInfoNotFoundError, ValueError):
             message = f"unknown timezone {timezone!r} (use an IANA name such as Europe/Moscow)"
             problems.append(Problem(doc.at(("timezone",)), "timezone", message, Rule.CONFIG))
+    problems.extend(_manifests_outside(doc))
     policies: list[tuple[FieldPath, Any]] = [((), data.get("policy", {}))]
     for name, environment in data.get("environments", {}).items():
         policies.append((("environments", name), environment.get("policy", {})))
@@ -132,6 +134,25 @@ def _semantic_problems(doc: Document) -> list[Problem]:
                     Rule.TIME_ORDER,
                 )
             )
+    return problems
+
+
+def _manifests_outside(doc: Document) -> list[Problem]:
+    """`manifests` entries that leave the project root, as data files may not either: a
+    manifest there could name none of its data, and a search of / or /proc is no project's."""
+    written = doc.data.get("manifests")
+    entries: list[tuple[FieldPath, str]] = (
+        [(("manifests",), written)]
+        if isinstance(written, str)
+        else [(("manifests", i), entry) for i, entry in enumerate(written or ())]
+    )
+    problems: list[Problem] = []
+    root = doc.path.parent
+    for at, entry in entries:
+        try:
+            resolve_inside(root, root, entry, absolute_ok=True)
+        except DataFileError as exc:
+            problems.append(Problem(doc.at(at), format_field(at), exc.problem.message, Rule.CONFIG))
     return problems
 
 

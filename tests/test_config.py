@@ -91,6 +91,54 @@ def test_calling_hours_must_be_ordered(tmp_path: Path, monkeypatch: pytest.Monke
         load_config(None, tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ("api: {timeout_seconds: .nan}", "1:24: api.timeout_seconds: .nan is not a finite number"),
+        ("api: {timeout_seconds: .inf}", "1:24: api.timeout_seconds: .inf is not a finite number"),
+        (
+            # float() of this integer raised OverflowError, a crash.
+            f"api: {{timeout_seconds: 1{'0' * 399}}}",
+            f"1:24: api.timeout_seconds: 1{'0' * 399} is greater than the maximum of 3600",
+        ),
+        (
+            "api: {timeout_seconds: 3600.5}",
+            "1:24: api.timeout_seconds: 3600.5 is greater than the maximum of 3600",
+        ),
+        (
+            'state: {path: "s\\0.json"}',
+            "1:15: state.path: 's\\x00.json' holds a NUL character, which no path can",
+        ),
+        (
+            'manifests: "campaigns\\0"',
+            "1:12: manifests: 'campaigns\\x00' holds a NUL character, which no path can",
+        ),
+        (
+            "manifests: [campaigns, /proc, ../elsewhere]",
+            "1:24: manifests[1]: '/proc' resolves outside the project root {root}\n"
+            "dialogops.yaml:1:31: manifests[2]: '../elsewhere' resolves outside the project "
+            "root {root}",
+        ),
+    ],
+    ids=["nan", "inf", "400-digits", "over-an-hour", "nul-state", "nul-manifests", "outside"],
+)
+def test_hostile_settings_are_located_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, problem: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dialogops.yaml").write_text(setting + "\n")
+    with pytest.raises(ManifestError) as caught:
+        load_config(None, tmp_path)
+    expected = "dialogops.yaml:" + problem.replace("{root}", str(tmp_path.resolve()))
+    assert "\n".join(str(p) for p in caught.value.problems) == expected
+
+
+def test_manifests_inside_the_root_by_any_path_are_kept(tmp_path: Path) -> None:
+    (tmp_path / "dialogops.yaml").write_text(f"manifests: [a/../b, {tmp_path.resolve()}/c]\n")
+    root = tmp_path.resolve()
+    assert load_config(None, tmp_path).manifests == (root / "a/../b", root / "c")
+
+
 def test_empty_config_is_all_defaults(tmp_path: Path) -> None:
     (tmp_path / "dialogops.yaml").write_text("# nothing yet\n")
     config = load_config(None, tmp_path)

@@ -63,6 +63,7 @@ _PATTERN_HINTS = {
     ),
     "^https?://": "is not an http:// or https:// URL",
     "^[A-Za-z_][A-Za-z0-9_]*$": "is not an environment variable name such as DIALOGOPS_STATE_DSN",
+    "^[^\\u0000]*$": "holds a NUL character, which no path can",
 }
 
 
