@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialogops.errors import Problem, RenderError, Rule
+from dialogops.inputfiles import open_regular
 from dialogops.specs import Campaign, InlineSource
 from dialogops.state import Sent, SentSchedule, StateEntry, TemplateSource
 
@@ -107,7 +108,7 @@ def _digests(campaign: Campaign, root: Path) -> dict[str, str]:
     digests: dict[str, str] = {}
     for path, where in files:
         try:
-            with path.open("rb") as handle:
+            with open_regular(path) as handle:
                 digest = hashlib.file_digest(handle, "sha256").hexdigest()
         except OSError as exc:  # rendered a moment ago: it was changed or removed since
             problem = Problem(where, "", f"cannot read {path}: {exc.strerror}", Rule.DATA_FILE)

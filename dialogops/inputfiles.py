@@ -7,10 +7,10 @@ so every manifest, data file, state file and saved plan is opened here before it
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
 
 _KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
@@ -55,7 +55,7 @@ def check_regular(path: Path) -> None:
     _refuse_special(path, os.stat(path).st_mode)
 
 
-def open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path) -> io.BufferedReader:
     """`path` open for binary reading; NotRegularFileError unless it is a regular file.
 
     The kind is checked before opening (so the message names a socket, which cannot be

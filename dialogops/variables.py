@@ -33,7 +33,7 @@ def resolve_vars(
 def read_var_file(path: Path) -> dict[str, str]:
     """A YAML mapping of names to strings, numbers or booleans; anything else is a located
     `ManifestError`, a missing file a `UsageError`."""
-    if not path.is_file():
+    if not path.exists():  # a FIFO or a folder is refused by load_file, naming what it is
         raise UsageError(f"var file {path} does not exist")
     display = display_path(path)
     docs, problems = load_file(path, display)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from pathlib import Path
 
 import msgspec
+import pytest
 from sample_plans import entry_for, make_campaign
 
 from dialogops.changes import FieldChange, field_changes, sent_summary
-from dialogops.errors import Location
+from dialogops.errors import Location, RenderError
 from dialogops.specs import Campaign, CsvSource, Exclude, PhonesSpec
 from dialogops.state import SentSchedule
 
@@ -78,3 +80,17 @@ def test_a_literal_that_changes_type_is_a_change() -> None:
 def test_nothing_to_compare_without_a_recorded_summary() -> None:
     campaign = make_campaign("c")
     assert field_changes(entry_for(campaign), sent_summary(campaign, Path("/p")), 4) is None
+
+
+def test_a_data_file_swapped_for_a_fifo_since_rendering_is_refused_not_waited_on(
+    tmp_path: Path,
+) -> None:
+    root = with_files(tmp_path)
+    (root / "data" / "stop.txt").unlink()
+    os.mkfifo(root / "data" / "stop.txt")  # a blocking open would wait for a writer
+    with pytest.raises(RenderError) as info:
+        sent_summary(csv_campaign(root), root)
+    [problem] = info.value.problems
+    assert problem.message == (
+        f"cannot read {root / 'data' / 'stop.txt'}: a named pipe (FIFO), not a regular file"
+    )

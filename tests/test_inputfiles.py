@@ -222,3 +222,12 @@ def test_a_config_that_is_not_a_regular_file(project: Path) -> None:
         assert result.stdout.splitlines()[0].endswith(
             "dialogops.yaml:1:1: cannot read file: a named pipe (FIFO), not a regular file"
         )
+
+
+def test_a_var_file_that_is_not_a_regular_file(project: Path) -> None:
+    _fifo(project / "vars.yaml")
+    result = run_cli(["plan", "--var-file", "vars.yaml"], project)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: vars.yaml:1:1: cannot read file: a named pipe (FIFO), not a regular file\n"
+    )
