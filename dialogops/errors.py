@@ -64,11 +64,15 @@ class Rule(StrEnum):
 
 
 RULE_DESCRIPTIONS: Mapping[Rule, str] = {
-    Rule.UNREADABLE_FILE: "The file cannot be read: no permission, not UTF-8, or over 4 MiB.",
+    Rule.UNREADABLE_FILE: (
+        "The file cannot be read: no permission, not a regular file (a FIFO, a device), "
+        "not UTF-8, or over 4 MiB."
+    ),
     Rule.YAML_SYNTAX: "The file is not valid YAML.",
     Rule.YAML_REFUSED: (
         "YAML that dialogops refuses to load: object tags, alias bombs, recursive aliases, "
-        "nesting deeper than 64 levels, keys that are not plain values."
+        "nesting deeper than 64 levels, keys that are not plain values, .nan and .inf, "
+        "integers of more than 4,300 digits."
     ),
     Rule.DUPLICATE_KEY: "A key written twice in one mapping.",
     Rule.DOCUMENT: (
@@ -76,7 +80,10 @@ RULE_DESCRIPTIONS: Mapping[Rule, str] = {
         "unsupported apiVersion, an unknown kind."
     ),
     Rule.SCHEMA: "A value the JSON Schema of its kind does not allow, or a missing one.",
-    Rule.CONFIG: "A setting of dialogops.yaml that cannot work.",
+    Rule.CONFIG: (
+        "A setting of dialogops.yaml that cannot work: a `manifests` folder missing, outside "
+        "the project root, or too large to search."
+    ),
     Rule.INVALID_DATE: "A date or date-time that does not exist.",
     Rule.DATE_IN_PAST: "A schedule date before today in the project's timezone.",
     Rule.TIME_ORDER: "An end that is not after its start (calling hours, report period).",
@@ -84,8 +91,9 @@ RULE_DESCRIPTIONS: Mapping[Rule, str] = {
     Rule.DUPLICATE_NAME: "Two manifests of one kind with the same metadata.name.",
     Rule.UNKNOWN_CAMPAIGN: "A Report naming a Campaign that no manifest defines.",
     Rule.DATA_FILE: (
-        "A data file or output path: missing, outside the project root, not in its "
-        "encoding, or without the phone column."
+        "A data file or output path: missing, not a regular file, outside the project root, "
+        "not in its encoding (or not a text encoding), without the phone column, or with a "
+        "row that is too long or too deeply nested."
     ),
     Rule.TEMPLATE: "An add_data template that does not compile.",
     Rule.RENDER: "A phone number or add_data value that cannot be rendered from its row.",
