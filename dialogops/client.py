@@ -43,7 +43,7 @@ from urllib3.util.retry import Retry
 from dialogops import __version__
 from dialogops.errors import ApiError, UsageError
 from dialogops.masking import ScrubFilter, redact, secrets
-from dialogops.specs import Config
+from dialogops.specs import MAX_ID, Config
 
 _T = TypeVar("_T")
 
@@ -52,9 +52,6 @@ LoginFormat = Literal["form", "json"]
 DEFAULT_RETRY_AFTER = 1.0  # seconds, for a 429 that does not say how long to wait
 _MAX_CONNECT_TIMEOUT = 10.0
 _POOL_SIZE = 64
-# The largest campaign ID accepted from a create: a signed 64-bit integer, what any
-# platform database column can hold. Anything else is not an ID the API could give.
-MAX_CAMPAIGN_ID = 2**63 - 1
 # Decoded sizes read at most: a create answers `{"campaign": {"id": N}}` (about 30 bytes)
 # and an error a message; only a report is large, and it is streamed, never held.
 MAX_ANSWER_BYTES = 16 * 1024
@@ -817,8 +814,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def is_campaign_id(value: object) -> bool:
-    """Whether `value` can be a campaign ID: an integer from 1 to MAX_CAMPAIGN_ID."""
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_CAMPAIGN_ID
+    """Whether `value` can be a campaign ID: an integer from 1 to MAX_ID (a signed 64-bit
+    integer, what any platform database column can hold); nothing else is an ID the API
+    could give."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
 def _usable_token(token: str) -> bool:
