@@ -8,10 +8,10 @@ template at all; `apply --plan` decodes it typed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 import msgspec
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET, Struct, UnsetType
 
 from dialogops import __version__
 from dialogops.errors import StateError, UsageError
@@ -20,6 +20,7 @@ from dialogops.planner import Action, ActionStatus, Plan
 from dialogops.render import RenderedCampaign, SkippedRow
 from dialogops.specs import Campaign
 from dialogops.state import StateEntry, Status, TemplateSource
+from dialogops.state.model import Count, Fingerprint
 
 # The layout of `plan --format json`.
 PLAN_FORMAT_VERSION = 1
@@ -28,9 +29,6 @@ SAVED_PLAN_FORMAT_VERSION = 2
 SAMPLE_SIZE = 3
 
 _T = TypeVar("_T")
-
-Count = Annotated[int, Meta(ge=0)]
-Fingerprint = Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
 class StateDoc(Struct, frozen=True):

@@ -158,6 +158,10 @@ def _breaks(path: list[str | int], value: Any) -> Callable[[Any], None]:
         (_breaks(["created_at"], None), "$: Object missing required field `created_at`"),
         (_breaks(["state", "serial"], "7"), "$.state.serial: Expected `int`, got `str`"),
         (_breaks(["state", "serial"], -1), "$.state.serial: Expected `int` >= 0"),
+        (  # the plan's counts are the state's: at most a signed 64-bit integer
+            _breaks(["state", "serial"], 2**63),
+            "$.state.serial: Expected `int` <= 9223372036854775807",
+        ),
         (_breaks(["options", "vars"], "k"), "$.options.vars: Expected `array`, got `str`"),
         (
             _breaks(["campaigns", 0, "status"], "created"),
