@@ -10,11 +10,13 @@ import datetime as dt
 from pathlib import Path
 
 from dialogops.errors import UsageError
+from dialogops.inputfiles import read_capped
 from dialogops.manifests import today_in
 from dialogops.schemas import KINDS, schema_text
 
 TIMEZONE = "Europe/Moscow"
-GITIGNORE_LINE = ".dialogops/"
+GITIGNORE_LINE = b".dialogops/"
+MAX_GITIGNORE_BYTES = 1024 * 1024
 # The schemas live in the project, so that the editor of anyone who clones it finds them.
 SCHEMAS = Path(".schemas")
 
@@ -111,13 +113,15 @@ def scaffold(root: Path, today: dt.date | None = None) -> list[Path]:
     if existing:
         listed = ", ".join(str(path) for path in existing)
         raise UsageError(f"refusing to overwrite existing files: {listed}")
+    gitignore = root / ".gitignore"
+    ignored = _read_gitignore(gitignore)
     try:
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         written = list(files)
-        if _ensure_gitignore(root / ".gitignore"):
-            written.append(root / ".gitignore")
+        if _ensure_gitignore(gitignore, ignored):
+            written.append(gitignore)
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or root}: {exc.strerror}") from exc
     return written
@@ -129,11 +133,24 @@ def modeline(kind: str, schemas: Path) -> str:
     return f"# yaml-language-server: $schema={(schemas / f'{kind}.schema.json').as_posix()}\n"
 
 
-def _ensure_gitignore(path: Path) -> bool:
-    """Add `.dialogops/` (the sandbox's files) to .gitignore; False if already there."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if GITIGNORE_LINE in text.splitlines():
+def _read_gitignore(path: Path) -> bytes:
+    """The project's .gitignore as it is (b"" when there is none), read before anything is
+    written: a FIFO or a device there is refused, not waited on."""
+    if not path.exists():
+        return b""
+    try:
+        return read_capped(path, MAX_GITIGNORE_BYTES, "a .gitignore file")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _ensure_gitignore(path: Path, ignored: bytes) -> bool:
+    """Add `.dialogops/` (the sandbox's files) to .gitignore; False if already there.
+
+    Bytes, not text: the lines already there are kept as written, whatever their encoding.
+    """
+    if GITIGNORE_LINE in ignored.splitlines():
         return False
-    prefix = "" if not text or text.endswith("\n") else "\n"
-    path.write_text(f"{text}{prefix}{GITIGNORE_LINE}\n", encoding="utf-8")
+    prefix = b"" if not ignored or ignored.endswith(b"\n") else b"\n"
+    path.write_bytes(ignored + prefix + GITIGNORE_LINE + b"\n")
     return True

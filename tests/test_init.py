@@ -48,6 +48,21 @@ def test_gitignore_gains_one_line(tmp_path: Path) -> None:
         scaffold(tmp_path, today=dt.date(2099, 1, 1))
 
 
+def test_gitignore_lines_are_kept_as_written(tmp_path: Path) -> None:
+    """Its bytes, whatever their encoding: a cp1251 comment is neither refused nor rewritten."""
+    written = "# кэш\r\n*.pyc".encode("cp1251")
+    (tmp_path / ".gitignore").write_bytes(written)
+    scaffold(tmp_path, today=dt.date(2099, 1, 1))
+    assert (tmp_path / ".gitignore").read_bytes() == written + b"\n.dialogops/\n"
+
+
+def test_a_gitignore_listing_dialogops_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_bytes(b"*.pyc\r\n.dialogops/\r\n")
+    written = scaffold(tmp_path, today=dt.date(2099, 1, 1))
+    assert (tmp_path / ".gitignore").read_bytes() == b"*.pyc\r\n.dialogops/\r\n"
+    assert tmp_path / ".gitignore" not in written
+
+
 def test_init_into_a_new_directory(tmp_path: Path) -> None:
     result = run_cli(["init", "new-project"], tmp_path)
     assert result.returncode == 0

@@ -1,6 +1,6 @@
 """inputfiles: a FIFO, a device, a socket or a directory is refused before it is read, by
 the helper and by every command that reads a file a user names (the state, a saved plan,
-a manifest, a phone or exclude file); reads stop at their cap.
+a manifest, a phone or exclude file, the .gitignore init extends); reads stop at their cap.
 
 A regression here would block for ever, so every test runs under an alarm that fails it.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -231,3 +231,17 @@ def test_a_var_file_that_is_not_a_regular_file(project: Path) -> None:
     assert result.stderr == (
         "error: vars.yaml:1:1: cannot read file: a named pipe (FIFO), not a regular file\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [(_fifo, "a named pipe (FIFO)"), (_zero, "a character device")],
+)
+def test_init_refuses_a_gitignore_that_is_not_a_regular_file(
+    tmp_path: Path, make: Callable[[Path], Path], kind: str
+) -> None:
+    make(tmp_path / ".gitignore")
+    result = run_cli(["init"], tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"error: cannot read .gitignore: {kind}, not a regular file\n"
+    assert [path.name for path in tmp_path.iterdir()] == [".gitignore"]  # nothing written
