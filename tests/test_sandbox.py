@@ -601,6 +601,23 @@ def test_serve_rejects_bad_options_without_a_traceback(tmp_path, args, message):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("option", ["--latency", "--retry-after", "--timeout-after-store"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("nan", "'nan' is not a number of seconds"),
+        ("inf", "'inf' is not a number of seconds"),
+        ("1e999", "'1e999' is not a number of seconds"),
+        ("-1", "-1.0 is not in the range x>=0."),
+    ],
+)
+def test_serve_refuses_seconds_that_are_not_finite(tmp_path, option, value, reason):
+    result = run_cli(["sandbox", "serve", "--port", "0", option, value], cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.endswith(f"\nError: Invalid value for '{option}': {reason}\n")
+    assert not (tmp_path / ".dialogops").exists()  # refused before anything started
+
+
 def test_serve_reports_a_busy_port(tmp_path, sandbox):
     result = run_cli(["sandbox", "serve", "--port", str(sandbox.port)], cwd=tmp_path)
     assert result.returncode == 1

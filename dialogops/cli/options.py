@@ -66,19 +66,19 @@ def _parse_vars(
 MAX_LOCK_WAIT = 86_400
 
 
-class _LockWait(click.FloatRange):
-    """Seconds to wait for the state lock, from 0 to MAX_LOCK_WAIT.
+class Seconds(click.FloatRange):
+    """A finite number of seconds from 0 (to `max`, when given): every float option's type.
 
-    A NaN deadline is never reached, and NaN fails every comparison, so the range alone
-    lets it in: it is refused by name.
+    NaN fails every comparison and infinity passes a range open above, so the range alone
+    lets both in, and a NaN deadline is never reached: they are refused by name.
     """
 
-    def __init__(self) -> None:
-        super().__init__(min=0, max=MAX_LOCK_WAIT)
+    def __init__(self, max: float | None = None) -> None:
+        super().__init__(min=0, max=max)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         seconds = super().convert(value, param, ctx)
-        if math.isnan(seconds):
+        if not math.isfinite(seconds):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
         return seconds
 
@@ -133,7 +133,7 @@ target_option = click.option(
 )
 lock_timeout_option = click.option(
     "--lock-timeout",
-    type=_LockWait(),
+    type=Seconds(max=MAX_LOCK_WAIT),
     default=0.0,
     show_default=True,
     metavar="SECONDS",

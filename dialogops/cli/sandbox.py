@@ -15,6 +15,7 @@ from typing import cast
 
 import click
 
+from dialogops.cli.options import Seconds
 from dialogops.durable import write_atomic
 from dialogops.errors import UsageError
 from dialogops.masking import ScrubFilter
@@ -51,7 +52,7 @@ from dialogops.sandbox.server import DEFAULT_TIMEZONE
 )
 @click.option(
     "--latency",
-    type=click.FloatRange(min=0),
+    type=Seconds(),
     default=0.0,
     help="Seconds to wait before handling each create.",
 )
@@ -63,7 +64,7 @@ from dialogops.sandbox.server import DEFAULT_TIMEZONE
 @click.option("--fail-count", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option(
     "--retry-after",
-    type=click.FloatRange(min=0),
+    type=Seconds(),
     help="Send Retry-After (seconds) with a --fail-status of 429 or 503.",
 )
 @click.option(
@@ -73,7 +74,7 @@ from dialogops.sandbox.server import DEFAULT_TIMEZONE
 )
 @click.option(
     "--timeout-after-store",
-    type=click.FloatRange(min=0),
+    type=Seconds(),
     default=0.0,
     help="Store each create, then wait this long before answering.",
 )
