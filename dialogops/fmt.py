@@ -19,7 +19,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from dialogops.errors import Location, ManifestError, Problem, Rule
-from dialogops.yamlio import Document, display_path, load_file, round_trip
+from dialogops.yamlio import Document, display_path, read_and_load, round_trip
 
 # A long template or title stays on its line: folding it would only make diffs noisy.
 LINE_WIDTH = 4096
@@ -120,10 +120,12 @@ def format_file(path: Path) -> Formatted:
     """The file's canonical text; `ManifestError` when it does not load as a manifest file
     (a syntax error, a refused tag or alias, a duplicate key: nothing is rewritten then)."""
     display = display_path(path)
-    documents, problems = load_file(path, display)
+    raw, documents, problems = read_and_load(path, display)
     if problems:
         raise ManifestError(problems)
-    written = path.read_text(encoding="utf-8")
+    # The text as a text-mode read gives it: CRLF or CR line endings are line endings, and a
+    # byte order mark is kept, so that a file with one counts as changed (it is dropped).
+    written = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     if not any(_layout(document) for document in documents):
         return Formatted(path, written, changed=False)  # no manifest in it: not ours to format
     text = format_text(written.removeprefix("\ufeff"), documents, display)

@@ -158,22 +158,29 @@ def round_trip() -> YAML:
 
 def load_file(path: Path, display: str) -> tuple[list[Document], list[Problem]]:
     """Load every document of a YAML file; unreadable files become problems too."""
+    _raw, documents, problems = read_and_load(path, display)
+    return documents, problems
+
+
+def read_and_load(path: Path, display: str) -> tuple[bytes, list[Document], list[Problem]]:
+    """`load_file`, also giving the bytes it read (none when it could not read the file), so
+    that a file is rewritten from the very bytes that were checked, never read twice."""
     try:
         raw = read_capped(path, MAX_FILE_BYTES, "a YAML file")
     except FileTooLargeError as exc:
         message = f"file is {exc} (put long phone lists in a CSV or JSONL file)"
-        return [], [Problem(Location(display, 1, 1), "", message, Rule.UNREADABLE_FILE)]
+        return b"", [], [Problem(Location(display, 1, 1), "", message, Rule.UNREADABLE_FILE)]
     except OSError as exc:
         message = f"cannot read file: {exc.strerror or exc}"
-        return [], [Problem(Location(display, 1, 1), "", message, Rule.UNREADABLE_FILE)]
+        return b"", [], [Problem(Location(display, 1, 1), "", message, Rule.UNREADABLE_FILE)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         where = Location(display, line, col)
-        return [], [Problem(where, "", "file is not valid UTF-8", Rule.UNREADABLE_FILE)]
-    return load_text(text, path, display)
+        return raw, [], [Problem(where, "", "file is not valid UTF-8", Rule.UNREADABLE_FILE)]
+    return raw, *load_text(text, path, display)
 
 
 def load_text(text: str, path: Path, display: str) -> tuple[list[Document], list[Problem]]:

@@ -185,6 +185,21 @@ def test_a_modeline_above_the_first_document_marker_is_kept(tmp_path: Path) -> N
     assert format_file(manifest).text == header + FORMATTED
 
 
+def test_line_endings_and_a_byte_order_mark_are_read_as_text(tmp_path: Path) -> None:
+    """The layout is compared with the text as read: CRLF line endings are line endings, so
+    a canonical file written with them is left alone; a byte order mark is not text, so a
+    file with one is rewritten without it."""
+    manifest = tmp_path / "survey.yaml"
+    for written, changed in (
+        (FORMATTED.replace("\n", "\r\n"), False),
+        ("\ufeff" + FORMATTED, True),
+        ("\ufeff" + FORMATTED.replace("\n", "\r\n"), True),
+    ):
+        manifest.write_bytes(written.encode("utf-8"))
+        result = format_file(manifest)
+        assert (result.text, result.changed) == (FORMATTED, changed), repr(written[:20])
+
+
 def test_check_lists_the_files_that_would_change_and_changes_nothing(tmp_path: Path) -> None:
     project = example_project(tmp_path)
     manifest = project / "campaigns" / "nps-2099-12.yaml"
