@@ -206,9 +206,9 @@ def _phones(run: Run, raw: dict[str, Any], doc: Document, located: Located) -> P
     base_dir = doc.path.parent
     source: PhoneSource | None
     if "csv" in raw:
-        source = _csv(run, raw["csv"], base_dir, located)
+        source = _phone_file(run, "csv", raw["csv"], base_dir, located)
     elif "jsonl" in raw:
-        source = _jsonl(run, raw["jsonl"], base_dir, located)
+        source = _phone_file(run, "jsonl", raw["jsonl"], base_dir, located)
     else:
         source = _inline(run, raw["inline"], located)
     excludes: list[Exclude] = []
@@ -228,32 +228,22 @@ def _phones(run: Run, raw: dict[str, Any], doc: Document, located: Located) -> P
     )
 
 
-def _csv(run: Run, raw: dict[str, Any], base_dir: Path, located: Located) -> CsvSource | None:
-    base: FieldPath = (*PHONES, "csv")
+def _phone_file(
+    run: Run, kind: str, raw: dict[str, Any], base_dir: Path, located: Located
+) -> CsvSource | JsonlSource | None:
+    """The `csv` or `jsonl` phone source: its path inside the project, its file inspected."""
+    base: FieldPath = (*PHONES, kind)
     path = _data_path(run, raw["path"], base_dir, (*base, "path"), located)
     if path is None:
         return None
-    source = CsvSource(
-        path=path,
-        location=located.at((*base, "path")),
-        phone_column=raw.get("phone_column", "phone"),
-        delimiter=raw.get("delimiter"),
-        encoding=raw.get("encoding", "utf-8"),
-    )
-    return source if _check_file(run, source, raw, base, located) else None
-
-
-def _jsonl(run: Run, raw: dict[str, Any], base_dir: Path, located: Located) -> JsonlSource | None:
-    base: FieldPath = (*PHONES, "jsonl")
-    path = _data_path(run, raw["path"], base_dir, (*base, "path"), located)
-    if path is None:
-        return None
-    source = JsonlSource(
-        path=path,
-        location=located.at((*base, "path")),
-        phone_column=raw.get("phone_column", "phone"),
-        encoding=raw.get("encoding", "utf-8"),
-    )
+    where = located.at((*base, "path"))
+    column, encoding = raw.get("phone_column", "phone"), raw.get("encoding", "utf-8")
+    source: CsvSource | JsonlSource
+    if kind == "csv":
+        delimiter = raw.get("delimiter")
+        source = CsvSource(path, where, column, delimiter=delimiter, encoding=encoding)
+    else:
+        source = JsonlSource(path, where, column, encoding=encoding)
     return source if _check_file(run, source, raw, base, located) else None
 
 
