@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from dialogops.apply import Executor
-from dialogops.client import DialogClient
+from dialogops.client.api import DialogClient
 from dialogops.config import load_config
 from dialogops.manifests import load_project
 from dialogops.planner import build_plan

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dialogops.client import ApiRejected, ApiRetryLater, ApiUnauthorized, DialogClient
+from dialogops.client.api import DialogClient
+from dialogops.client.errors import ApiRejected, ApiRetryLater, ApiUnauthorized
 from dialogops.errors import DialogOpsError
 from dialogops.hints import PLAIN, Hints
 from dialogops.masking import redact

@@ -13,7 +13,7 @@ from conftest import wait_for
 from samples import expected_body, manifest, phone, read_state, write_project
 
 from dialogops.apply import ApplyResult, Executor, Outcome, RetryPolicy
-from dialogops.client import DialogClient
+from dialogops.client.api import DialogClient
 from dialogops.commands.apply import refuse_blockers
 from dialogops.config import load_config
 from dialogops.errors import StateError

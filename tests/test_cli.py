@@ -35,8 +35,14 @@ def modules_after(code: str, cwd: Path | None = None) -> set[str]:
 
 
 def test_the_client_does_not_load_the_sandbox() -> None:
-    code = "import dialogops.client"
-    assert not {m for m in modules_after(code) if m.startswith("dialogops.sandbox")}
+    code = (
+        "import importlib, pkgutil, dialogops.client as client\n"
+        "for module in pkgutil.iter_modules(client.__path__):\n"
+        "    importlib.import_module(f'dialogops.client.{module.name}')"
+    )
+    loaded = modules_after(code)
+    assert {"dialogops.client.api", "dialogops.client.session"} <= loaded
+    assert not {m for m in loaded if m.startswith("dialogops.sandbox")}
 
 
 def test_version_and_help_load_no_command() -> None:

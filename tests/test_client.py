@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from dialogops.client import (
+from dialogops.client.api import DialogClient
+from dialogops.client.errors import (
     ApiAmbiguous,
     ApiRejected,
     ApiRetryLater,
     ApiUnauthorized,
-    DialogClient,
     parse_retry_after,
 )
 from dialogops.errors import ApiError, UsageError

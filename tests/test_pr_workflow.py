@@ -14,7 +14,7 @@ from typing import Any
 from conftest import CliResult, child_env, run_cli
 from samples import REPO, api_env, example_project
 
-from dialogops.client import DialogClient
+from dialogops.client.api import DialogClient
 from dialogops.config import load_config
 from dialogops.manifests import load_project, today_in
 from dialogops.render import create_body

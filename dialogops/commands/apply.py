@@ -17,7 +17,8 @@ from pathlib import Path
 from types import FrameType
 
 from dialogops.apply import ApplyResult, Executor
-from dialogops.client import DialogClient, check_url
+from dialogops.client.api import DialogClient
+from dialogops.client.urls import check_url
 from dialogops.commands.project import ProjectFiles
 from dialogops.commands.wiring import open_client, state_backend
 from dialogops.errors import StateError, UsageError

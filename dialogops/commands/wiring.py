@@ -16,7 +16,7 @@ from dialogops.specs import Config
 from dialogops.state import Backend, LocalBackend, backend_for
 
 if TYPE_CHECKING:
-    from dialogops.client import DialogClient
+    from dialogops.client.api import DialogClient
 
 
 def sandbox_state(config: Config) -> Path:
@@ -40,7 +40,7 @@ def state_backend(config: Config, *, sandbox: bool = False) -> Backend:
 def open_client(config: Config, *, sandbox: bool = False) -> Iterator[DialogClient]:
     """The API client for `config`; with `sandbox`, for a sandbox server run in this process."""
     # Imported here: plan, validate and the state commands use this module without HTTP.
-    from dialogops.client import DialogClient
+    from dialogops.client.api import DialogClient
 
     if not sandbox:
         with DialogClient.from_environment(config) as client:
