@@ -220,7 +220,7 @@ def request_body(python: str, root: Path) -> str:
         import json, pathlib
         from dialogops.config import load_config
         from dialogops.manifests import load_project
-        from dialogops.report import build_request
+        from dialogops.report.request import build_request
         from dialogops.state import backend_for
         config = load_config(None, pathlib.Path.cwd())
         project = load_project(list(config.manifests), config)

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dialogops import report as rpt
 from dialogops.errors import Location
+from dialogops.report.response import ReportResult, StreamedReport
 from dialogops.specs import (
     Campaign,
     Config,
@@ -53,10 +53,10 @@ class FakeClient:
         return contextlib.nullcontext(io.BytesIO(json.dumps(self.response).encode("utf-8")))
 
 
-def parse_response(payload: Any, requested: Sequence[ReportColumn]) -> rpt.ReportResult:
+def parse_response(payload: Any, requested: Sequence[ReportColumn]) -> ReportResult:
     """`payload` as the report endpoint would send it, read and checked, rows in memory."""
     encoded = io.BytesIO(json.dumps(payload).encode("utf-8"))
-    with rpt.StreamedReport(encoded, requested) as streamed:
+    with StreamedReport(encoded, requested) as streamed:
         return streamed.collect()
 
 
@@ -113,5 +113,5 @@ RESPONSE: dict[str, Any] = {
 }
 
 
-def result() -> rpt.ReportResult:
+def result() -> ReportResult:
     return parse_response(RESPONSE, (PHONE,))

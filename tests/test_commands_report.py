@@ -16,10 +16,10 @@ from sample_reports import (
     make_state,
 )
 
-from dialogops import report as rpt
 from dialogops.commands import report as command
 from dialogops.durable import atomic_writer
 from dialogops.errors import ApiError, UsageError
+from dialogops.report.request import build_request
 from dialogops.specs import OutputFormat, Report, ReportOutput
 
 CSV_OUT = ReportOutput(format="csv", path=Path("/p/reports/r.csv"))
@@ -66,7 +66,7 @@ def run(
 ) -> command.ReportOutcome:
     report = report or make_report()
     project = make_project(tmp_path, make_campaign())
-    request = rpt.build_request(report, project, make_state(nps=("created", 4242)))
+    request = build_request(report, project, make_state(nps=("created", 4242)))
     return command.run_report(
         report,
         request,

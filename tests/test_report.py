@@ -23,9 +23,18 @@ from sample_reports import (
 )
 from samples import DOCUMENTED_REPORT_REQUEST
 
-from dialogops import report as rpt
 from dialogops.errors import ApiError, StateError, UsageError
 from dialogops.hints import Hints
+from dialogops.report.outputs import (
+    cell,
+    write_csv,
+    write_json,
+    write_jsonl,
+    write_markdown,
+    write_report,
+)
+from dialogops.report.request import build_request, column_body
+from dialogops.report.response import ReportTotals, ResultColumn, StreamedReport, human_duration
 from dialogops.specs import Period, ReportColumn
 from dialogops.state import Status
 
@@ -55,7 +64,7 @@ def test_documented_example_body_is_reproduced_key_for_key(tmp_path: Path) -> No
             ),
         ),
     )
-    request = rpt.build_request(report, make_project(tmp_path), make_state())
+    request = build_request(report, make_project(tmp_path), make_state())
     assert request.project_id == 1
     assert request.body == DOCUMENTED_REPORT_REQUEST
 
@@ -64,7 +73,7 @@ def test_campaign_supplies_id_project_block_and_whole_day_in_config_timezone(
     tmp_path: Path,
 ) -> None:
     project = make_project(tmp_path, make_campaign())
-    request = rpt.build_request(make_report(), project, make_state(nps=("created", 4242)))
+    request = build_request(make_report(), project, make_state(nps=("created", 4242)))
     assert request.project_id == 7
     assert request.body["analytics_filter"] == {
         "scenario_id": 951,
@@ -82,7 +91,7 @@ def test_explicit_values_win_over_the_campaign(tmp_path: Path) -> None:
     )
     report = make_report(project_id=3, start_block_id=99, period=period)
     project = make_project(tmp_path, make_campaign())
-    request = rpt.build_request(report, project, make_state(nps=("created", 1)))
+    request = build_request(report, project, make_state(nps=("created", 1)))
     assert request.project_id == 3
     flt = request.body["analytics_filter"]
     assert (flt["start_block_id"], flt["date_start"], flt["date_end"]) == (
@@ -96,7 +105,7 @@ def test_default_period_follows_daylight_saving(tmp_path: Path) -> None:
     # 2099-03-29 is the last Sunday of March: Berlin's day is 23 hours long.
     campaign = make_campaign(date=dt.date(2099, 3, 29))
     project = make_project(tmp_path, campaign, timezone="Europe/Berlin")
-    request = rpt.build_request(make_report(), project, make_state(nps=("created", 1)))
+    request = build_request(make_report(), project, make_state(nps=("created", 1)))
     flt = request.body["analytics_filter"]
     assert (flt["date_start"], flt["date_end"]) == (
         "2099-03-28T23:00:00.000Z",
@@ -105,28 +114,28 @@ def test_default_period_follows_daylight_saving(tmp_path: Path) -> None:
 
 
 def test_columns_carry_filter_and_sorting_only_where_given() -> None:
-    plain = rpt.column_body(PHONE)
+    plain = column_body(PHONE)
     assert set(plain) == {"id", "name", "display_name", "column_type", "data_type"}
     flag = dataclasses.replace(PHONE, filter_type="is_empty", filter_value="ignored")
-    assert rpt.column_body(flag)["filter_type"] == "is_empty"
-    assert "filter_value" not in rpt.column_body(flag)
-    assert "sorting" not in rpt.column_body(flag)
+    assert column_body(flag)["filter_type"] == "is_empty"
+    assert "filter_value" not in column_body(flag)
+    assert "sorting" not in column_body(flag)
     sorted_only = dataclasses.replace(PHONE, sorting="desc")
-    assert rpt.column_body(sorted_only)["sorting"] == "desc"
-    assert "filter_type" not in rpt.column_body(sorted_only)
+    assert column_body(sorted_only)["sorting"] == "desc"
+    assert "filter_type" not in column_body(sorted_only)
     for filter_type in ("equal", "contains", "starts_with", "ends_with"):
         column = dataclasses.replace(PHONE, filter_type=filter_type, filter_value="79")
-        assert rpt.column_body(column)["filter_value"] == "79"
+        assert column_body(column)["filter_value"] == "79"
 
 
 def test_campaign_not_in_state_names_apply(tmp_path: Path) -> None:
     with pytest.raises(StateError, match=r"'nps' is not in state.*dialogops apply"):
-        rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), make_state())
+        build_request(make_report(), make_project(tmp_path, make_campaign()), make_state())
 
 
 def test_campaign_not_in_the_sandbox_state_names_apply_sandbox(tmp_path: Path) -> None:
     with pytest.raises(StateError) as info:
-        rpt.build_request(
+        build_request(
             make_report(),
             make_project(tmp_path, make_campaign()),
             make_state(),
@@ -142,7 +151,7 @@ def test_unknown_in_the_sandbox_state_names_commands_with_sandbox_and_env(
 ) -> None:
     state = make_state(nps=("unknown", None))
     with pytest.raises(StateError) as info:
-        rpt.build_request(
+        build_request(
             make_report(),
             make_project(tmp_path, make_campaign()),
             state,
@@ -160,7 +169,7 @@ def test_campaign_without_known_id_names_import_and_state_rm(
 ) -> None:
     state = make_state(nps=(status, None))
     with pytest.raises(StateError) as info:
-        rpt.build_request(make_report(), make_project(tmp_path, make_campaign()), state)
+        build_request(make_report(), make_project(tmp_path, make_campaign()), state)
     message = str(info.value)
     assert status in message
     assert "dialogops import nps ID" in message
@@ -181,7 +190,7 @@ def test_outgoing_campaign_id_needs_what_no_campaign_can_supply(
 ) -> None:
     report = make_report(campaign=None, outgoing_campaign_id=12345, **changes)
     with pytest.raises(UsageError, match=rf"\): {field} must be given with outgoing_campaign_id"):
-        rpt.build_request(report, make_project(tmp_path), make_state())
+        build_request(report, make_project(tmp_path), make_state())
 
 
 def test_campaign_without_manifest_cannot_supply_defaults(tmp_path: Path) -> None:
@@ -191,13 +200,13 @@ def test_campaign_without_manifest_cannot_supply_defaults(tmp_path: Path) -> Non
         r"campaign 'nps' has no manifest"
     )
     with pytest.raises(UsageError, match=expected):
-        rpt.build_request(make_report(), make_project(tmp_path), state)
+        build_request(make_report(), make_project(tmp_path), state)
 
 
 def test_unknown_timezone_is_a_user_error(tmp_path: Path) -> None:
     project = make_project(tmp_path, make_campaign(), timezone="Mars/Olympus")
     with pytest.raises(UsageError, match="unknown timezone 'Mars/Olympus'"):
-        rpt.build_request(make_report(), project, make_state(nps=("created", 1)))
+        build_request(make_report(), project, make_state(nps=("created", 1)))
 
 
 # --- the response ------------------------------------------------------------------------
@@ -207,8 +216,8 @@ def test_without_columns_the_requested_ones_describe_the_rows() -> None:
     payload = {"data": [{"phone_number": "1"}], "total_duration": 0, "avg_duration": 0}
     parsed = parse_response(payload, (PHONE,))
     assert parsed.rows == payload["data"]
-    assert parsed.totals == rpt.ReportTotals(count=1, total_duration=0, avg_duration=0)
-    assert parsed.columns == (rpt.ResultColumn("phone_number", "Phone Number", "number"),)
+    assert parsed.totals == ReportTotals(count=1, total_duration=0, avg_duration=0)
+    assert parsed.columns == (ResultColumn("phone_number", "Phone Number", "number"),)
 
 
 @pytest.mark.parametrize(
@@ -245,7 +254,7 @@ def test_malformed_bodies_are_api_errors(payload: object, reason: str) -> None:
     ],
 )
 def test_human_duration(seconds: float, text: str) -> None:
-    assert rpt.human_duration(seconds) == text
+    assert human_duration(seconds) == text
 
 
 def test_totals_read_as_a_sentence() -> None:
@@ -257,7 +266,7 @@ def test_totals_read_as_a_sentence() -> None:
 
 def test_csv_header_is_display_names_and_excel_adds_a_bom() -> None:
     out = io.StringIO()
-    rpt.write_csv(result(), out)
+    write_csv(result(), out)
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows == [
         ["Phone Number", "Duration", "Note"],
@@ -266,13 +275,13 @@ def test_csv_header_is_display_names_and_excel_adds_a_bom() -> None:
         ["+79990000003", "0", ""],
     ]
     excel = io.StringIO()
-    rpt.write_csv(result(), excel, excel=True)
+    write_csv(result(), excel, excel=True)
     assert excel.getvalue() == "\ufeff" + out.getvalue()
 
 
 def test_json_holds_columns_rows_and_summary() -> None:
     out = io.StringIO()
-    rpt.write_json(result(), out)
+    write_json(result(), out)
     document = json.loads(out.getvalue())
     assert document["columns"][1] == {
         "field": "duration",
@@ -285,13 +294,13 @@ def test_json_holds_columns_rows_and_summary() -> None:
 
 def test_jsonl_is_one_row_per_line_and_nothing_else() -> None:
     out = io.StringIO()
-    rpt.write_jsonl(result(), out)
+    write_jsonl(result(), out)
     assert [json.loads(line) for line in out.getvalue().splitlines()] == RESPONSE["data"]
 
 
 def test_markdown_escapes_pipes_and_newlines_and_ends_with_the_summary() -> None:
     out = io.StringIO()
-    rpt.write_markdown(result(), out)
+    write_markdown(result(), out)
     assert out.getvalue().splitlines() == [
         "| Phone Number | Duration | Note |",
         "|---|---|---|",
@@ -304,29 +313,29 @@ def test_markdown_escapes_pipes_and_newlines_and_ends_with_the_summary() -> None
 
 
 def test_cells_keep_nested_values_as_json_and_booleans_lowercase() -> None:
-    assert rpt.cell({"name": "Иван"}) == '{"name": "Иван"}'
-    assert rpt.cell(True) == "true"
-    assert rpt.cell(None) == ""
+    assert cell({"name": "Иван"}) == '{"name": "Иван"}'
+    assert cell(True) == "true"
+    assert cell(None) == ""
 
 
 def test_excel_with_another_format_is_refused() -> None:
     with pytest.raises(UsageError, match="--excel applies to the csv format only"):
-        rpt.write_report(result(), "json", io.StringIO(), excel=True)
+        write_report(result(), "json", io.StringIO(), excel=True)
 
 
 def test_the_table_is_a_view_not_a_file_format() -> None:
     with pytest.raises(ValueError, match="table is a view"):
-        rpt.write_report(result(), "table", io.StringIO())
+        write_report(result(), "table", io.StringIO())
 
 
 # --- streamed answers: any key order, rows never all in memory ----------------------------
 
 
-def streamed_csv(text: str, requested: tuple[rpt.ReportColumn, ...] = (PHONE,)) -> tuple[str, str]:
+def streamed_csv(text: str, requested: tuple[ReportColumn, ...] = (PHONE,)) -> tuple[str, str]:
     """CSV written from the answer `text`, read as a stream; and the totals line."""
     out = io.StringIO()
-    with rpt.StreamedReport(io.BytesIO(text.encode("utf-8")), requested) as streamed:
-        rpt.write_csv(streamed, out)
+    with StreamedReport(io.BytesIO(text.encode("utf-8")), requested) as streamed:
+        write_csv(streamed, out)
         return out.getvalue(), str(streamed.totals)
 
 
@@ -375,17 +384,17 @@ def test_a_stream_that_goes_wrong_midway_is_an_api_error(answer: str, reason: st
 
 def test_the_totals_are_known_only_after_the_rows() -> None:
     answer = io.BytesIO(f"{{{COLUMNS}, {ROWS}, {TOTALS}}}".encode())
-    with rpt.StreamedReport(answer, (PHONE,)) as streamed, pytest.raises(RuntimeError):
+    with StreamedReport(answer, (PHONE,)) as streamed, pytest.raises(RuntimeError):
         _ = streamed.totals
 
 
 def test_json_output_is_laid_out_as_json_dump_would() -> None:
     out = io.StringIO()
-    rpt.write_json(result(), out)
+    write_json(result(), out)
     document = json.loads(out.getvalue())
     assert out.getvalue() == json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     empty = io.StringIO()
-    rpt.write_json(
+    write_json(
         parse_response({"data": [], "total_duration": 0, "avg_duration": 0}, (PHONE,)), empty
     )
     assert '"rows": [],' in empty.getvalue()

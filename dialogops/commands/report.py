@@ -16,16 +16,9 @@ from dialogops.commands.project import ProjectFiles
 from dialogops.commands.wiring import open_client, state_backend
 from dialogops.errors import UsageError
 from dialogops.manifests import load_project
-from dialogops.report import (
-    AnalyticsClient,
-    ReportRequest,
-    ReportTotals,
-    StreamedReport,
-    build_request,
-    check_excel,
-    write_file,
-    write_report,
-)
+from dialogops.report.outputs import check_excel, write_file, write_report
+from dialogops.report.request import ReportRequest, build_request
+from dialogops.report.response import AnalyticsClient, ReportTotals, StreamedReport
 from dialogops.specs import OutputFormat, Project, Report, ReportOutput
 from dialogops.views import report as view
 

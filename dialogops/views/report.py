@@ -11,7 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from dialogops.masking import scrub
-from dialogops.report import ReportResult, ReportTotals, row_cells
+from dialogops.report.outputs import row_cells
+from dialogops.report.response import ReportResult, ReportTotals
 
 
 def table(result: ReportResult, stream: TextIO, *, title: str, no_color: bool) -> None:
