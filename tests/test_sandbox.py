@@ -145,7 +145,9 @@ INVALID_CREATES = [
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "message"), INVALID_CREATES, ids=[f"{p}={v!r}" for p, v, _ in INVALID_CREATES]
+    ("path", "value", "message"),
+    INVALID_CREATES,
+    ids=[f"{p}={'DELETE' if v is DELETE else repr(v)}" for p, v, _ in INVALID_CREATES],
 )
 def test_create_rejects_any_deviation_with_422_naming_the_field(sandbox, path, value, message):
     body = copy.deepcopy(create_body())
