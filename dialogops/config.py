@@ -15,9 +15,17 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogops import schemas
-from dialogops.datafiles import DataFileError, resolve_inside
+from dialogops.datafiles import DataFileError, existing_file, resolve_inside
 from dialogops.errors import Location, ManifestError, Problem, Rule, UsageError
-from dialogops.specs import CallingHours, Config, ConfigMarks, Marks, Policy
+from dialogops.specs import (
+    CallingHours,
+    Config,
+    ConfigMarks,
+    HoursWindow,
+    LocalHours,
+    Marks,
+    Policy,
+)
 from dialogops.variables import as_text
 from dialogops.yamlio import Document, FieldPath, display_path, format_field, load_file
 
@@ -89,6 +97,12 @@ def parse_hhmm(text: str) -> dt.time:
     return dt.time(int(hours), int(minutes))
 
 
+def parse_window(text: str) -> HoursWindow:
+    """`"08:00-22:00"` -> its HoursWindow; the schema has already checked the shape."""
+    start, end = text.split("-")
+    return HoursWindow(parse_hhmm(start), parse_hhmm(end))
+
+
 def _read(path: Path) -> tuple[Document | None, list[Problem]]:
     display = display_path(path)
     docs, problems = load_file(path, display)
@@ -133,6 +147,30 @@ def _semantic_problems(doc: Document) -> list[Problem]:
                     f"{hours['latest']} must be after earliest {hours['earliest']}",
                     Rule.TIME_ORDER,
                 )
+            )
+        problems.extend(_policy_problems(doc, base, policy))
+    return problems
+
+
+def _policy_problems(doc: Document, base: FieldPath, policy: dict[str, Any]) -> list[Problem]:
+    """Local-hour windows that end before they start, a numbering plan that is no file."""
+    problems = []
+    for key, window in policy.get("local_hours", {}).items():
+        if key in ("weekdays", "weekends"):
+            hours = parse_window(window)
+            if hours.end <= hours.start:
+                where = (*base, "policy", "local_hours", key)
+                message = f"{window}: the window must end after it starts"
+                problem = Problem(doc.at(where), format_field(where), message, Rule.TIME_ORDER)
+                problems.append(problem)
+    plan = policy.get("numbering_plan")
+    if plan is not None:
+        try:
+            existing_file(doc.path.parent, doc.path.parent, plan)
+        except DataFileError as exc:
+            where = (*base, "policy", "numbering_plan")
+            problems.append(
+                Problem(doc.at(where), format_field(where), exc.problem.message, Rule.DATA_FILE)
             )
     return problems
 
@@ -194,12 +232,37 @@ def _build(doc: Document | None, path: Path, environment: str | None) -> Config:
             if hours
             else None,
             max_phones_per_campaign=policy.get("max_phones_per_campaign"),
+            **_local_hours(policy, root, doc, environment),
         ),
         manifests=tuple(root / m for m in manifests),
         marks=_marks(doc, path, environment),
         environment=environment,
         vars={name: as_text(value) for name, value in data.get("vars", {}).items()},
     )
+
+
+def _local_hours(
+    policy: dict[str, Any], root: Path, doc: Document | None, environment: str | None
+) -> dict[str, Any]:
+    """The Policy fields of local calling hours."""
+    fields: dict[str, Any] = {"unknown_timezone": policy.get("unknown_timezone")}
+    hours = policy.get("local_hours")
+    if hours is not None:
+        fields["local_hours"] = LocalHours(
+            parse_window(hours["weekdays"]),
+            parse_window(hours["weekends"]),
+            hours.get("country", "RU"),
+        )
+    plan = policy.get("numbering_plan")
+    if plan is not None:
+        fields["numbering_plan"] = resolve_inside(root, root, plan)
+        at: FieldPath = ("policy", "numbering_plan")
+        if environment is not None and doc is not None:
+            chosen = doc.data["environments"][environment].get("policy", {})
+            if "numbering_plan" in chosen:
+                at = ("environments", environment, *at)
+        fields["numbering_plan_location"] = None if doc is None else doc.at(at)
+    return fields
 
 
 def _marks(doc: Document | None, path: Path, environment: str | None) -> ConfigMarks:

@@ -118,6 +118,41 @@ class ChangesDoc(Struct, frozen=True):
     fields: tuple[FieldChangeDoc, ...]
 
 
+class ExampleDoc(Struct, frozen=True):
+    """A recipient shown as an example: file:line, and the number masked."""
+
+    at: str
+    phone: str
+
+
+class OffsetGroupDoc(Struct, frozen=True):
+    """The recipients at one UTC offset and the window they are rung in on their clock."""
+
+    offset: str  # `+03`
+    zones: tuple[str, ...]
+    recipients: Count
+    local_start: str  # ISO 8601 local date-time, no offset
+    local_end: str
+    day: str  # `working day`, `weekend`, `holiday`
+    allowed: str  # `08:00-22:00`
+    inside: bool
+    # The first recipients outside their hours; UNSET in a saved plan.
+    examples: tuple[ExampleDoc, ...] | UnsetType = UNSET
+
+
+class LocalHoursDoc(Struct, frozen=True):
+    """A campaign's recipients against policy.local_hours."""
+
+    groups: tuple[OffsetGroupDoc, ...]
+    sources: dict[str, Count]  # column, number, numbering_plan, platform, unknown
+    outside: Count
+    unknown: Count
+    on_local_hours: str  # `block` or `skip`
+    unknown_timezone: str
+    blocking: str | None
+    part_of: str | None = None  # the split manifest, for one of its parts
+
+
 class CampaignDoc(Struct, frozen=True):
     name: str
     status: ActionStatus
@@ -129,6 +164,7 @@ class CampaignDoc(Struct, frozen=True):
     state: EntryDoc | None  # None when not in state
     # For changed and replace, else None; UNSET in a saved plan (it may quote templates).
     changes: ChangesDoc | UnsetType | None = UNSET
+    local_hours: LocalHoursDoc | None = None  # None without policy.local_hours
 
 
 class PlanDocument(Struct, frozen=True):
@@ -272,6 +308,40 @@ def _campaign(action: Action, for_review: bool) -> CampaignDoc:
         render=None if rendered is None else _render(rendered, for_review),
         state=None if entry is None else entry_doc(entry),
         changes=_changes(action) if for_review else UNSET,
+        local_hours=None if action.local_hours is None else _hours(action, for_review),
+    )
+
+
+def _hours(action: Action, for_review: bool) -> LocalHoursDoc:
+    hours = action.local_hours
+    assert hours is not None
+    groups = tuple(
+        OffsetGroupDoc(
+            offset=g.label,
+            zones=g.zones,
+            recipients=g.recipients,
+            local_start=g.window.start.isoformat(timespec="minutes"),
+            local_end=g.window.end.isoformat(timespec="minutes"),
+            day=g.window.day,
+            allowed=str(g.window.allowed),
+            inside=g.window.inside,
+            examples=tuple(
+                ExampleDoc(f"{e.location.path}:{e.location.line}", e.phone) for e in g.examples
+            )
+            if for_review
+            else UNSET,
+        )
+        for g in hours.groups
+    )
+    return LocalHoursDoc(
+        groups=groups,
+        sources=dict(hours.sources),
+        outside=hours.outside,
+        unknown=hours.unknown,
+        on_local_hours="skip" if hours.skip_outside else "block",
+        unknown_timezone=hours.unknown_timezone,
+        blocking=action.hours_blocked,
+        part_of=hours.part_of,
     )
 
 

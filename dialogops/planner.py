@@ -15,6 +15,7 @@ from typing import Literal
 from dialogops.changes import FieldChange, field_changes, sent_summary
 from dialogops.errors import Problem, RenderError, Rule, UsageError
 from dialogops.hints import PLAIN, Hints
+from dialogops.localhours import Assessment, expand
 from dialogops.manifests.campaigns import in_the_past
 from dialogops.manifests.project import today_in
 from dialogops.render import RenderedCampaign, render_campaign
@@ -50,6 +51,8 @@ class Action:
     changes: tuple[FieldChange, ...] | None = None
     # For changed and unknown: what unblocks it, with the commands to run.
     resolution: str | None = None
+    # Under policy.local_hours: its recipients by UTC offset against their allowed hours.
+    local_hours: Assessment | None = None
 
     @property
     def mark(self) -> str:
@@ -58,6 +61,13 @@ class Action:
     @property
     def will_create(self) -> bool:
         return self.status in ("create", "replace")
+
+    @property
+    def hours_blocked(self) -> str | None:
+        """Why a campaign to create may not be: recipients outside their local hours."""
+        if self.will_create and self.local_hours is not None:
+            return self.local_hours.blocking
+        return None
 
 
 @dataclass(frozen=True)
@@ -79,8 +89,11 @@ class Plan:
 
     @property
     def blockers(self) -> tuple[Action, ...]:
-        """Campaigns that stop apply: changed without --replace, or of unknown outcome."""
-        return tuple(a for a in self.actions if a.status in ("changed", "unknown"))
+        """Campaigns that stop apply: changed without --replace, of unknown outcome, or
+        calling people outside their allowed local hours."""
+        return tuple(
+            a for a in self.actions if a.status in ("changed", "unknown") or a.hours_blocked
+        )
 
     @property
     def has_changes(self) -> bool:
@@ -126,33 +139,41 @@ def build_plan(
     replace = tuple(dict.fromkeys(replace))
     vars = dict(vars or {})
     config = project.config
-    manifest_names = {c.name for c in project.campaigns}
-    known = manifest_names | set(state.campaigns)
+    # A split manifest's parts (NAME@+03) are known once its rows are read: a target
+    # naming the manifest or one part selects the manifest to expand.
+    wanted = {name.partition("@")[0] for name in targets}
+    expansion = expand([c for c in project.campaigns if not targets or c.name in wanted])
+    campaigns = [c for c in expansion.campaigns if not targets or _targeted(c.name, targets)]
+    split = set(expansion.split)
+    manifest_names = {c.name for c in (*project.campaigns, *expansion.campaigns)} - split
+    known = manifest_names | set(state.campaigns) | split
     _check_names("--target", targets, known)
-    _check_names("--replace", replace, manifest_names)
+    _check_names("--replace", replace, manifest_names | split)
     if targets:
-        outside = [name for name in replace if name not in targets]
+        outside = [name for name in replace if not _targeted(name, targets)]
         if outside:
             raise UsageError(f"--replace {', '.join(outside)}: not among the --target campaigns")
+    replacing = {c.name for c in campaigns if _targeted(c.name, replace)}
 
-    selected = set(targets) if targets else known
-    campaigns = [c for c in project.campaigns if c.name in selected]
     rendered, problems = _render_all(campaigns, vars, config.policy.max_phones_per_campaign)
+    problems = list(dict.fromkeys([*expansion.problems, *problems]))
     if problems:
         raise RenderError(problems)
 
     actions = [
-        _action(c, rendered[c.name], state.get(c.name), c.name in replace, hints) for c in campaigns
+        _action(c, rendered[c.name], state.get(c.name), c.name in replacing, hints)
+        for c in campaigns
     ]
     past = _past_dates(actions, today or today_in(config.timezone), config.timezone)
     if past:
         raise RenderError(past)
-    actions = [_with_changes(a, project) for a in actions]
+    actions = [_with_changes(a, project, expansion.assessments.get(a.name)) for a in actions]
+    orphans = [name for name in state.campaigns if not targets or _targeted(name, targets)]
     actions += [
         Action(name, "orphaned", None, None, state.campaigns[name])
-        for name in sorted(selected - manifest_names)
+        for name in sorted(set(orphans) - manifest_names)
     ]
-    not_changed = [a for a in actions if a.name in replace and a.status != "replace"]
+    not_changed = [a for a in actions if a.name in replacing and a.status != "replace"]
     if not_changed:
         details = ", ".join(f"{a.name} is {a.status}" for a in not_changed)
         raise UsageError(f"--replace only applies to changed campaigns: {details}")
@@ -167,6 +188,11 @@ def build_plan(
         environment=config.environment,
         hints=hints,
     )
+
+
+def _targeted(name: str, targets: Iterable[str]) -> bool:
+    """Whether `name` is one of `targets`, or a part of a split manifest among them."""
+    return any(name == target or name.startswith(f"{target}@") for target in targets)
 
 
 def _check_names(option: str, names: tuple[str, ...], known: set[str]) -> None:
@@ -258,8 +284,10 @@ def _past_dates(actions: list[Action], today: dt.date, timezone: str) -> list[Pr
     return problems
 
 
-def _with_changes(action: Action, project: Project) -> Action:
-    """The summary apply records, and the changed fields, of what plan would do or refuse."""
+def _with_changes(action: Action, project: Project, hours: Assessment | None) -> Action:
+    """The summary apply records, the changed fields, and the local hours, of what plan
+    would do or refuse."""
+    action = dataclasses.replace(action, local_hours=hours)
     campaign, rendered, entry = action.campaign, action.rendered, action.entry
     if (
         campaign is None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialogops import phones, sources
+from dialogops import localhours, phones, sources
 from dialogops.errors import Location, Problem, RenderError
 from dialogops.masking import mask_digits
 from dialogops.specs import Campaign
@@ -232,6 +232,7 @@ def _render_rows(
     values = Vars(vars)
     fast_e164 = phones.fast_e164
     seen: set[int] | None = set() if spec.dedupe else None
+    keep = localhours.row_filter(campaign)  # a part's own group; skipped local hours
     batch: list[dict[str, Any]] = []
     sample: list[str] = []
     skipped_rows: list[SkippedRow] = []
@@ -266,6 +267,8 @@ def _render_rows(
                     duplicates += 1
                     continue
                 seen.add(number)
+            if keep is not None and not keep(e164, data):
+                continue
             rendered += 1
             try:
                 add_data = render(data, values)

@@ -52,7 +52,8 @@ def planned_creates(saved: SavedPlan, manifests: Collection[str], hints: Hints) 
     A stale-plan `StateError` when one of them has no manifest any more.
     """
     names = tuple(c.name for c in saved.campaigns if c.will_create)
-    gone = [name for name in names if name not in manifests]
+    # A part of a split manifest (NAME@+03) is there while its manifest is.
+    gone = [name for name in names if name.partition("@")[0] not in manifests]
     if gone:
         _stale([f"campaign {name} is no longer in the manifests" for name in gone], hints)
     return names

@@ -31,9 +31,38 @@ class CallingHours:
 
 
 @dataclass(frozen=True)
+class HoursWindow:
+    """A daily window of wall-clock time, `start` up to `end` (`end` after `start`)."""
+
+    start: dt.time
+    end: dt.time
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class LocalHours:
+    """`policy.local_hours`: when a recipient may be called, on their own clock."""
+
+    weekdays: HoursWindow  # working days
+    weekends: HoursWindow  # weekends and public holidays
+    country: str = "RU"  # whose calendar of holidays and transferred working days
+
+
+UnknownTimezone = Literal["assume_platform", "refuse", "skip"]
+
+
+@dataclass(frozen=True)
 class Policy:
     calling_hours: CallingHours | None = None
     max_phones_per_campaign: int | None = None
+    local_hours: LocalHours | None = None
+    numbering_plan: Path | None = None  # absolute, inside the project root
+    numbering_plan_location: Location | None = None  # where policy.numbering_plan is written
+    # What to do with a recipient whose zone cannot be found; None: refuse when local_hours
+    # is set.
+    unknown_timezone: UnknownTimezone | None = None
 
 
 # Where each value (or key) is written, by its path in the document.
@@ -115,6 +144,7 @@ class PhonesSpec:
     dedupe: bool = True
     exclude: tuple[Exclude, ...] = ()
     on_invalid: OnInvalid = "error"
+    timezone_column: str | None = None  # the row's IANA zone or UTC offset (`+10`)
 
 
 @dataclass(frozen=True)
@@ -145,6 +175,24 @@ class Campaign:
     # metadata.revision: raising it on a campaign already created makes apply create it anew.
     revision: int = 1
     date_location: Location | None = None  # where spec.schedule.date is written; None: location
+    # Recipients outside their allowed local hours: `block` apply, or `skip` (drop) them.
+    on_local_hours: Literal["block", "skip"] = "block"
+    split_by: Literal["timezone"] | None = None  # one campaign per UTC offset group
+    # The zone rules, copied from the config so rendering needs nothing else; None: off.
+    zones: ZoneRules | None = None
+    # A part of a split campaign: the UTC offset group it calls (`+03:00`); None: whole.
+    part: str | None = None
+
+
+@dataclass(frozen=True)
+class ZoneRules:
+    """What resolving each recipient's zone and judging their local hours needs."""
+
+    platform: str  # the IANA zone of the platform's clock (`timezone` in dialogops.yaml)
+    local_hours: LocalHours
+    numbering_plan: Path | None
+    numbering_plan_location: Location | None
+    unknown_timezone: UnknownTimezone
 
 
 FilterType = Literal[

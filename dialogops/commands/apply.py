@@ -114,10 +114,11 @@ def check_options(saved: SavedPlan, targets: tuple[str, ...], replace: tuple[str
 
 
 def refuse_blockers(plan: Plan) -> None:
-    """Refuse to start while a targeted campaign is changed (without --replace) or unknown."""
+    """Refuse to start while a targeted campaign is changed (without --replace), unknown,
+    or would call people outside their allowed local hours."""
     if not plan.blockers:
         return
-    lines = [f"  {a.name}: {a.status}; {a.resolution}" for a in plan.blockers]
+    lines = [f"  {a.name}: {a.status}; {a.hours_blocked or a.resolution}" for a in plan.blockers]
     raise StateError(
         "apply refused: resolve these campaigns first, or leave them out with --target:\n"
         + "\n".join(lines)

@@ -12,7 +12,8 @@ from typing import Any
 from dialogops import schemas
 from dialogops.config import deep_merge, parse_hhmm
 from dialogops.datafiles import DataFileError, FileProblem, existing_file, inspect
-from dialogops.errors import Problem, RenderError, Rule
+from dialogops.errors import Location, Problem, RenderError, Rule
+from dialogops.localhours import numplan, rules, zones
 from dialogops.manifests.run import NO_MARKS, Located, Run
 from dialogops.specs import (
     Campaign,
@@ -25,6 +26,7 @@ from dialogops.specs import (
     PhoneSource,
     PhonesSpec,
     Schedule,
+    ZoneRules,
 )
 from dialogops.templates import compile_add_data
 from dialogops.yamlio import Document, FieldPath
@@ -128,7 +130,60 @@ def _build_campaign(
         labels=dict(metadata.get("labels", {})),
         revision=metadata.get("revision", 1),
         date_location=located.at(("spec", "schedule", "date")),
+        on_local_hours=spec.get("on_local_hours", "block"),
+        split_by=spec.get("split_by"),
+        zones=_zone_rules(run, spec, schedule, phones, located),
     )
+
+
+def _zone_rules(
+    run: Run, spec: dict[str, Any], schedule: Schedule, phones: PhonesSpec, located: Located
+) -> ZoneRules | None:
+    """The config's local-hour rules for this campaign; a split needs them, and a window
+    that meets none of the hours allowed on its date."""
+    policy = run.config.policy
+    hours = policy.local_hours
+    where: FieldPath = ("spec", "split_by")
+    if hours is None:
+        if "split_by" in spec:
+            message = "splitting by timezone needs policy.local_hours in dialogops.yaml"
+            run.problem(located.at(where), where, message, Rule.POLICY)
+        return None
+    if "split_by" in spec and rules.clip(schedule, hours) is None:
+        allowed, kind = rules.allowed_on(schedule.date, hours)
+        run.problem(
+            located.at(("spec", "schedule")),
+            ("spec", "schedule"),
+            f"{schedule.start_time:%H:%M}-{schedule.end_time:%H:%M} on {schedule.date} "
+            f"(a {kind}) leaves no time inside the allowed local hours {allowed}",
+            Rule.POLICY,
+        )
+    _check_zone_sources(run, phones, policy.numbering_plan, policy.numbering_plan_location)
+    return ZoneRules(
+        platform=run.config.timezone,
+        local_hours=hours,
+        numbering_plan=policy.numbering_plan,
+        numbering_plan_location=policy.numbering_plan_location,
+        unknown_timezone=policy.unknown_timezone or "refuse",
+    )
+
+
+def _check_zone_sources(
+    run: Run,
+    phones: PhonesSpec,
+    plan: Path | None,
+    plan_at: Location | None,
+) -> None:
+    """The timezone column's values and the numbering-plan file, each located."""
+    column = phones.timezone_column
+    try:
+        if column is not None:
+            field = "spec.phones.timezone_column"
+            run.problems.extend(zones.column_problems(phones.source, column, field))
+        if plan is not None and plan_at is not None:
+            numplan.load(plan, plan_at)
+    except RenderError as exc:  # a file that cannot be read at all, or a bad registry row
+        run.problems.extend(exc.problems)
 
 
 def _schedule(run: Run, raw: dict[str, Any], located: Located) -> Schedule | None:
@@ -225,6 +280,7 @@ def _phones(run: Run, raw: dict[str, Any], doc: Document, located: Located) -> P
         dedupe=raw.get("dedupe", True),
         exclude=tuple(excludes),
         on_invalid=raw.get("on_invalid", "error"),
+        timezone_column=raw.get("timezone_column"),
     )
 
 

@@ -55,6 +55,9 @@ _PATTERN_HINTS = {
         "starting with a letter or digit, at most 100 characters"
     ),
     "^([01][0-9]|2[0-3]):[0-5][0-9]$": "is not a time HH:MM between 00:00 and 23:59",
+    "^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9])$": (
+        "is not a window HH:MM-HH:MM such as 08:00-22:00"
+    ),
     "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "is not a date YYYY-MM-DD",
     "^[A-Z]{2}$": "is not a two-letter country code such as RU",
     "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?"

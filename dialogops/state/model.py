@@ -23,7 +23,10 @@ Status = Literal["pending", "created", "unknown"]
 
 # The platform's IDs are positive signed 64-bit integers (client.py checks answers the same way).
 CampaignId = Annotated[int, Meta(ge=1, le=MAX_ID)]
-CampaignName = Annotated[str, Meta(pattern="^[a-z0-9][a-z0-9._-]{0,99}$")]
+# A part of a campaign split by timezone is named NAME@+03 (or @+05:30).
+CampaignName = Annotated[
+    str, Meta(pattern="^[a-z0-9][a-z0-9._-]{0,99}(@[+-][0-9]{2}(:[0-9]{2})?)?$")
+]
 Fingerprint = Annotated[str, Meta(pattern="^sha256:[0-9a-f]{64}$")]
 Count = Annotated[int, Meta(ge=0, le=MAX_ID)]
 

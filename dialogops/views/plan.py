@@ -26,7 +26,7 @@ from dialogops.masking import scrub
 from dialogops.planner import Action, Plan
 from dialogops.specs import Schedule
 from dialogops.state import StateEntry, TemplateSource
-from dialogops.views import problems
+from dialogops.views import localhours, problems
 
 MARKDOWN_LIMIT = 60_000
 
@@ -73,8 +73,9 @@ def show(
 def blocked(plan: Plan, out: Path | None) -> None:
     """On stderr: each campaign that blocks the plan and what resolves it."""
     for action in plan.blockers:
+        state = ":" if action.hours_blocked else f" is {action.status};"
         print(
-            scrub(f"error: campaign {action.name} is {action.status}; {_way_out(action)}"),
+            scrub(f"error: campaign {action.name}{state} {_way_out(action)}"),
             file=sys.stderr,
         )
     if out is not None:
@@ -171,6 +172,8 @@ def _details(action: Action, verbose: bool = False) -> list[tuple[str, str]]:
             more = stats.skipped - len(rendered.skipped_rows)
             if more:
                 lines.append(("skipped", f"... and {more} more"))
+        if action.local_hours is not None:
+            lines += localhours.lines(action.local_hours)
         sample = plandoc.masked_sample(rendered)
         if sample:
             more_phones = ", ..." if stats.phones > len(sample) else ""
@@ -209,12 +212,16 @@ def _value(field: str, value: TemplateSource | None) -> str:
 
 def _way_out(action: Action) -> str:
     """What a blocked campaign's message says resolves it."""
+    if action.hours_blocked:
+        return action.hours_blocked
     if action.status == "changed":
         return f"the API cannot update a campaign: {action.resolution}"
     return f"to resolve it run: {action.resolution}"
 
 
 def _advice(action: Action, hints: Hints) -> str:
+    if action.hours_blocked:
+        return f"apply refuses it: {action.hours_blocked}"
     if action.status == "changed":
         return _way_out(action)
     if action.status == "unknown":
