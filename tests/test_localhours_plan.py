@@ -44,6 +44,18 @@ PEOPLE = (
     "+73833456789;Novosibirsk\n"
     "+74234567890;Vladivostok\n"
 )
+REPORT = """\
+apiVersion: dialogops/v1
+kind: Report
+metadata:
+  name: results
+spec:
+  campaign: reminders
+  scenario_id: 951
+  columns:
+    - {id: 1, name: phone_number, display_name: Phone, column_type: field, data_type: text}
+  output: {format: csv, path: reports/results.csv}
+"""
 WEEKDAY, SATURDAY, FIRST_OF_MAY = "2099-12-01", "2099-12-05", "2099-05-01"
 OFFSETS = {"+03": 3, "+05": 5, "+07": 7, "+10": 10}
 
@@ -202,6 +214,20 @@ def test_split_parts_are_applied_once_each_and_then_left_alone(
     one = run_cli(["plan", "--target", "reminders@+07"], root)
     assert one.returncode == 0 and "reminders@+07" in one.stdout
     assert "reminders@+03" not in one.stdout
+
+    # A report on the split manifest runs once per part, each to a file of its own.
+    (root / "campaigns" / "results.yaml").write_text(REPORT, encoding="utf-8")
+    result = run_cli(["report", "results"], root, env=api_env(sandbox))
+    assert result.returncode == 0, result.stderr
+    asked = [
+        r.body["analytics_filter"]["outgoing_campaign_id"]
+        for r in sandbox.requests
+        if r.path.endswith("/report")
+    ]
+    ids = [state["campaigns"][f"reminders@{label}"]["id"] for label in OFFSETS]
+    assert asked == ids
+    written = sorted(p.name for p in (root / "reports").iterdir())
+    assert written == [f"results@{label}.csv" for label in OFFSETS]
 
 
 def test_unknown_zones_are_refused_skipped_or_taken_as_the_platforms(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import TextIO
 from dialogops.commands.project import ProjectFiles
 from dialogops.commands.wiring import open_client, state_backend
 from dialogops.errors import UsageError
+from dialogops.localhours.reports import per_part
 from dialogops.manifests import load_project
 from dialogops.report.outputs import check_excel, write_file, write_report
 from dialogops.report.request import ReportRequest, build_request
@@ -69,8 +70,8 @@ def run(command: ReportCommand) -> int:
     files = command.files
     config = files.load_config()
     project = load_project(list(config.manifests), config)
-    reports = select_reports(project, command.names, command.all)
     state = state_backend(config, sandbox=files.sandbox).read()
+    reports = per_part(select_reports(project, command.names, command.all), state)
     requests = [build_request(r, project, state, hints=files.hints) for r in reports]
     with open_client(config, sandbox=files.sandbox) as client:
         for report, request in zip(reports, requests, strict=True):

@@ -106,7 +106,8 @@ def build_request(
     campaign: Campaign | None = None
     if report.campaign is not None:
         outgoing_id = campaign_id(report.campaign, state, hints=hints)
-        campaign = project.campaign(report.campaign)
+        # A part of a split campaign (NAME@+03) takes its defaults from NAME's manifest.
+        campaign = project.campaign(report.campaign.partition("@")[0])
     elif report.outgoing_campaign_id is not None:
         outgoing_id = report.outgoing_campaign_id
     else:
