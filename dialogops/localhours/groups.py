@@ -24,6 +24,7 @@ from dialogops.localhours.zones import (
     SOURCES,
     ColumnValueError,
     Resolver,
+    Zone,
     ZoneSource,
     parse_zone,
     zone_name,
@@ -35,7 +36,7 @@ EXAMPLES = 3  # recipients shown per group outside its hours, and of unknown zon
 COLUMN_FIELD = "spec.phones.timezone_column"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Example:
     """A recipient shown in the plan: where the row is written, and the number masked."""
 
@@ -193,9 +194,8 @@ def _scan(campaign: Campaign, zones: ZoneRules) -> _Scan:
     spec = campaign.phones
     resolver = _resolver(campaign, zones)
     excludes = sources.read_excludes(spec.exclude, spec.default_region)
-    start, _ = rules.platform_window(campaign.schedule, zones.platform)
     seen: set[int] = set()
-    scan = _Scan()
+    by_zone: dict[Zone | None, _Tally] = {}
     problems: list[Problem] = []
     for data, raw, position in sources.raw_rows(spec.source):
         e164 = None if raw is None else phones.fast_e164(raw, spec.default_region)
@@ -217,18 +217,30 @@ def _scan(campaign: Campaign, zones: ZoneRules) -> _Scan:
                 where = sources.origin(spec.source, position)
                 problems.append(Problem(where, COLUMN_FIELD, str(exc), Rule.RENDER))
             continue
-        if zone is None:
-            tally = scan.unknown
-        else:
-            offset = start.astimezone(zone).utcoffset() or dt.timedelta(0)
-            tally = scan.groups.setdefault(offset, _Tally())
-            tally.zones.setdefault(zone_name(zone))
+        tally = by_zone.get(zone)
+        if tally is None:
+            tally = by_zone[zone] = _Tally()
         tally.recipients += 1
         tally.sources[source] += 1
         if len(tally.examples) < EXAMPLES:
             tally.examples.append(Example(sources.origin(spec.source, position), mask(e164)))
     if problems:
         raise RenderError(problems)
+    return _by_offset(by_zone, rules.platform_window(campaign.schedule, zones.platform)[0])
+
+
+def _by_offset(by_zone: dict[Zone | None, _Tally], start: dt.datetime) -> _Scan:
+    """The tallies of each zone merged by the zone's UTC offset at the campaign's start."""
+    scan = _Scan(unknown=by_zone.pop(None, _Tally()))
+    for zone, tally in by_zone.items():
+        assert zone is not None
+        offset = start.astimezone(zone).utcoffset() or dt.timedelta(0)
+        group = scan.groups.setdefault(offset, _Tally())
+        group.zones.setdefault(zone_name(zone))
+        group.recipients += tally.recipients
+        group.examples = sorted([*group.examples, *tally.examples])[:EXAMPLES]
+        for source, count in tally.sources.items():
+            group.sources[source] += count
     return scan
 
 

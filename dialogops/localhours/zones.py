@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
-from phonenumbers import tzdata
 
 from dialogops import sources
 from dialogops.errors import Problem, Rule
@@ -26,9 +25,12 @@ ZoneSource = Literal["column", "number", "numbering_plan", "platform", "unknown"
 SOURCES: tuple[ZoneSource, ...] = ("column", "number", "numbering_plan", "platform", "unknown")
 
 _OFFSET = re.compile(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
-# phonenumbers finds a number's zone by its longest known prefix, at most this many digits
-# (country code included): numbers sharing those digits share the answer, so it is kept.
-_PREFIX = 1 + tzdata.TIMEZONE_LONGEST_PREFIX
+# phonenumbers finds a number's zone by its type (only geographic numbers have one) and its
+# longest known prefix: numbering plans decide the type by the leading digits (Russia's
+# patterns end in four digits or more of any value), so numbers that differ only in their
+# last four digits share the answer, which is kept (up to _CACHED prefixes).
+_KEPT_DIGITS = 4
+_CACHED = 200_000
 MAX_PROBLEMS = 20
 
 Zone = dt.tzinfo
@@ -88,9 +90,11 @@ class Resolver:
             value = row.get(self._column)
             if value is not None and str(value).strip():
                 return self._value(str(value)), "column"
-        prefix = e164[:_PREFIX]
+        prefix = e164[:-_KEPT_DIGITS]
         name = self._prefixes.get(prefix, "")
         if name == "":
+            if len(self._prefixes) >= _CACHED:
+                self._prefixes.clear()
             name = self._prefixes[prefix] = zone_of_number(e164)
         if name is not None:
             return self._zone(name), "number"
