@@ -229,6 +229,15 @@ def test_split_parts_are_applied_once_each_and_then_left_alone(
     written = sorted(p.name for p in (root / "reports").iterdir())
     assert written == [f"results@{label}.csv" for label in OFFSETS]
 
+    # A part is forgotten and imported again by its own name.
+    assert run_cli(["state", "rm", "reminders@+10"], root).returncode == 0
+    part = ids[-1]
+    imported = run_cli(["import", "reminders@+10", str(part)], root)
+    assert imported.returncode == 0, imported.stderr
+    assert read_state(root)["campaigns"]["reminders@+10"]["id"] == part
+    final = run_cli(["plan"], root)
+    assert final.returncode == 0 and "0 to create, 4 unchanged" in final.stdout
+
 
 def test_unknown_zones_are_refused_skipped_or_taken_as_the_platforms(tmp_path: Path) -> None:
     people = PEOPLE + "+79991234567;Somewhere\n"

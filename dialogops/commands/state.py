@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from dialogops import localhours
 from dialogops.changes import sent_summary
 from dialogops.commands.project import ProjectFiles
 from dialogops.commands.wiring import state_backend
@@ -59,7 +60,7 @@ def import_campaign(
     and the summary of what it sends."""
     config = files.load_config()
     project = load_project(config.manifests, config)
-    campaign = project.campaign(name)
+    campaign = localhours.find(project.campaigns, name)
     if campaign is None:
         raise UsageError(f"no Campaign named {name!r} in the manifests")
     rendered = render_campaign(campaign, resolve_vars(config.vars, var_files, vars))

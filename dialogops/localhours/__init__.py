@@ -5,6 +5,6 @@ offset, judged, and split into one campaign per group (`groups`).
 
 from __future__ import annotations
 
-from dialogops.localhours.groups import Assessment, Expansion, Group, expand, row_filter
+from dialogops.localhours.groups import Assessment, Expansion, Group, expand, find, row_filter
 
-__all__ = ["Assessment", "Expansion", "Group", "expand", "row_filter"]
+__all__ = ["Assessment", "Expansion", "Group", "expand", "find", "row_filter"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +144,19 @@ def expand(campaigns: list[Campaign]) -> Expansion:
     return Expansion(tuple(planned), assessments, tuple(problems), split)
 
 
+def find(campaigns: Iterable[Campaign], name: str) -> Campaign | None:
+    """The campaign named `name`, a part of a split manifest (`NAME@+03`) included; a split
+    manifest itself is none (its parts are)."""
+    base = name.partition("@")[0]
+    found = [c for c in campaigns if c.name == base and (c.split_by is None) == (base == name)]
+    if not found or base == name:
+        return found[0] if found else None
+    expansion = expand(found)
+    if expansion.problems:
+        raise RenderError(list(expansion.problems))
+    return next((c for c in expansion.campaigns if c.name == name), None)
+
+
 def row_filter(campaign: Campaign) -> Callable[[str, Mapping[str, Any]], bool] | None:
     """Whether render keeps a recipient: a part keeps its own group's; `skip` drops those
     outside their hours or of unknown zone. None when every recipient is kept."""
@@ -215,7 +228,7 @@ def _scan(campaign: Campaign, zones: ZoneRules) -> _Scan:
         except ColumnValueError as exc:
             if len(problems) < MAX_PROBLEMS:
                 where = sources.origin(spec.source, position)
-                problems.append(Problem(where, COLUMN_FIELD, str(exc), Rule.RENDER))
+                problems.append(Problem(where, COLUMN_FIELD, str(exc), Rule.DATA_FILE))
             continue
         tally = by_zone.get(zone)
         if tally is None:
