@@ -184,7 +184,8 @@ def test_strings_are_escaped_as_json_dumps_without_ensure_ascii_did(text: str) -
         (
             document(Nps={"status": "pending", "fingerprint": FP_A, "phones": 1}),
             "campaigns: 'Nps' is not a campaign name: "
-            "Expected `str` matching regex '^[a-z0-9][a-z0-9._-]{0,99}$'",
+            "Expected `str` matching regex "
+            "'^[a-z0-9][a-z0-9._-]{0,99}(@[+-][0-9]{2}(:[0-9]{2})?)?$'",
         ),
         (
             document(

@@ -166,6 +166,7 @@ def test_json_keys_keep_the_documented_order() -> None:
         "render",
         "state",
         "changes",
+        "local_hours",
     ]
     assert list(edited["campaign"]) == [
         "source",
