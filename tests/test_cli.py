@@ -9,8 +9,6 @@ from typing import get_args
 
 import click
 import pytest
-from conftest import run_cli
-from samples import example_project
 
 from dialogops import schemas, specs
 from dialogops.cli import report as report_cli
@@ -18,6 +16,8 @@ from dialogops.cli import schema as schema_cli
 from dialogops.cli.options import command_line, target_option, var_option
 from dialogops.cli.plan import plan_command
 from dialogops.views.plan import PlanFormat
+from tests.conftest import run_cli
+from tests.samples import example_project
 
 
 def modules_after(code: str, cwd: Path | None = None) -> set[str]:

@@ -104,7 +104,7 @@ def test_each_status_maps_to_its_error_and_is_not_retried(
     assert caught.value.status == status
     assert caught.value.server_message.startswith(f"sandbox fault: injected {status}")
     assert f"HTTP {status}" in str(caught.value)
-    if error is ApiRetryLater:
+    if isinstance(caught.value, ApiRetryLater):
         assert caught.value.retry_after == retry_after
     assert len(sandbox.requests) == 1  # one attempt, whatever happened
     assert sandbox.campaigns() == []

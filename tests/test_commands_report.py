@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sample_reports import (
+
+from dialogops.commands import report as command
+from dialogops.durable import atomic_writer
+from dialogops.errors import ApiError, UsageError
+from dialogops.report.request import build_request
+from dialogops.specs import OutputFormat, Report, ReportOutput
+from tests.sample_reports import (
     RESPONSE,
     FakeClient,
     make_campaign,
@@ -15,12 +21,6 @@ from sample_reports import (
     make_report,
     make_state,
 )
-
-from dialogops.commands import report as command
-from dialogops.durable import atomic_writer
-from dialogops.errors import ApiError, UsageError
-from dialogops.report.request import build_request
-from dialogops.specs import OutputFormat, Report, ReportOutput
 
 CSV_OUT = ReportOutput(format="csv", path=Path("/p/reports/r.csv"))
 

@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import child_env, run_cli, wait_for
-from samples import api_env, write_project
 
 from dialogops.cli import main
 from dialogops.sandbox import SandboxServer
 from dialogops.state import LocalBackend, loads
+from tests.conftest import child_env, run_cli, wait_for
+from tests.samples import api_env, write_project
 
 NAMES = [f"c{i:02d}" for i in range(20)]
 

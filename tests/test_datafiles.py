@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from sample_manifests import write_campaign
 
 from dialogops import datafiles
 from dialogops.cli import main
@@ -24,6 +23,7 @@ from dialogops.datafiles import (
 from dialogops.errors import Location, RenderError
 from dialogops.sources import iter_rows
 from dialogops.specs import CsvSource, JsonlSource
+from tests.sample_manifests import write_campaign
 
 WHERE = Location("campaigns/survey.yaml", 12, 17)
 

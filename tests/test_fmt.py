@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
-from samples import REPO, example_project
 
 from dialogops.config import load_config
 from dialogops.errors import ManifestError, RenderError
@@ -26,6 +24,8 @@ from dialogops.manifests import check_project
 from dialogops.render import render_campaign
 from dialogops.scaffold import scaffold
 from dialogops.yamlio import load_file
+from tests.conftest import run_cli
+from tests.samples import REPO, example_project
 
 CASES = REPO / "tests" / "cases"
 MANIFESTS = sorted(

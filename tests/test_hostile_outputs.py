@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
-from samples import api_env, write_project
 
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+from tests.conftest import run_cli
+from tests.samples import api_env, write_project
 
 ESCAPES = '"\x1b]0;pwned\x07\x1b[2J"'  # retitles the terminal window, then clears it
 SHOWN = '"\\x1b]0;pwned\\x07\\x1b[2J"'

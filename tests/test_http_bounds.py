@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import child_env, run_cli, run_dialogops
-from samples import api_env, read_state, write_project
 
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+from tests.conftest import child_env, run_cli, run_dialogops
+from tests.samples import api_env, read_state, write_project
 
 REPORT = textwrap.dedent("""\
     ---

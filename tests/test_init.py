@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 
 from dialogops.errors import UsageError
 from dialogops.manifests import today_in
 from dialogops.scaffold import scaffold
 from dialogops.schemas import schema_text
+from tests.conftest import run_cli
 
 
 def test_init_then_validate_is_clean(tmp_path: Path) -> None:

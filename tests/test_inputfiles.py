@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from sample_manifests import new_project, write_campaign
 
 from dialogops.inputfiles import (
     FileTooLargeError,
@@ -24,6 +22,8 @@ from dialogops.inputfiles import (
     read_capped,
     size_text,
 )
+from tests.conftest import run_cli
+from tests.sample_manifests import new_project, write_campaign
 
 SECONDS = 20
 

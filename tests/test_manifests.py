@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli, run_dialogops
-from sample_manifests import new_project, write_campaign
 
-from dialogops import yamlio
+from dialogops import inputfiles, yamlio
 from dialogops.cli import main
 from dialogops.config import deep_merge, load_config
 from dialogops.errors import ManifestError, UsageError
 from dialogops.manifests import check_project, discover, load_project
 from dialogops.manifests.discovery import MAX_ENTRIES
+from tests.conftest import run_cli, run_dialogops
+from tests.sample_manifests import new_project, write_campaign
 
 
 @pytest.fixture
@@ -190,7 +190,7 @@ def test_validate_reads_the_config_once(
     )
     write_campaign(project, "survey", "    csv: {path: data/p.csv}")
     opened: list[Path] = []
-    real_read = yamlio.read_capped
+    real_read = inputfiles.read_capped
 
     def counting_read(path: Path, *args: Any) -> bytes:
         if path.name == "dialogops.yaml":

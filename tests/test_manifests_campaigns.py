@@ -9,13 +9,13 @@ import os
 from pathlib import Path
 
 import pytest
-from sample_manifests import new_project, write_campaign
 
 from dialogops import datafiles
 from dialogops.config import load_config
 from dialogops.errors import Location
 from dialogops.manifests import check_project, load_project
 from dialogops.specs import CsvSource, InlineSource, JsonlSource
+from tests.sample_manifests import new_project, write_campaign
 
 
 @pytest.fixture

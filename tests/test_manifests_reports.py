@@ -8,10 +8,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sample_manifests import new_project, write_campaign
 
 from dialogops.config import load_config
 from dialogops.manifests import check_project, load_project
+from tests.sample_manifests import new_project, write_campaign
 
 REPORT = """\
 apiVersion: dialogops/v1

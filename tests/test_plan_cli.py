@@ -8,8 +8,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import run_cli
-from sarif_schema import sarif_schema
+
+from tests.conftest import run_cli
+from tests.sarif_schema import sarif_schema
 
 CONFIG = """\
 state:

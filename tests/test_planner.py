@@ -7,7 +7,14 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sample_plans import (
+
+from dialogops.changes import FieldChange, sent_summary
+from dialogops.errors import Location, RenderError, UsageError
+from dialogops.hints import Hints
+from dialogops.planner import Plan, build_plan
+from dialogops.specs import Campaign, CsvSource, PhonesSpec, Policy, Schedule
+from dialogops.state import State
+from tests.sample_plans import (
     FAR_DATE,
     OTHER_FP,
     PHONES,
@@ -17,13 +24,6 @@ from sample_plans import (
     make_project,
     make_state,
 )
-
-from dialogops.changes import FieldChange, sent_summary
-from dialogops.errors import Location, RenderError, UsageError
-from dialogops.hints import Hints
-from dialogops.planner import Plan, build_plan
-from dialogops.specs import Campaign, CsvSource, PhonesSpec, Policy, Schedule
-from dialogops.state import State
 
 
 def statuses(plan: Plan) -> dict[str, str]:

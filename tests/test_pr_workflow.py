@@ -11,14 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import CliResult, child_env, run_cli
-from samples import REPO, api_env, example_project
-
 from dialogops.client.api import DialogClient
 from dialogops.config import load_config
 from dialogops.manifests import load_project, today_in
 from dialogops.render import create_body
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+from tests.conftest import CliResult, child_env, run_cli
+from tests.samples import REPO, api_env, example_project
 
 FUTURE = dt.date(2099, 12, 1)
 LAST_WEEK = today_in("Europe/Moscow") - dt.timedelta(days=7)

@@ -8,11 +8,11 @@ import datetime as dt
 import hashlib
 import json
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
 
 from dialogops.config import load_config
 from dialogops.errors import Location, RenderError
@@ -35,6 +35,7 @@ from dialogops.specs import (
     PhonesSpec,
     Schedule,
 )
+from tests.conftest import run_cli
 
 TEMPLATES = {
     "name": "{{ row.last_name }} {{ row.first_name }}",
@@ -163,7 +164,7 @@ def test_canonical_json_and_fingerprint() -> None:
         canonical_json({"x": float("nan")})
 
 
-SOURCES = {
+SOURCES: dict[str, Callable[[Path], PhoneSource]] = {
     "csv": lambda tmp: csv_source(
         tmp,
         [

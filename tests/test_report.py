@@ -11,17 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sample_reports import (
-    PHONE,
-    RESPONSE,
-    make_campaign,
-    make_project,
-    make_report,
-    make_state,
-    parse_response,
-    result,
-)
-from samples import DOCUMENTED_REPORT_REQUEST
 
 from dialogops.errors import ApiError, StateError, UsageError
 from dialogops.hints import Hints
@@ -37,6 +26,17 @@ from dialogops.report.request import build_request, column_body
 from dialogops.report.response import ReportTotals, ResultColumn, StreamedReport, human_duration
 from dialogops.specs import Period, ReportColumn
 from dialogops.state import Status
+from tests.sample_reports import (
+    PHONE,
+    RESPONSE,
+    make_campaign,
+    make_project,
+    make_report,
+    make_state,
+    parse_response,
+    result,
+)
+from tests.samples import DOCUMENTED_REPORT_REQUEST
 
 # --- the request -------------------------------------------------------------------------
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CliResult, run_cli
-from samples import DOCUMENTED_REPORT_REQUEST, api_env, example_project
 
 from dialogops.sandbox import SandboxServer
 from dialogops.sandbox.checks import ColumnRequest
 from dialogops.sandbox.results import matches
 from dialogops.state import State, StateEntry, dumps
+from tests.conftest import CliResult, run_cli
+from tests.samples import DOCUMENTED_REPORT_REQUEST, api_env, example_project
 
 REPORT_PATH = "/api/analytics/1/report"
 

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import child_env, run_cli, wait_for
-from samples import campaign_part
 
 from dialogops.errors import UsageError
 from dialogops.sandbox import (
@@ -25,6 +23,8 @@ from dialogops.sandbox import (
     SandboxServer,
     running_sandbox,
 )
+from tests.conftest import child_env, run_cli, wait_for
+from tests.samples import campaign_part
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 PHONES = [f"+7999123450{i}" for i in range(10)]

@@ -10,7 +10,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from sample_plans import OTHER_FP, PHONES, all_statuses, entry_for, make_campaign, make_project
 
 from dialogops.errors import StateError, UsageError
 from dialogops.hints import PLAIN, Hints
@@ -26,6 +25,14 @@ from dialogops.savedplan import (
 from dialogops.specs import Project
 from dialogops.state import State, StateEntry
 from dialogops.views import plan as view
+from tests.sample_plans import (
+    OTHER_FP,
+    PHONES,
+    all_statuses,
+    entry_for,
+    make_campaign,
+    make_project,
+)
 
 SECRET_VALUE = "Иванов-секретное-значение"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
 from jsonschema import Draft202012Validator
 
 from dialogops.schemas import _PATTERN_HINTS, KINDS, load_schema
+from tests.conftest import run_cli
 
 REPO = Path(__file__).parent.parent
 

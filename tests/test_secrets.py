@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from samples import write_project
 
 from dialogops.sandbox import SandboxServer
+from tests.conftest import run_cli
+from tests.samples import write_project
 
 TOKEN = "tok-Qz7xW2secretKf9"
 LOGIN = "ops-robot"

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, run_dialogops
 
 from dialogops.state import LocalBackend, LockInfo, Replaced, State, StateEntry, dumps
+from tests.conftest import run_cli, run_dialogops
 
 FP_A = "sha256:" + "a" * 64
 FP_B = "sha256:" + "b" * 64

@@ -6,10 +6,10 @@ import json
 
 import msgspec
 import pytest
-from state_samples import FP_A, FP_B, created
 
 from dialogops.errors import StateError
 from dialogops.state import Replaced, Sent, SentSchedule, State, StateEntry, dumps, loads
+from tests.state_samples import FP_A, FP_B, created
 
 # A state file as dialogops wrote it before the format was declared with msgspec (the
 # json.dumps of the old hand-written dict), kept byte for byte.

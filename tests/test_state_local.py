@@ -9,14 +9,15 @@ import stat
 import subprocess
 import sys
 import threading
+from operator import methodcaller
 from pathlib import Path
 
 import pytest
-from state_samples import created
 
 from dialogops.errors import StateError, UsageError
 from dialogops.specs import Config
 from dialogops.state import LocalBackend, LockInfo, State, backend_for, dumps, loads
+from tests.state_samples import created
 
 
 def dead_pid() -> int:
@@ -251,7 +252,7 @@ def test_a_reader_never_sees_a_partial_file(backend: LocalBackend, tmp_path: Pat
             assert reader.stdout is not None
             assert reader.stdout.readline() == "ready\n"
             for i in range(1, 41):
-                lock.update(lambda s, i=i: s.put(created(f"c{i:03d}", i)))
+                lock.update(methodcaller("put", created(f"c{i:03d}", i)))
         finally:
             stop.touch()
             out, _ = reader.communicate(timeout=60)
@@ -389,6 +390,8 @@ def test_lock_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_backend_for_config(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
-    assert backend_for(Config(root=tmp_path, path=None, state_path=path)).path == path
+    backend = backend_for(Config(root=tmp_path, path=None, state_path=path))
+    assert isinstance(backend, LocalBackend)
+    assert backend.path == path
     with pytest.raises(UsageError, match="state backend 'postgres' is not supported"):
         backend_for(Config(root=tmp_path, path=None, state_backend="postgres"))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from state_samples import FP_A, FP_B, created
 
 from dialogops.errors import StateError
 from dialogops.state import Replaced, State, StateEntry, forget, record_import, superseded
+from tests.state_samples import FP_A, FP_B, created
 
 
 def test_pending_and_unknown_entries_have_an_unknown_outcome() -> None:

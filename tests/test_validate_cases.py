@@ -13,11 +13,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import run_cli, run_dialogops
-from samples import example_project
-from sarif_schema import sarif_schema
 
 from dialogops.cli import main
+from tests.conftest import run_cli, run_dialogops
+from tests.samples import example_project
+from tests.sarif_schema import sarif_schema
 
 CASES = Path(__file__).parent / "cases"
 INVALID = sorted(p.name for p in (CASES / "invalid").iterdir())

@@ -8,12 +8,19 @@ import re
 from pathlib import Path
 
 import msgspec
-from sample_plans import PHONES, all_statuses, entry_for, make_campaign, make_project, make_state
 
 from dialogops.changes import sent_summary
 from dialogops.planner import Plan, build_plan
 from dialogops.state import State
 from dialogops.views import plan as view
+from tests.sample_plans import (
+    PHONES,
+    all_statuses,
+    entry_for,
+    make_campaign,
+    make_project,
+    make_state,
+)
 
 
 def assert_no_raw_phones(output: str) -> None:
@@ -271,6 +278,7 @@ def test_an_empty_plan_says_so() -> None:
 def test_changed_fields_show_old_to_new_with_digests_cut_short() -> None:
     created = make_campaign("c", add_data={"vip": True, "note": ""})
     entry = entry_for(created, sent=sent_summary(created, Path("/p")))
+    assert entry.sent is not None
     recorded = msgspec.structs.replace(
         entry,
         sent=msgspec.structs.replace(entry.sent, data_files={"data/c.csv": "sha256:" + "a" * 64}),

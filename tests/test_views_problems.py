@@ -8,11 +8,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from sarif_schema import sarif_schema
 
 from dialogops.errors import Location, Problem, Rule
 from dialogops.specs import Config, Project
 from dialogops.views.problems import as_json, github, lines, sarif, summary
+from tests.sarif_schema import sarif_schema
 
 EMPTY = Project(Config(root=Path("/p"), path=None), (), ())
 PROBLEMS = [

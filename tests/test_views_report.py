@@ -6,10 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
-from sample_reports import parse_response, result
 
 from dialogops.specs import ReportColumn
 from dialogops.views import report as view
+from tests.sample_reports import parse_response, result
 
 
 def test_table_shows_headers_rows_and_summary() -> None:

@@ -11,7 +11,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from samples import REPO, example_project
+from tests.samples import REPO, example_project
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

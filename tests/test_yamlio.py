@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from dialogops import yamlio
-from dialogops.errors import Location
-from dialogops.yamlio import display_path, format_field, load_file, load_text
+from dialogops.errors import Location, Problem
+from dialogops.yamlio import Document, display_path, format_field, load_file, load_text
 
 
-def _load(text: str) -> tuple[list, list]:
+def _load(text: str) -> tuple[list[Document], list[Problem]]:
     return load_text(text, Path("m.yaml"), "m.yaml")
 
 
