@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Mapping
 from importlib import resources
@@ -569,8 +570,12 @@ def _this_tree(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_pre_commit_hooks_fail_on_a_bad_manifest_then_pass(tmp_path: Path) -> None:
-    """The real pre-commit builds the hooks' environment from this repository (pip, from
-    PyPI) and runs them on the changed files of a project in git."""
+    """The real pre-commit builds the hooks' environment from this repository (pip) and runs
+    them on the changed files of a project in git.
+
+    pip works offline, as in the wheel test: this test run's packages (on PYTHONPATH) supply
+    pip itself, the dependencies and hatchling to build the repository, so no minutes go to
+    PyPI or to seeding the environment."""
     project = example_project(tmp_path)
     _git(project, "init", "--quiet")
     workflow = project / ".github" / "workflows" / "ci.yml"
@@ -579,7 +584,20 @@ def test_pre_commit_hooks_fail_on_a_bad_manifest_then_pass(tmp_path: Path) -> No
     report = project / "campaigns" / "nps-2099-12-results.yaml"
     report.write_text(GOOD_REPORT.replace("scenario_id: 951", "scenario_id: zero"))
     _git(project, "add", "-A")
-    env = _env(tmp_path, {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")})
+    here = dict.fromkeys(sysconfig.get_path(name) for name in ("purelib", "platlib"))
+    env = _env(
+        tmp_path,
+        {
+            "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+            "PYTHONPATH": os.pathsep.join(here),
+            "PIP_NO_INDEX": "1",
+            "PIP_NO_DEPS": "1",
+            "PIP_NO_BUILD_ISOLATION": "0",  # pip reads "0" here as: build without isolation
+            "VIRTUALENV_NO_PIP": "1",
+            "VIRTUALENV_NO_SETUPTOOLS": "1",
+            "VIRTUALENV_NO_WHEEL": "1",
+        },
+    )
     # The campaign the report names lives in an unchanged file: only these two are passed.
     changed = ["--files", "campaigns/nps-2099-12-results.yaml", ".github/workflows/ci.yml"]
     command = [sys.executable, "-m", "pre_commit", "try-repo", str(_this_tree(tmp_path)), *changed]
