@@ -119,6 +119,15 @@ def run_cli(
     return CliResult(code, texts[0], texts[1])
 
 
+def check_jsonschema(schema: Path, *instances: Path) -> CliResult:
+    """The stock validator, `check-jsonschema --schemafile SCHEMA FILE...`, in this process."""
+    from check_jsonschema import main
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["--schemafile", str(schema), *map(str, instances)])
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
 def run_dialogops(
     args: Sequence[str],
     cwd: Path,

@@ -4,8 +4,6 @@ kind for editors, and nothing is ever overwritten."""
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from dialogops.errors import UsageError
 from dialogops.manifests import today_in
 from dialogops.scaffold import scaffold
 from dialogops.schemas import schema_text
-from tests.conftest import run_cli
+from tests.conftest import check_jsonschema, run_cli
 
 
 def test_init_then_validate_is_clean(tmp_path: Path) -> None:
@@ -89,16 +87,6 @@ def _modeline_schema(path: Path) -> Path:
     return (path.parent / first.removeprefix(prefix)).resolve()
 
 
-def _check_jsonschema(schema: Path, instance: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(instance)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-
-
 def test_each_file_names_the_schema_of_its_own_kind(tmp_path: Path) -> None:
     written = scaffold(tmp_path, today=dt.date(2099, 1, 1))
     schemas = tmp_path / ".schemas"
@@ -112,10 +100,10 @@ def test_each_file_names_the_schema_of_its_own_kind(tmp_path: Path) -> None:
     assert _modeline_schema(report) == schemas / "report.schema.json"
     assert _modeline_schema(config) == schemas / "config.schema.json"
     for path in (campaign, report, config):
-        result = _check_jsonschema(_modeline_schema(path), path)
+        result = check_jsonschema(_modeline_schema(path), path)
         assert result.returncode == 0, result.stdout
     # One schema for every file, as the old VS Code glob did, fails the Report.
-    wrong = _check_jsonschema(schemas / "campaign.schema.json", report)
+    wrong = check_jsonschema(schemas / "campaign.schema.json", report)
     assert wrong.returncode == 1
     assert "'Campaign' was expected" in wrong.stdout
 

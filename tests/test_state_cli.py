@@ -1,7 +1,8 @@
 """`dialogops state list|show|rm|unlock` and `dialogops import`, run as a user would.
 
-In this process through the CLI's entry point; a test that holds the state lock itself runs
-the command in a process of its own, as the lock belongs to a process.
+In this process through the CLI's entry point, also where the test holds the state lock:
+the lock is a file naming its holder's pid, so a command finds it held as another process
+would.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dialogops.state import LocalBackend, LockInfo, Replaced, State, StateEntry, dumps
-from tests.conftest import run_cli, run_dialogops
+from tests.conftest import run_cli
 
 FP_A = "sha256:" + "a" * 64
 FP_B = "sha256:" + "b" * 64
@@ -208,7 +209,7 @@ def test_rm_of_an_unknown_name_changes_nothing(project: Path) -> None:
 def test_rm_waits_for_the_lock_then_names_the_holder(project: Path) -> None:
     seed(project, CREATED)
     with backend(project).lock("dialogops apply"):
-        result = run_dialogops(["state", "rm", "nps-2099-01", "--lock-timeout", "0.3"], project)
+        result = run_cli(["state", "rm", "nps-2099-01", "--lock-timeout", "0.3"], project)
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: state is locked by pid {os.getpid()} (")
     assert "`dialogops apply`" in result.stderr
@@ -246,9 +247,9 @@ def test_unlock_with_nothing_to_unlock(project: Path) -> None:
 
 def test_unlock_refuses_a_running_holder_without_force(project: Path) -> None:
     with backend(project).lock("dialogops apply"):
-        refused = run_dialogops(["state", "unlock"], project)
+        refused = run_cli(["state", "unlock"], project)
         assert backend(project).lock_path.exists()
-        forced = run_dialogops(["state", "unlock", "--force"], project)
+        forced = run_cli(["state", "unlock", "--force"], project)
         assert not backend(project).lock_path.exists()
     assert refused.returncode == 1
     assert "which is still running" in refused.stderr
@@ -351,7 +352,7 @@ def test_commands_use_the_state_path_of_the_config(project: Path) -> None:
 
 def test_import_waits_for_the_lock_then_names_the_holder(project: Path) -> None:
     with backend(project).lock("dialogops apply"):
-        result = run_dialogops(
+        result = run_cli(
             ["import", "nps-2099-01", "9", "--var", "who=Ann", "--lock-timeout", "0.2"], project
         )
     assert result.returncode == 1
