@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli, run_dialogops
-from samples import REPO, api_env, read_state
 
 from dialogops.sandbox import SandboxServer
+from tests.conftest import run_cli, run_dialogops
+from tests.samples import REPO, api_env, read_state
 
 CONFIG = """\
 timezone: Europe/Moscow

@@ -7,12 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from samples import REPO
 
 from dialogops.errors import Location, RenderError
 from dialogops.localhours import numplan, rules
 from dialogops.localhours.zones import ColumnValueError, Resolver, parse_zone, zone_name
 from dialogops.specs import HoursWindow, LocalHours, Schedule
+from tests.samples import REPO
 
 FIXTURE = REPO / "examples" / "calling-hours" / "campaigns" / "data" / "numbering-plan.csv"
 WHERE = Location("dialogops.yaml", 7, 19)
