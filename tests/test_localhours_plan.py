@@ -306,6 +306,14 @@ def test_the_column_and_the_numbering_plan_give_zones(tmp_path: Path) -> None:
             "campaigns/reminders.yaml:8:13: spec.schedule: 20:00-21:00 on 2099-12-05 (a weekend) "
             "leaves no time inside the allowed local hours 09:00-20:00",
         ),
+        (
+            "",
+            "",
+            PEOPLE,
+            "08:00-20:00",  # twelve hours; Saturday allows eleven anywhere
+            "campaigns/reminders.yaml:8:13: spec.schedule: 08:00-20:00 on 2099-12-05 "
+            "(Europe/Moscow) lies inside the allowed local hours of no time zone",
+        ),
     ],
 )
 def test_validate_names_each_bad_input_where_it_is_written(

@@ -135,3 +135,13 @@ def clip(schedule: Schedule, rules: LocalHours) -> tuple[dt.time, dt.time] | Non
     start = max(schedule.start_time, allowed.start)
     end = min(schedule.end_time, allowed.end)
     return (start, end) if end > start else None
+
+
+def fits_somewhere(schedule: Schedule, platform: str, rules: LocalHours) -> bool:
+    """Whether the window, on the platform's clock, lies inside the allowed hours of some
+    UTC offset (-12:00 to +14:00, in quarter hours); if not, it can call nobody."""
+    start, end = platform_window(schedule, platform)
+    quarters = range(-12 * 4, 14 * 4 + 1)
+    return any(
+        local_window(start, end, dt.timedelta(minutes=15 * q), rules).inside for q in quarters
+    )

@@ -149,15 +149,18 @@ def _zone_rules(
             message = "splitting by timezone needs policy.local_hours in dialogops.yaml"
             run.problem(located.at(where), where, message, Rule.POLICY)
         return None
+    window = f"{schedule.start_time:%H:%M}-{schedule.end_time:%H:%M} on {schedule.date}"
+    where = ("spec", "schedule")
     if "split_by" in spec and rules.clip(schedule, hours) is None:
         allowed, kind = rules.allowed_on(schedule.date, hours)
-        run.problem(
-            located.at(("spec", "schedule")),
-            ("spec", "schedule"),
-            f"{schedule.start_time:%H:%M}-{schedule.end_time:%H:%M} on {schedule.date} "
-            f"(a {kind}) leaves no time inside the allowed local hours {allowed}",
-            Rule.POLICY,
+        message = f"{window} (a {kind}) leaves no time inside the allowed local hours {allowed}"
+        run.problem(located.at(where), where, message, Rule.POLICY)
+    elif "split_by" not in spec and not rules.fits_somewhere(schedule, run.config.timezone, hours):
+        message = (
+            f"{window} ({run.config.timezone}) lies inside the allowed local hours of no "
+            "time zone: nobody could be called; shorten the window or set split_by: timezone"
         )
+        run.problem(located.at(where), where, message, Rule.POLICY)
     _check_zone_sources(run, phones, policy.numbering_plan, policy.numbering_plan_location)
     return ZoneRules(
         platform=run.config.timezone,
