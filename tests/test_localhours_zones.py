@@ -38,6 +38,7 @@ def plan() -> numplan.NumberingPlan:
         ("+73432123456", {}, "Asia/Yekaterinburg", "number"),
         ("+73832123456", {}, "Asia/Novosibirsk", "number"),
         ("+74232123456", {}, "Asia/Vladivostok", "number"),
+        ("+12125551234", {}, "America/New_York", "number"),  # beyond Russia too
         # Mobiles (phonenumbers gives all of Russia's zones): the numbering plan's ranges.
         ("+79142000001", {}, "Asia/Vladivostok", "numbering_plan"),
         ("+79142999999", {}, "Asia/Vladivostok", "numbering_plan"),

@@ -8,6 +8,7 @@ ranges -> region -> zone), else unknown, which `policy.unknown_timezone` decides
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
+from phonenumbers import tzdata
 
 from dialogops import sources
 from dialogops.errors import Problem, Rule
@@ -28,8 +30,9 @@ _OFFSET = re.compile(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE
 # phonenumbers finds a number's zone by its type (only geographic numbers have one) and its
 # longest known prefix: numbering plans decide the type by the leading digits (Russia's
 # patterns end in four digits or more of any value), so numbers that differ only in their
-# last four digits share the answer, which is kept (up to _CACHED prefixes).
-_KEPT_DIGITS = 4
+# last four digits, past the longest zone prefix of their country, share the answer, which
+# is kept (up to _CACHED prefixes).
+_ANY_DIGITS = 4
 _CACHED = 200_000
 MAX_PROBLEMS = 20
 
@@ -58,6 +61,19 @@ def parse_zone(text: str) -> Zone:
         raise ColumnValueError(
             f"{text!r} is neither an IANA time zone (Asia/Vladivostok) nor a UTC offset (+10)"
         ) from None
+
+
+@functools.cache
+def _decisive(head: str) -> int:
+    """How many leading characters of a number starting with `head` (its first four
+    characters) phonenumbers' zone data can look at: the `+` and the longest zone prefix of
+    its country code."""
+    for size in (1, 2, 3):
+        code = head[1 : 1 + size]
+        if int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            keys = (len(key) for key in tzdata.TIMEZONE_DATA if key.startswith(code))
+            return 1 + max(keys, default=size)
+    return 1 + tzdata.TIMEZONE_LONGEST_PREFIX
 
 
 def zone_of_number(e164: str) -> str | None:
@@ -90,7 +106,7 @@ class Resolver:
             value = row.get(self._column)
             if value is not None and str(value).strip():
                 return self._value(str(value)), "column"
-        prefix = e164[:-_KEPT_DIGITS]
+        prefix = e164[: max(len(e164) - _ANY_DIGITS, _decisive(e164[:4]))]
         name = self._prefixes.get(prefix, "")
         if name == "":
             if len(self._prefixes) >= _CACHED:
