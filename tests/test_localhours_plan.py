@@ -372,3 +372,23 @@ def test_the_example_project_plans_four_parts(tmp_path: Path) -> None:
         f"reminders-2099-12@{label}" for label in OFFSETS
     ]
     assert "zones from: column 1, number 1, numbering plan 1" in result.stdout
+
+
+def test_a_group_left_no_time_is_an_error_naming_it(tmp_path: Path) -> None:
+    # One minute at 09:00 on a clock 12:01 ahead of UTC is 23:59 to midnight in Moscow:
+    # nothing of it is left on one Moscow date.
+    people = "phone;tz\n+74951234567;\n+79991234567;+12:01\n"
+    root = project(
+        tmp_path,
+        date=SATURDAY,
+        people=people,
+        window="09:00-09:01",
+        spec="    timezone_column: tz\n  split_by: timezone\n",
+    )
+    result = run_cli(["plan"], root)
+    assert result.returncode == 1
+    assert (
+        "campaigns/reminders.yaml:1:1: spec.split_by: group +12:01 (UTC+12:01; 1 recipients): "
+        "the window 09:00-09:01 on its clock, within the allowed 09:00-20:00 of a weekend, "
+        "leaves no time on one Europe/Moscow date"
+    ) in result.stderr

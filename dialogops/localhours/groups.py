@@ -307,8 +307,8 @@ def _split(
                     "spec.split_by",
                     f"group {label} ({', '.join(tally.zones)}; {tally.recipients} recipients): "
                     f"the window {campaign.schedule.start_time:%H:%M}-"
-                    f"{campaign.schedule.end_time:%H:%M} leaves no time inside the allowed "
-                    f"{allowed} of a {kind}",
+                    f"{campaign.schedule.end_time:%H:%M} on its clock, within the allowed "
+                    f"{allowed} of a {kind}, leaves no time on one {zones.platform} date",
                     Rule.POLICY,
                 )
             )
