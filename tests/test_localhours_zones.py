@@ -31,6 +31,7 @@ def plan() -> numplan.NumberingPlan:
         ("+74951234567", {"tz": "+10"}, "UTC+10:00", "column"),
         ("+74951234567", {"tz": "UTC+05:30"}, "UTC+05:30", "column"),
         ("+74951234567", {"tz": "-3"}, "UTC-03:00", "column"),
+        ("+74951234567", {"tz": 10}, "UTC+10:00", "column"),  # YAML's reading of +10
         # An empty column falls through to the number.
         ("+74232123456", {"tz": "  "}, "Asia/Vladivostok", "number"),
         # Landlines: phonenumbers gives one zone.
@@ -54,7 +55,7 @@ def plan() -> numplan.NumberingPlan:
     ],
 )
 def test_zone_resolution(
-    phone: str, row: dict[str, str], expected: str | None, source: str
+    phone: str, row: dict[str, object], expected: str | None, source: str
 ) -> None:
     zone, found = Resolver("tz", plan(), None).resolve(phone, row)
     assert (None if zone is None else zone_name(zone), found) == (expected, source)
@@ -66,7 +67,7 @@ def test_unknown_numbers_take_the_platform_zone_when_told_to() -> None:
     assert Resolver(None, None, None).resolve("+79142000001", {}) == (None, "unknown")
 
 
-@pytest.mark.parametrize("value", ["Asia/Nowhere", "+15", "+03:75", "Moscow", "10"])
+@pytest.mark.parametrize("value", ["Asia/Nowhere", "+15", "+03:75", "Moscow", "10h"])
 def test_a_column_value_that_is_no_zone_is_refused(value: str) -> None:
     with pytest.raises(ColumnValueError, match=r"IANA|UTC offset"):
         Resolver("tz", None, None).resolve("+74951234567", {"tz": value})

@@ -26,7 +26,8 @@ from dialogops.specs import InlineSource, PhoneSource
 ZoneSource = Literal["column", "number", "numbering_plan", "platform", "unknown"]
 SOURCES: tuple[ZoneSource, ...] = ("column", "number", "numbering_plan", "platform", "unknown")
 
-_OFFSET = re.compile(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+# A sign is optional: YAML reads an unquoted `+10` as the number 10.
+_OFFSET = re.compile(r"(?:UTC|GMT)?([+-]?)(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
 # phonenumbers finds a number's zone by its type (only geographic numbers have one) and its
 # longest known prefix: numbering plans decide the type by the leading digits (Russia's
 # patterns end in four digits or more of any value), so numbers that differ only in their
@@ -46,7 +47,7 @@ class ColumnValueError(ValueError):
 
 
 def parse_zone(text: str) -> Zone:
-    """`Asia/Vladivostok` -> its ZoneInfo; `+10`, `+05:30`, `UTC-3` -> a fixed offset."""
+    """`Asia/Vladivostok` -> its ZoneInfo; `+10`, `10`, `+05:30`, `UTC-3` -> a fixed offset."""
     text = text.strip()
     match = _OFFSET.fullmatch(text)
     if match is not None:
