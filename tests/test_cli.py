@@ -21,12 +21,13 @@ from tests.samples import example_project
 
 
 def modules_after(code: str, cwd: Path | None = None) -> set[str]:
-    """The dialogops, rich and requests modules a fresh interpreter holds after `code`."""
+    """The dialogops, rich, requests and holidays modules a fresh interpreter holds after
+    `code`."""
     probe = (
         "import sys\n"
         f"{code}\n"
         "print('\\n'.join(m for m in sys.modules "
-        "if m.split('.')[0] in ('dialogops', 'rich', 'requests')))"
+        "if m.split('.')[0] in ('dialogops', 'rich', 'requests', 'holidays')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=True
@@ -58,10 +59,17 @@ def test_version_and_help_load_no_command() -> None:
 @pytest.mark.parametrize(
     ("command", "unused"),
     [
-        ("plan", ("dialogops.client", "dialogops.sandbox", "requests")),
+        ("plan", ("dialogops.client", "dialogops.sandbox", "requests", "holidays")),
         (
             "validate",
-            ("dialogops.client", "dialogops.sandbox", "requests", "dialogops.state", "rich"),
+            (
+                "dialogops.client",
+                "dialogops.sandbox",
+                "requests",
+                "dialogops.state",
+                "rich",
+                "holidays",
+            ),
         ),
     ],
 )

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from dialogops.specs import HoursWindow, LocalHours, Schedule
+
+if TYPE_CHECKING:
+    import holidays
 
 DayKind = Literal["working day", "weekend", "holiday"]
 
@@ -40,6 +41,10 @@ class LocalWindow:
 
 @functools.cache
 def _calendar(country: str) -> holidays.HolidayBase:
+    # Imported on first use: the library takes 0.3 s to load (its version lookup reads
+    # package metadata), which every validate and plan would pay without local hours.
+    import holidays
+
     return holidays.country_holidays(country)
 
 
