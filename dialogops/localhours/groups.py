@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from dialogops import phones, sources
 from dialogops.errors import Location, Problem, RenderError, Rule
 from dialogops.localhours import numplan, rules
+from dialogops.localhours.numplan import NumberingPlan
 from dialogops.localhours.rules import LocalWindow
 from dialogops.localhours.zones import (
     MAX_PROBLEMS,
@@ -194,11 +196,20 @@ def row_filter(campaign: Campaign) -> Callable[[str, Mapping[str, Any]], bool] |
 
 
 def _resolver(campaign: Campaign, zones: ZoneRules) -> Resolver:
+    """The campaign's resolver: one per numbering plan (as read now) and settings, so the
+    planning pass and rendering share what they looked up."""
     plan = None
     if zones.numbering_plan is not None and zones.numbering_plan_location is not None:
         plan = numplan.load(zones.numbering_plan, zones.numbering_plan_location)
-    assume = parse_zone(zones.platform) if zones.unknown_timezone == "assume_platform" else None
-    return Resolver(campaign.phones.timezone_column, plan, assume)
+    assume = zones.platform if zones.unknown_timezone == "assume_platform" else None
+    return _shared_resolver(campaign.phones.timezone_column, plan, assume)
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_resolver(
+    column: str | None, plan: NumberingPlan | None, assume: str | None
+) -> Resolver:
+    return Resolver(column, plan, None if assume is None else parse_zone(assume))
 
 
 def _scan(campaign: Campaign, zones: ZoneRules) -> _Scan:

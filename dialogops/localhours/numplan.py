@@ -41,7 +41,7 @@ _WORDS = {
 _YO, _YE = "\u0451", "\u0435"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per file read: compared (and hashed) by identity
 class NumberingPlan:
     """Ranges of Russian national numbers (+7, ten digits) and the zone of each."""
 
