@@ -80,11 +80,12 @@ def test_cp1251_read_as_utf8_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_undecodable_byte_far_into_the_file_is_named_by_its_line(tmp_path: Path) -> None:
     """The text reader decodes ahead of the rows it returns; the line is the bad byte's."""
-    text = "phone;name\n" + "+79991234567;Ann\n" * 20_000 + "+79991234568;Борис\n"
-    path = write(tmp_path / "p.csv", text + "+79991234569;Ann\n" * 5_000, encoding="cp1251")
+    # Past the 64 KiB dialect sniff and the reader's 8 KiB of decoding ahead.
+    text = "phone;name\n" + "+79991234567;Ann\n" * 5_000 + "+79991234568;Борис\n"
+    path = write(tmp_path / "p.csv", text + "+79991234569;Ann\n" * 1_000, encoding="cp1251")
     with pytest.raises(RenderError) as info:
         rows(CsvSource(path, MANIFEST))
-    assert str(info.value).startswith("campaigns/nps.yaml:14:13: p.csv line 20002 is not valid")
+    assert str(info.value).startswith("campaigns/nps.yaml:14:13: p.csv line 5002 is not valid")
 
 
 def test_quoted_fields_blank_lines_and_crlf_keep_line_numbers(tmp_path: Path) -> None:
