@@ -69,6 +69,7 @@ def test_version_and_help_load_no_command() -> None:
                 "dialogops.state",
                 "rich",
                 "holidays",
+                "dialogops.localhours",
             ),
         ),
     ],

@@ -13,7 +13,6 @@ from dialogops import schemas
 from dialogops.config import deep_merge, parse_hhmm
 from dialogops.datafiles import DataFileError, FileProblem, existing_file, inspect
 from dialogops.errors import Location, Problem, RenderError, Rule
-from dialogops.localhours import numplan, rules, zones
 from dialogops.manifests.run import NO_MARKS, Located, Run
 from dialogops.specs import (
     Campaign,
@@ -149,6 +148,10 @@ def _zone_rules(
             message = "splitting by timezone needs policy.local_hours in dialogops.yaml"
             run.problem(located.at(where), where, message, Rule.POLICY)
         return None
+    # Imported only for a policy with local hours: a project without them never loads the
+    # zone data, the numbering plan or the holidays calendar.
+    from dialogops.localhours import rules
+
     window = f"{schedule.start_time:%H:%M}-{schedule.end_time:%H:%M} on {schedule.date}"
     where = ("spec", "schedule")
     if "split_by" in spec and rules.clip(schedule, hours) is None:
@@ -178,6 +181,8 @@ def _check_zone_sources(
     plan_at: Location | None,
 ) -> None:
     """The timezone column's values and the numbering-plan file, each located."""
+    from dialogops.localhours import numplan, zones
+
     column = phones.timezone_column
     try:
         if column is not None:
