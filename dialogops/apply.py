@@ -18,6 +18,8 @@ from dialogops.client.api import DialogClient
 from dialogops.client.errors import ApiRejected, ApiRetryLater, ApiUnauthorized
 from dialogops.errors import DialogOpsError
 from dialogops.hints import PLAIN, Hints
+from dialogops.ledger.recorder import Recorder
+from dialogops.ledger.records import LedgerCampaign
 from dialogops.masking import redact
 from dialogops.planner import Action
 from dialogops.render import create_body, fingerprint
@@ -86,8 +88,10 @@ class Executor:
         retry: RetryPolicy = RetryPolicy(),
         on_outcome: Callable[[Outcome], None] = lambda _outcome: None,
         hints: Hints = PLAIN,
+        ledger: Recorder | None = None,
     ) -> None:
         self._lock = lock
+        self._ledger = ledger
         self._hints = hints
         self._client = client
         self._vars = dict(vars)
@@ -142,8 +146,9 @@ class Executor:
             raise ValueError(f"{name}: a {action.status} action has nothing to create")
         if self.stop.is_set():
             return Outcome(name, "skipped", message=f"not started: {self._stop_reason}")
+        keep = None if self._ledger is None else self._ledger.keep(action.ledger)
         try:
-            body = create_body(action.campaign, self._vars)
+            body = create_body(action.campaign, self._vars, keep)
         except DialogOpsError as exc:
             self.halt(f"{name} could not be rendered")
             return Outcome(name, "failed", message=f"could not be rendered, nothing sent: {exc}")
@@ -158,17 +163,25 @@ class Executor:
                 ),
             )
         pending = self._pending_entry(action, action.rendered.fingerprint, len(body["phones"]))
+        recorded = None
         try:
+            # The ledger first: a crash before the pending entry leaves ledger entries that
+            # the next apply drops (see `Ledger.reconcile`), never a call it did not record.
+            if self._ledger is not None:
+                recorded = self._ledger.sending(action.campaign, pending.fingerprint, body)
             self._lock.update(lambda state: state.put(pending))
         except Exception as exc:
             self.halt("the state could not be written")
+            if recorded is not None and self._ledger is not None:
+                with contextlib.suppress(Exception):
+                    self._ledger.refused(recorded)
             return Outcome(
                 name, "failed", message=f"state could not be written, nothing sent: {exc}"
             )
-        sent = self._send(action, body, pending)
+        sent = self._send(action, body, pending, recorded)
         if isinstance(sent, Outcome):
             return sent
-        return self._record_created(action, pending, sent)
+        return self._record_created(action, pending, sent, recorded)
 
     def _pending_entry(self, action: Action, fp: str, phones: int) -> StateEntry:
         old = action.entry
@@ -186,7 +199,13 @@ class Executor:
             sent=action.sent,
         )
 
-    def _send(self, action: Action, body: Mapping[str, Any], pending: StateEntry) -> int | Outcome:
+    def _send(
+        self,
+        action: Action,
+        body: Mapping[str, Any],
+        pending: StateEntry,
+        recorded: LedgerCampaign | None,
+    ) -> int | Outcome:
         """POST once (again only after a proven refusal); the new ID, or the final outcome."""
         retries = 0
         while True:
@@ -194,9 +213,9 @@ class Executor:
                 campaign_id = self._client.create_campaign(dict(body))
             except ApiUnauthorized as exc:
                 self.halt("the API refused the credentials")
-                return self._forget(action, f"{exc}; no further creates were started")
+                return self._forget(action, f"{exc}; no further creates were started", recorded)
             except ApiRejected as exc:
-                return self._forget(action, str(exc))
+                return self._forget(action, str(exc), recorded)
             except ApiRetryLater as exc:
                 retries += 1
                 if retries > self._retry.max_retries:
@@ -204,15 +223,23 @@ class Executor:
                         action,
                         f"{exc}; gave up after {self._retry.max_retries} "
                         "retries (nothing was created)",
+                        recorded,
                     )
                 if self.stop.wait(min(max(exc.retry_after, 0.0), self._retry.max_wait)):
-                    return self._forget(action, f"not retried: {self._stop_reason}", "skipped")
+                    reason = f"not retried: {self._stop_reason}"
+                    return self._forget(action, reason, recorded, "skipped")
                 continue
             except Exception as exc:  # ambiguous: it may have been created, so never resend
                 return self._unknown(action, pending, redact(str(exc)))
             return campaign_id
 
-    def _record_created(self, action: Action, pending: StateEntry, campaign_id: int) -> Outcome:
+    def _record_created(
+        self,
+        action: Action,
+        pending: StateEntry,
+        campaign_id: int,
+        recorded: LedgerCampaign | None,
+    ) -> Outcome:
         name = pending.name
         created = pending.as_created(campaign_id, utc_now())
         owners: list[str] = []
@@ -249,16 +276,29 @@ class Executor:
                     "resent. " + self._resolve_hint(action)
                 ),
             )
+        if recorded is not None and self._ledger is not None:
+            # If this fails, the next apply takes the ID from state (`Ledger.reconcile`).
+            with contextlib.suppress(Exception):
+                self._ledger.created(recorded, campaign_id)
         return Outcome(name, "created", campaign_id)
 
-    def _forget(self, action: Action, message: str, result: Result = "failed") -> Outcome:
-        """Nothing was created: drop the pending entry, or put back the one being replaced."""
+    def _forget(
+        self,
+        action: Action,
+        message: str,
+        recorded: LedgerCampaign | None,
+        result: Result = "failed",
+    ) -> Outcome:
+        """Nothing was created: drop the pending entry, or put back the one being replaced,
+        then its ledger entries."""
         old = action.entry if action.status == "replace" else None
         try:
             if old is not None:
                 self._lock.update(lambda state: state.put(old))
             else:
                 self._lock.update(lambda state: state.remove(action.name))
+            if recorded is not None and self._ledger is not None:
+                self._ledger.refused(recorded)
         except Exception as exc:
             self.halt("the state could not be written")
             message = (

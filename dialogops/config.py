@@ -21,6 +21,8 @@ from dialogops.specs import (
     CallingHours,
     Config,
     ConfigMarks,
+    Exclude,
+    Frequency,
     HoursWindow,
     LocalHours,
     Marks,
@@ -91,6 +93,29 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
+def merge_defaults(
+    defaults: Mapping[str, Any], spec: Mapping[str, Any], at: FieldPath = ()
+) -> tuple[dict[str, Any], dict[FieldPath, int]]:
+    """A Campaign `spec` over the config's `defaults`: mappings merge, lists join (the
+    defaults' items first: a campaign's `exclude` adds to a do-not-call list set in
+    defaults), scalars replace. Also returns, for each joined list, how many of its items
+    came from the defaults, so that the manifest's marks can be moved past them.
+    """
+    merged = dict(defaults)
+    joined: dict[FieldPath, int] = {}
+    for key, value in spec.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key], inner = merge_defaults(below, value, (*at, key))
+            joined.update(inner)
+        elif isinstance(value, list) and isinstance(below, list):
+            merged[key] = [*below, *value]
+            joined[(*at, key)] = len(below)
+        else:
+            merged[key] = value
+    return merged, joined
+
+
 def parse_hhmm(text: str) -> dt.time:
     """`"09:00"` -> time(9, 0); the schema has already checked the shape."""
     hours, minutes = text.split(":")
@@ -137,6 +162,7 @@ def _semantic_problems(doc: Document) -> list[Problem]:
     for name, environment in data.get("environments", {}).items():
         policies.append((("environments", name), environment.get("policy", {})))
     for base, policy in policies:
+        problems.extend(_suppress_problems(doc, base, policy))
         hours = policy.get("calling_hours")
         if hours and parse_hhmm(hours["earliest"]) >= parse_hhmm(hours["latest"]):
             where = (*base, "policy", "calling_hours", "latest")
@@ -173,6 +199,37 @@ def _policy_problems(doc: Document, base: FieldPath, policy: dict[str, Any]) -> 
                 Problem(doc.at(where), format_field(where), exc.problem.message, Rule.DATA_FILE)
             )
     return problems
+
+
+def _suppress_problems(doc: Document, base: FieldPath, policy: dict[str, Any]) -> list[Problem]:
+    """`policy.suppress` files: inside the project, existing, regular."""
+    problems = []
+    for index, written in enumerate(policy.get("suppress", ())):
+        at = (*base, "policy", "suppress", index)
+        try:
+            existing_file(doc.path.parent, doc.path.parent, written)
+        except DataFileError as exc:
+            message = exc.problem.message
+            problems.append(Problem(doc.at(at), format_field(at), message, Rule.DATA_FILE))
+    return problems
+
+
+def _suppress(
+    doc: Document | None, written: list[str], environment: str | None
+) -> tuple[Exclude, ...]:
+    """The suppression files, each with where it is written (the environment's list, if any)."""
+    if doc is None:
+        return ()
+    base: FieldPath = ()
+    if environment is not None and "suppress" in doc.data["environments"][environment].get(
+        "policy", {}
+    ):
+        base = ("environments", environment)
+    root = doc.path.parent
+    return tuple(
+        Exclude(resolve_inside(root, root, path), doc.at((*base, "policy", "suppress", index)))
+        for index, path in enumerate(written)
+    )
 
 
 def _manifests_outside(doc: Document) -> list[Problem]:
@@ -233,6 +290,8 @@ def _build(doc: Document | None, path: Path, environment: str | None) -> Config:
             else None,
             max_phones_per_campaign=policy.get("max_phones_per_campaign"),
             **_local_hours(policy, root, doc, environment),
+            frequency=Frequency(**policy.get("frequency", {})),
+            suppress=_suppress(doc, policy.get("suppress", []), environment),
         ),
         manifests=tuple(root / m for m in manifests),
         marks=_marks(doc, path, environment),

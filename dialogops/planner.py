@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from dialogops.changes import FieldChange, field_changes, sent_summary
 from dialogops.errors import Problem, RenderError, Rule, UsageError
 from dialogops.hints import PLAIN, Hints
+from dialogops.ledger.judge import LedgerCheck, LedgerFindings
 from dialogops.localhours import Assessment, expand
 from dialogops.manifests.campaigns import in_the_past
 from dialogops.manifests.project import today_in
-from dialogops.render import RenderedCampaign, render_campaign
+from dialogops.render import Keep, RenderedCampaign, render_campaign
 from dialogops.specs import Campaign, InlineSource, Project
 from dialogops.state import Sent, State, StateEntry
 
@@ -53,6 +54,8 @@ class Action:
     resolution: str | None = None
     # Under policy.local_hours: its recipients by UTC offset against their allowed hours.
     local_hours: Assessment | None = None
+    # What the contact ledger found among the recipients of a campaign to create.
+    ledger: LedgerFindings | None = None
 
     @property
     def mark(self) -> str:
@@ -89,10 +92,15 @@ class Plan:
 
     @property
     def blockers(self) -> tuple[Action, ...]:
-        """Campaigns that stop apply: changed without --replace, of unknown outcome, or
-        calling people outside their allowed local hours."""
+        """Campaigns that stop apply: changed without --replace, of unknown outcome,
+        calling people outside their allowed local hours, or with recipients over a
+        frequency cap."""
         return tuple(
-            a for a in self.actions if a.status in ("changed", "unknown") or a.hours_blocked
+            a
+            for a in self.actions
+            if a.status in ("changed", "unknown")
+            or a.hours_blocked
+            or (a.ledger is not None and a.ledger.blocks)
         )
 
     @property
@@ -127,13 +135,15 @@ def build_plan(
     vars: Mapping[str, str] | None = None,
     today: dt.date | None = None,
     hints: Hints = PLAIN,
+    ledger: LedgerCheck | None = None,
 ) -> Plan:
     """Render every targeted campaign and compare it with its state entry.
 
     Every rendering and policy problem of every campaign, and the past date of each one
     it would create (`today` on the config's wall clock), are raised together as one
     `RenderError`; options naming no campaign, or replacing one that is not changed, raise
-    `UsageError`.
+    `UsageError`. With a `ledger`, the recipients of each campaign to create are judged
+    against the contact ledger (frequency caps, `only_new`) as they are rendered.
     """
     targets = tuple(dict.fromkeys(targets))
     replace = tuple(dict.fromkeys(replace))
@@ -155,7 +165,8 @@ def build_plan(
             raise UsageError(f"--replace {', '.join(outside)}: not among the --target campaigns")
     replacing = {c.name for c in campaigns if _targeted(c.name, replace)}
 
-    rendered, problems = _render_all(campaigns, vars, config.policy.max_phones_per_campaign)
+    judge = None if ledger is None else _judge(ledger, state, replacing)
+    rendered, problems = _render_all(campaigns, vars, config.policy.max_phones_per_campaign, judge)
     problems = list(dict.fromkeys([*expansion.problems, *problems]))
     if problems:
         raise RenderError(problems)
@@ -168,6 +179,8 @@ def build_plan(
     if past:
         raise RenderError(past)
     actions = [_with_changes(a, project, expansion.assessments.get(a.name)) for a in actions]
+    if ledger is not None:
+        actions = [_with_findings(a, ledger) for a in actions]
     orphans = [name for name in state.campaigns if not targets or _targeted(name, targets)]
     actions += [
         Action(name, "orphaned", None, None, state.campaigns[name])
@@ -201,14 +214,24 @@ def _check_names(option: str, names: tuple[str, ...], known: set[str]) -> None:
         raise UsageError(f"{option} {', '.join(unknown)}: no campaign of that name")
 
 
+def _judge(
+    ledger: LedgerCheck, state: State, replacing: set[str]
+) -> Callable[[Campaign], Keep | None]:
+    return lambda c: ledger.start(c, state.get(c.name), c.name in replacing)
+
+
 def _render_all(
-    campaigns: list[Campaign], vars: Mapping[str, str], max_phones: int | None
+    campaigns: list[Campaign],
+    vars: Mapping[str, str],
+    max_phones: int | None,
+    judge: Callable[[Campaign], Keep | None] | None = None,
 ) -> tuple[dict[str, RenderedCampaign], list[Problem]]:
     rendered: dict[str, RenderedCampaign] = {}
     problems: list[Problem] = []
-    for campaign in campaigns:
+    # In plan order: the contact ledger counts each campaign's recipients for the next.
+    for campaign in sorted(campaigns, key=lambda c: c.name):
         try:
-            result = render_campaign(campaign, vars)
+            result = render_campaign(campaign, vars, None if judge is None else judge(campaign))
         except RenderError as exc:
             problems.extend(exc.problems)
             continue
@@ -259,6 +282,19 @@ def _action(
             f"in {campaign.location.path} to create a new campaign"
         )
     return Action(campaign.name, status, campaign, rendered, entry, resolution=resolution)
+
+
+def _with_findings(action: Action, ledger: LedgerCheck) -> Action:
+    findings = ledger.findings(action.name)
+    if findings is None or not action.will_create:
+        return action
+    resolution = action.resolution
+    if findings.blocks and action.campaign is not None:
+        resolution = (
+            f"{findings.over} recipients over policy.frequency; set "
+            f"spec.phones.on_frequency: skip in {action.campaign.location.path} to leave them out"
+        )
+    return dataclasses.replace(action, ledger=findings, resolution=resolution)
 
 
 def _past_dates(actions: list[Action], today: dt.date, timezone: str) -> list[Problem]:

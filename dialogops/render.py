@@ -19,12 +19,17 @@ from dialogops.errors import Location, Problem, RenderError
 from dialogops.masking import mask_digits
 from dialogops.specs import Campaign
 from dialogops.templates import AddDataError, Vars, compile_valid
+from dialogops.yamlio import display_path
 
 PERIODS = {"id": 1, "title": "Однократно"}
 INITIAL_STATE = "Создано"
 MAX_PROBLEMS = 50
 SAMPLE_SIZE = 5
 _BATCH = 2048
+
+# Asked once per recipient after dedupe, with its E.164 number and source position: whether
+# to call it (the contact ledger's frequency caps and `only_new` answer).
+Keep = Callable[[str, int], bool]
 
 _ENCODER = json.JSONEncoder(
     sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -38,6 +43,9 @@ class RenderStats:
     duplicates: int  # repeats dropped by dedupe
     excluded: int  # numbers found in the exclude lists
     skipped: int  # invalid numbers skipped with on_invalid: skip
+    # Rows excluded by each list (policy.suppress first, then exclude), by its path.
+    excluded_by: tuple[tuple[str, int], ...] = ()
+    dropped: int = 0  # recipients the contact ledger left out (frequency caps, only_new)
 
 
 @dataclass(frozen=True)
@@ -91,14 +99,18 @@ def campaign_object(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def create_body(campaign: Campaign, vars: Mapping[str, str]) -> dict[str, Any]:
+def create_body(
+    campaign: Campaign, vars: Mapping[str, str], keep: Keep | None = None
+) -> dict[str, Any]:
     """The exact `POST /campaigns` body; RenderError lists every row that cannot be rendered."""
     phone_list: list[dict[str, Any]] = []
-    _render_rows(campaign, vars, phone_list.extend)
+    _render_rows(campaign, vars, phone_list.extend, keep)
     return {"campaign": campaign_object(campaign), "phones": phone_list}
 
 
-def render_campaign(campaign: Campaign, vars: Mapping[str, str]) -> RenderedCampaign:
+def render_campaign(
+    campaign: Campaign, vars: Mapping[str, str], keep: Keep | None = None
+) -> RenderedCampaign:
     """Stats, sample phones and the fingerprint of the body, without holding the phones."""
     digest = hashlib.sha256()
     # The canonical body is `{"campaign":...,"phones":[...]}` ("campaign" sorts first);
@@ -115,7 +127,7 @@ def render_campaign(campaign: Campaign, vars: Mapping[str, str]) -> RenderedCamp
         digest.update((text if first else "," + text).encode("utf-8"))
         first = False
 
-    stats, sample, keys, skipped = _render_rows(campaign, vars, hash_batch)
+    stats, sample, keys, skipped = _render_rows(campaign, vars, hash_batch, keep)
     if first:
         digest.update(_body_head(campaign))
     digest.update(b"]}")
@@ -208,6 +220,7 @@ def _render_rows(
     campaign: Campaign,
     vars: Mapping[str, str],
     emit: Callable[[list[dict[str, Any]]], None],
+    ledger_keep: Keep | None = None,
 ) -> tuple[RenderStats, tuple[str, ...], tuple[str, ...], tuple[SkippedRow, ...]]:
     """Run every row through phones and templates, passing batches of phone entries to `emit`.
 
@@ -220,7 +233,7 @@ def _render_rows(
     # templates that do compile), so one run reports every problem.
     renderer, template_problems = compile_valid(campaign)
     problems.upfront.extend(template_problems)
-    excludes: frozenset[str] = frozenset()
+    excludes: dict[str, int] = {}
     try:
         excludes = sources.read_excludes(spec.exclude, spec.default_region)
     except RenderError as exc:
@@ -236,7 +249,8 @@ def _render_rows(
     batch: list[dict[str, Any]] = []
     sample: list[str] = []
     skipped_rows: list[SkippedRow] = []
-    rows = rendered = sent = duplicates = excluded = skipped = 0
+    rows = rendered = sent = duplicates = excluded = skipped = dropped = 0
+    excluded_by = [0] * len(spec.exclude)
 
     try:
         for data, raw, position in sources.raw_rows(spec.source):
@@ -257,8 +271,10 @@ def _render_rows(
                     else:
                         problems.add(position, column, str(exc))
                     continue
-            if e164 in excludes:
+            listed = excludes.get(e164)
+            if listed is not None:
                 excluded += 1
+                excluded_by[listed] += 1
                 continue
             if seen is not None:
                 # Integers take half the memory of the strings for a million numbers.
@@ -268,6 +284,9 @@ def _render_rows(
                     continue
                 seen.add(number)
             if keep is not None and not keep(e164, data):
+                continue
+            if ledger_keep is not None and not ledger_keep(e164, position):
+                dropped += 1
                 continue
             rendered += 1
             try:
@@ -291,5 +310,8 @@ def _render_rows(
     problems.raise_if_any(rendered)
     if batch:
         emit(batch)
-    stats = RenderStats(rows, sent, duplicates, excluded, skipped)
+    by_list = tuple(
+        (display_path(e.path), count) for e, count in zip(spec.exclude, excluded_by, strict=True)
+    )
+    stats = RenderStats(rows, sent, duplicates, excluded, skipped, by_list, dropped)
     return stats, tuple(sample), renderer.keys, tuple(skipped_rows)

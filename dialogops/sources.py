@@ -125,23 +125,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_excludes(excludes: Sequence[Exclude], region: str) -> frozenset[str]:
-    """The E.164 numbers listed in the exclude files (one number a line, or a CSV column).
+def read_excludes(excludes: Sequence[Exclude], region: str) -> dict[str, int]:
+    """The E.164 numbers listed in the exclude files (one number a line, or a CSV column),
+    each with the index of the first file that lists it.
 
     A CSV file with a `phone` column is read by that column; otherwise the first column
     is used and a first line without digits is taken as a header. Blank lines and lines
     starting with `#` are ignored. Every invalid number is reported, with its file:line.
     """
-    numbers: set[str] = set()
+    numbers: dict[str, int] = {}
     problems: list[Problem] = []
-    for exclude in excludes:
-        problems.extend(_read_exclude(exclude, region, numbers))
+    for index, exclude in enumerate(excludes):
+        problems.extend(_read_exclude(exclude, region, index, numbers))
     if problems:
         raise RenderError(problems)
-    return frozenset(numbers)
+    return numbers
 
 
-def _read_exclude(exclude: Exclude, region: str, numbers: set[str]) -> list[Problem]:
+def _read_exclude(
+    exclude: Exclude, region: str, index: int, numbers: dict[str, int]
+) -> list[Problem]:
     problems: list[Problem] = []
     display = display_path(exclude.path)
     column = 0
@@ -160,7 +163,7 @@ def _read_exclude(exclude: Exclude, region: str, numbers: set[str]) -> list[Prob
                     continue
             raw = cells[column] if column < len(cells) else ""
             try:
-                numbers.add(phones.normalize(raw, region))
+                numbers.setdefault(phones.normalize(raw, region), index)
             except ValueError as exc:
                 problems.append(Problem(Location(display, line, 1), "exclude", str(exc)))
     return problems

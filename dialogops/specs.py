@@ -52,6 +52,30 @@ class LocalHours:
 
 UnknownTimezone = Literal["assume_platform", "refuse", "skip"]
 
+@dataclass(frozen=True)
+class Frequency:
+    """`policy.frequency`: the most contacts per recipient per period, over all campaigns."""
+
+    per_day: int | None = None
+    per_week: int | None = None
+    per_month: int | None = None
+
+    @property
+    def rules(self) -> tuple[tuple[str, int], ...]:
+        """(rule, limit) of each cap that is set."""
+        limits = (
+            ("per_day", self.per_day),
+            ("per_week", self.per_week),
+            ("per_month", self.per_month),
+        )
+        return tuple((rule, limit) for rule, limit in limits if limit is not None)
+
+
+@dataclass(frozen=True)
+class Exclude:
+    path: Path
+    location: Location
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -63,6 +87,8 @@ class Policy:
     # What to do with a recipient whose zone cannot be found; None: refuse when local_hours
     # is set.
     unknown_timezone: UnknownTimezone | None = None
+    frequency: Frequency = field(default_factory=Frequency)
+    suppress: tuple[Exclude, ...] = ()  # merged before every campaign's own exclude lists
 
 
 # Where each value (or key) is written, by its path in the document.
@@ -132,12 +158,6 @@ PhoneSource = CsvSource | JsonlSource | InlineSource
 
 
 @dataclass(frozen=True)
-class Exclude:
-    path: Path
-    location: Location
-
-
-@dataclass(frozen=True)
 class PhonesSpec:
     source: PhoneSource
     default_region: str = "RU"
@@ -145,6 +165,8 @@ class PhonesSpec:
     exclude: tuple[Exclude, ...] = ()
     on_invalid: OnInvalid = "error"
     timezone_column: str | None = None  # the row's IANA zone or UTC offset (`+10`)
+    only_new: bool = False  # a replace calls only those the replaced campaign did not
+    on_frequency: Literal["refuse", "skip"] = "refuse"
 
 
 @dataclass(frozen=True)

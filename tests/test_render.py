@@ -255,12 +255,16 @@ def test_exclude_dedupe_and_skip_are_counted(tmp_path: Path) -> None:
     dnc.write_text("+7 999 000-00-00\n", encoding="utf-8")
     subject = campaign(source, exclude=(Exclude(dnc, WHERE),), on_invalid="skip")
     rendered = render_campaign(subject, {})
-    assert rendered.stats == RenderStats(rows=7, phones=2, duplicates=2, excluded=1, skipped=2)
+    assert rendered.stats == RenderStats(
+        rows=7, phones=2, duplicates=2, excluded=1, skipped=2, excluded_by=(("dnc.txt", 1),)
+    )
     assert rendered.sample_phones == ("+79991234567", "+79995556677")
     no_dedupe = render_campaign(
         dataclasses.replace(subject, phones=dataclasses.replace(subject.phones, dedupe=False)), {}
     )
-    assert no_dedupe.stats == RenderStats(rows=7, phones=4, duplicates=0, excluded=1, skipped=2)
+    assert no_dedupe.stats == RenderStats(
+        rows=7, phones=4, duplicates=0, excluded=1, skipped=2, excluded_by=(("dnc.txt", 1),)
+    )
 
 
 def test_vars_reach_templates(tmp_path: Path) -> None:

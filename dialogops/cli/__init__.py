@@ -25,6 +25,7 @@ COMMANDS: Mapping[str, str] = {
     "fmt": "dialogops.cli.fmt:fmt_command",
     "import": "dialogops.cli.state:import_command",
     "init": "dialogops.cli.init:init_command",
+    "ledger": "dialogops.cli.ledger:ledger_group",
     "plan": "dialogops.cli.plan:plan_command",
     "report": "dialogops.cli.report:report_command",
     "schema": "dialogops.cli.schema:schema_command",

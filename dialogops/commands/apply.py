@@ -20,9 +20,12 @@ from dialogops.apply import ApplyResult, Executor
 from dialogops.client.api import DialogClient
 from dialogops.client.urls import check_url
 from dialogops.commands.project import ProjectFiles
-from dialogops.commands.wiring import open_client, state_backend
+from dialogops.commands.wiring import ledger_store, open_client, state_backend
 from dialogops.errors import StateError, UsageError
 from dialogops.hints import PLAIN, Hints
+from dialogops.ledger.judge import LedgerCheck, needed_by
+from dialogops.ledger.keys import optional_key, require_key
+from dialogops.ledger.recorder import Recorder
 from dialogops.manifests import load_project
 from dialogops.plandoc import SavedPlan
 from dialogops.planner import Plan, build_plan
@@ -75,15 +78,36 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
         replace = tuple(name for name in saved.replace if name in targets)
     vars = resolve_vars(config.vars, request.var_files, request.vars)
     backend = state_backend(config, sandbox=files.sandbox)
-    with backend.lock(request.command, request.lock_timeout) as lock:
+    needed = needed_by(project)
+    # With the key, every create is recorded; without it, only a project that needs the
+    # ledger to plan is refused.
+    key = require_key(needed) if needed is not None else optional_key()
+    with (
+        backend.lock(request.command, request.lock_timeout) as lock,
+        contextlib.ExitStack() as stack,
+    ):
         state = lock.read()
+        recorder = None
+        if key is not None:
+            ledger = stack.enter_context(ledger_store(config, sandbox=files.sandbox))
+            ledger.reconcile(state)
+            recorder = Recorder(ledger, key)
         if saved is not None:
             applied = already_applied(saved, state, config.environment)
             if applied:
                 view.already_applied(applied)
                 return 0
+        check = None
+        if recorder is not None and needed is not None:
+            check = LedgerCheck(recorder.ledger, recorder.key, config.policy.frequency, files.hints)
         plan = build_plan(
-            project, state, targets=targets, replace=replace, vars=vars, hints=files.hints
+            project,
+            state,
+            targets=targets,
+            replace=replace,
+            vars=vars,
+            hints=files.hints,
+            ledger=check,
         )
         if saved is not None:
             check_fresh(saved, plan)
@@ -95,7 +119,7 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
         if saved is None and not request.auto_approve:
             confirm(len(plan.creates), ask, files.hints)
         with open_client(config, sandbox=files.sandbox) as client:
-            return _execute(plan, lock, client, vars, request.parallelism, view)
+            return _execute(plan, lock, client, vars, request.parallelism, view, recorder)
 
 
 def check_options(saved: SavedPlan, targets: tuple[str, ...], replace: tuple[str, ...]) -> None:
@@ -145,6 +169,7 @@ def _execute(
     vars: Mapping[str, str],
     parallelism: int,
     view: ApplyView,
+    recorder: Recorder | None,
 ) -> int:
     progress = view.creating(len(plan.creates))
     executor = Executor(
@@ -154,6 +179,7 @@ def _execute(
         parallelism=parallelism,
         on_outcome=progress.done,
         hints=plan.hints,
+        ledger=recorder,
     )
     with interrupts(executor, lock, view) as pressed, progress:
         outcomes = executor.run(plan.creates)

@@ -7,6 +7,7 @@ counts for GitLab's merge-request widget (`gitlab_report`).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from collections.abc import Mapping
@@ -14,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dialogops.commands.project import ProjectFiles
-from dialogops.commands.wiring import state_backend
+from dialogops.commands.wiring import ledger_store, state_backend
 from dialogops.durable import write_atomic
 from dialogops.errors import ProblemsError, UsageError
+from dialogops.ledger.judge import LedgerCheck, needed_by
+from dialogops.ledger.keys import require_key
 from dialogops.manifests import load_project
 from dialogops.planner import Plan, build_plan
 from dialogops.savedplan import write_saved_plan
@@ -104,14 +107,23 @@ def _plan(request: PlanRequest) -> tuple[Plan, Path]:
     config = files.load_config()
     project = load_project(list(request.paths), config)
     state = state_backend(config, sandbox=files.sandbox).read()
-    plan = build_plan(
-        project,
-        state,
-        targets=request.targets,
-        replace=request.replace,
-        vars=resolve_vars(config.vars, request.var_files, request.vars),
-        hints=files.hints,
-    )
+    vars = resolve_vars(config.vars, request.var_files, request.vars)
+    needed = needed_by(project)
+    with contextlib.ExitStack() as stack:
+        ledger = None
+        if needed is not None:
+            key = require_key(needed)
+            store = stack.enter_context(ledger_store(config, sandbox=files.sandbox, read_only=True))
+            ledger = LedgerCheck(store, key, config.policy.frequency, files.hints)
+        plan = build_plan(
+            project,
+            state,
+            targets=request.targets,
+            replace=request.replace,
+            vars=vars,
+            hints=files.hints,
+            ledger=ledger,
+        )
     return plan, config.root
 
 

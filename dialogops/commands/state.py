@@ -11,8 +11,10 @@ from pathlib import Path
 from dialogops import localhours
 from dialogops.changes import sent_summary
 from dialogops.commands.project import ProjectFiles
-from dialogops.commands.wiring import state_backend
+from dialogops.commands.wiring import ledger_store, state_backend
 from dialogops.errors import UsageError
+from dialogops.ledger.keys import optional_key
+from dialogops.ledger.rebuild import rebuild
 from dialogops.manifests import load_project
 from dialogops.render import render_campaign
 from dialogops.state import Backend, forget, record_import, require
@@ -63,7 +65,8 @@ def import_campaign(
     campaign = localhours.find(project.campaigns, name)
     if campaign is None:
         raise UsageError(f"no Campaign named {name!r} in the manifests")
-    rendered = render_campaign(campaign, resolve_vars(config.vars, var_files, vars))
+    values = resolve_vars(config.vars, var_files, vars)
+    rendered = render_campaign(campaign, values)
     sent = sent_summary(campaign, config.root)
     backend = state_backend(config, sandbox=files.sandbox)
     with backend.lock(command, lock_timeout) as lock:
@@ -79,6 +82,11 @@ def import_campaign(
             hints=files.hints,
         )
         lock.write(new_state)
+        key = optional_key()
+        if key is not None:  # a campaign whose manifest is known joins the contact ledger
+            with ledger_store(config, sandbox=files.sandbox) as ledger:
+                ledger.reconcile(new_state)
+                rebuild(ledger, key, project, new_state, values, (name,))
     view.imported(recorded, previous)
     return 0
 

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dialogops.errors import UsageError
+from dialogops.ledger.sqlite import open_sqlite_ledger
+from dialogops.ledger.store import Ledger
 from dialogops.specs import Config
 from dialogops.state import Backend, LocalBackend, backend_for
 
@@ -34,6 +37,20 @@ def state_backend(config: Config, *, sandbox: bool = False) -> Backend:
     path = sandbox_state(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     return LocalBackend(path)
+
+
+@contextlib.contextmanager
+def ledger_store(
+    config: Config, *, sandbox: bool = False, read_only: bool = False
+) -> Iterator[Ledger]:
+    """The contact ledger kept with the state `state_backend` gives."""
+    if config.state_backend != "local" and not sandbox:
+        raise UsageError(
+            f"the contact ledger is not supported with the {config.state_backend} state backend yet"
+        )
+    path = sandbox_state(config) if sandbox else config.state_path
+    with open_sqlite_ledger(path, read_only=read_only) as ledger:
+        yield ledger
 
 
 @contextlib.contextmanager

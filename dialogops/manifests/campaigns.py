@@ -4,13 +4,14 @@ the calendar and policy, the phone source and its data files, and the add_data t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from dialogops import schemas
-from dialogops.config import deep_merge, parse_hhmm
+from dialogops.config import merge_defaults, parse_hhmm
 from dialogops.datafiles import DataFileError, FileProblem, existing_file, inspect
 from dialogops.errors import Location, Problem, RenderError, Rule
 from dialogops.manifests.run import NO_MARKS, Located, Run
@@ -43,7 +44,9 @@ def check_campaign(run: Run, doc: Document, keep: bool) -> None:
     located = Located(doc)
     spec = data.get("spec")
     if isinstance(spec, dict):
-        data = {**data, "spec": deep_merge(run.config.defaults, spec)}
+        merged, joined = merge_defaults(run.config.defaults, spec)
+        data = {**data, "spec": merged}
+        doc = _past_defaults(doc, joined)
         located = Located(doc, _defaults_marks(run.config))
     found = schemas.check("campaign", data, located.at, located.key_at)
     if isinstance(data.get("spec"), dict):
@@ -286,9 +289,12 @@ def _phones(run: Run, raw: dict[str, Any], doc: Document, located: Located) -> P
         source=source,
         default_region=raw.get("default_region", "RU"),
         dedupe=raw.get("dedupe", True),
-        exclude=tuple(excludes),
+        # The config's suppression lists apply to every campaign, before its own lists.
+        exclude=(*run.config.policy.suppress, *excludes),
         on_invalid=raw.get("on_invalid", "error"),
         timezone_column=raw.get("timezone_column"),
+        only_new=raw.get("only_new", False),
+        on_frequency=raw.get("on_frequency", "refuse"),
     )
 
 
@@ -388,3 +394,23 @@ def _defaults_marks(config: Config) -> tuple[Marks, Marks]:
         {("spec", *path): loc for path, loc in values.items()},
         {("spec", *path): loc for path, loc in keys.items()},
     )
+
+
+def _past_defaults(doc: Document, joined: Mapping[FieldPath, int]) -> Document:
+    """`doc` with the marks of its list items moved past the items joined from defaults."""
+    if not joined:
+        return doc
+
+    def shifted(marks: Marks) -> dict[FieldPath, Location]:
+        moved: dict[FieldPath, Location] = {}
+        for path, where in marks.items():
+            for at, count in joined.items():
+                size = len(at) + 1
+                index = path[size] if path[1:size] == at and len(path) > size else None
+                if path[:1] == ("spec",) and isinstance(index, int):
+                    path = (*path[:size], index + count, *path[size + 1 :])
+                    break
+            moved[path] = where
+        return moved
+
+    return dataclasses.replace(doc, marks=shifted(doc.marks), key_marks=shifted(doc.key_marks))

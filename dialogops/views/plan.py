@@ -26,7 +26,7 @@ from dialogops.masking import scrub
 from dialogops.planner import Action, Plan
 from dialogops.specs import Schedule
 from dialogops.state import StateEntry, TemplateSource
-from dialogops.views import localhours, problems
+from dialogops.views import ledger, localhours, problems
 
 MARKDOWN_LIMIT = 60_000
 
@@ -73,7 +73,7 @@ def show(
 def blocked(plan: Plan, out: Path | None) -> None:
     """On stderr: each campaign that blocks the plan and what resolves it."""
     for action in plan.blockers:
-        state = ":" if action.hours_blocked else f" is {action.status};"
+        state = ":" if action.hours_blocked else f" is {_blocked_as(action)};"
         print(
             scrub(f"error: campaign {action.name}{state} {_way_out(action)}"),
             file=sys.stderr,
@@ -161,7 +161,8 @@ def _details(action: Action, verbose: bool = False) -> list[tuple[str, str]]:
             (
                 "rows",
                 f"{stats.rows}; dropped: {stats.duplicates} duplicate, "
-                f"{stats.excluded} excluded, {stats.skipped} skipped",
+                f"{stats.excluded} excluded, {stats.skipped} skipped"
+                + (f", {stats.dropped} by the contact ledger" if stats.dropped else ""),
             )
         )
         if verbose:
@@ -174,6 +175,7 @@ def _details(action: Action, verbose: bool = False) -> list[tuple[str, str]]:
                 lines.append(("skipped", f"... and {more} more"))
         if action.local_hours is not None:
             lines += localhours.lines(action.local_hours)
+        lines += ledger.plan_lines(action)
         sample = plandoc.masked_sample(rendered)
         if sample:
             more_phones = ", ..." if stats.phones > len(sample) else ""
@@ -210,12 +212,18 @@ def _value(field: str, value: TemplateSource | None) -> str:
     return text
 
 
+def _blocked_as(action: Action) -> str:
+    return action.status if action.status in ("changed", "unknown") else "over a frequency cap"
+
+
 def _way_out(action: Action) -> str:
     """What a blocked campaign's message says resolves it."""
     if action.hours_blocked:
         return action.hours_blocked
     if action.status == "changed":
         return f"the API cannot update a campaign: {action.resolution}"
+    if action.status != "unknown":  # recipients over a frequency cap
+        return f"{action.resolution}"
     return f"to resolve it run: {action.resolution}"
 
 
@@ -229,8 +237,9 @@ def _advice(action: Action, hints: Hints) -> str:
             "an earlier create's outcome is unknown: check the Dialog UI, then run "
             f"{action.resolution}"
         )
+    only_new = action.ledger is not None and action.ledger.only_new is not None
     if action.status == "replace" and action.entry is not None and action.rendered is not None:
-        return _called_again(action.entry, action.rendered.stats.phones)
+        return "" if only_new else _called_again(action.entry, action.rendered.stats.phones)
     if action.status == "orphaned":
         return (
             "warning: in state but no manifest; apply leaves it alone; "
