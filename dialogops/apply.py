@@ -168,7 +168,9 @@ class Executor:
             # The ledger first: a crash before the pending entry leaves ledger entries that
             # the next apply drops (see `Ledger.reconcile`), never a call it did not record.
             if self._ledger is not None:
-                recorded = self._ledger.sending(action.campaign, pending.fingerprint, body)
+                recorded = self._ledger.sending(
+                    action.campaign, pending.fingerprint, body, action.ledger
+                )
             self._lock.update(lambda state: state.put(pending))
         except Exception as exc:
             self.halt("the state could not be written")

@@ -178,9 +178,9 @@ def build_plan(
     past = _past_dates(actions, today or today_in(config.timezone), config.timezone)
     if past:
         raise RenderError(past)
-    actions = [_with_changes(a, project, expansion.assessments.get(a.name)) for a in actions]
     if ledger is not None:
-        actions = [_with_findings(a, ledger) for a in actions]
+        actions = [_with_findings(a, ledger, vars) for a in actions]
+    actions = [_with_changes(a, project, expansion.assessments.get(a.name)) for a in actions]
     orphans = [name for name in state.campaigns if not targets or _targeted(name, targets)]
     actions += [
         Action(name, "orphaned", None, None, state.campaigns[name])
@@ -284,7 +284,16 @@ def _action(
     return Action(campaign.name, status, campaign, rendered, entry, resolution=resolution)
 
 
-def _with_findings(action: Action, ledger: LedgerCheck) -> Action:
+def _with_findings(action: Action, ledger: LedgerCheck, vars: Mapping[str, str]) -> Action:
+    """What the ledger found for a campaign to create; a changed one that the ledger shows
+    is as created (its manifest lists recipients the ledger left out) is unchanged."""
+    campaign, entry = action.campaign, action.entry
+    if action.status == "changed" and campaign is not None and entry is not None:
+        rendered = ledger.as_created(campaign, entry, vars)
+        if rendered is not None:
+            return dataclasses.replace(
+                action, status="unchanged", rendered=rendered, resolution=None
+            )
     findings = ledger.findings(action.name)
     if findings is None or not action.will_create:
         return action

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from dialogops.errors import StateError
 from dialogops.hints import PLAIN, Hints
-from dialogops.ledger.keys import HASH_BYTES, LedgerKey
+from dialogops.ledger.keys import LedgerKey
 from dialogops.ledger.keyset import KeySet, split
 from dialogops.ledger.records import Example, Window
-from dialogops.ledger.store import Ledger
+from dialogops.ledger.store import Ledger, split_hashes
 from dialogops.phones import mask
-from dialogops.render import Keep
+from dialogops.render import Keep, RenderedCampaign, render_campaign
 from dialogops.sources import origin
 from dialogops.specs import Campaign, Frequency, Project
 from dialogops.state import StateEntry
@@ -68,8 +68,12 @@ def needed_by(project: Project) -> str | None:
     """What in `project` needs the contact ledger to plan, if anything."""
     if project.config.policy.frequency.rules:
         return "policy.frequency"
-    only_new = next((c.name for c in project.campaigns if c.phones.only_new), None)
-    return None if only_new is None else f"spec.phones.only_new of {only_new}"
+    for campaign in project.campaigns:
+        if campaign.phones.only_new:
+            return f"spec.phones.only_new of {campaign.name}"
+        if campaign.phones.on_frequency == "skip":
+            return f"spec.phones.on_frequency of {campaign.name}"
+    return None
 
 
 def will_create(campaign: Campaign, entry: StateEntry | None, replacing: bool) -> bool:
@@ -108,8 +112,8 @@ def _within(day: int, bounds: tuple[int, int]) -> bool:
 
 def _keys(hashes: bytes) -> Iterator[int]:
     """The 16-byte hashes joined in `hashes`, as 128-bit integers."""
-    for start in range(0, len(hashes), HASH_BYTES):
-        yield int.from_bytes(hashes[start : start + HASH_BYTES], "big")
+    for hash in split_hashes(hashes):
+        yield int.from_bytes(hash, "big")
 
 
 class CampaignCheck:
@@ -212,6 +216,21 @@ class LedgerCheck:
             self._planned.append((self._open.campaign.schedule.date.toordinal(), self._open.kept))
             self._open.kept = []
             self._open = None
+
+    def as_created(
+        self, campaign: Campaign, entry: StateEntry, vars: Mapping[str, str]
+    ) -> RenderedCampaign | None:
+        """`campaign` rendered without the recipients the ledger left out when it was
+        created, when that is what was created; None otherwise."""
+        if entry.id is None:
+            return None
+        recorded = self.ledger.with_id(entry.id)
+        left_out = frozenset() if recorded is None else self.ledger.left_out_of(recorded)
+        if not left_out:
+            return None
+        hash = self.key.hash
+        rendered = render_campaign(campaign, vars, lambda e164, _: hash(e164) not in left_out)
+        return rendered if rendered.fingerprint == entry.fingerprint else None
 
     def findings(self, name: str) -> LedgerFindings | None:
         check = self._checks.get(name)

@@ -33,11 +33,17 @@ class Recorder:
         return lambda e164, _position: hash(e164) not in dropped
 
     def sending(
-        self, campaign: Campaign, fingerprint: str, body: Mapping[str, Any]
+        self,
+        campaign: Campaign,
+        fingerprint: str,
+        body: Mapping[str, Any],
+        findings: LedgerFindings | None,
     ) -> LedgerCampaign:
-        """Record the recipients of `body`, about to be sent."""
+        """Record the recipients of `body`, about to be sent, and those left out of it."""
         hashes = (self.key.hash(phone["phone"]) for phone in body["phones"])
-        return self.ledger.record(campaign.name, campaign.schedule.date, fingerprint, hashes)
+        left_out = () if findings is None else findings.dropped
+        date = campaign.schedule.date
+        return self.ledger.record(campaign.name, date, fingerprint, hashes, left_out=left_out)
 
     def created(self, recorded: LedgerCampaign, campaign_id: int) -> None:
         self.ledger.confirm(recorded, campaign_id)

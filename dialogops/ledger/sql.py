@@ -29,6 +29,13 @@ CREATE_TABLES = (
         high_hash {blob} NOT NULL,
         hashes {blob} NOT NULL,
         PRIMARY KEY (day, ref, chunk)){without_rowid}""",
+    # The recipients a campaign's manifest lists but the ledger left out of it (frequency
+    # caps, only_new), so that a later plan renders it as created and finds it unchanged.
+    """CREATE TABLE IF NOT EXISTS ledger_left_out (
+        ref BIGINT NOT NULL,
+        chunk INTEGER NOT NULL,
+        hashes {blob} NOT NULL,
+        PRIMARY KEY (ref, chunk)){without_rowid}""",
 )
 
 INSERT_CAMPAIGN = """INSERT INTO ledger_campaigns
@@ -39,12 +46,18 @@ DELETE_CAMPAIGN = "DELETE FROM ledger_campaigns WHERE ref = :ref"
 INSERT_CHUNK = """INSERT INTO ledger_recipients (day, ref, chunk, low_hash, high_hash, hashes)
     VALUES (:day, :ref, :chunk, :low_hash, :high_hash, :hashes)"""
 DELETE_CONTACTS_OF = "DELETE FROM ledger_recipients WHERE day = :day AND ref = :ref"
+INSERT_LEFT_OUT = """INSERT INTO ledger_left_out (ref, chunk, hashes)
+    VALUES (:ref, :chunk, :hashes)"""
+LEFT_OUT_OF = "SELECT hashes FROM ledger_left_out WHERE ref = :ref ORDER BY chunk"
+DELETE_LEFT_OUT_OF = "DELETE FROM ledger_left_out WHERE ref = :ref"
 CAMPAIGNS = """SELECT ref, name, campaign_id, day, fingerprint, recipients
     FROM ledger_campaigns ORDER BY day, name, ref"""
 # The runs that can hold one hash: one at most per campaign.
 CHUNKS_WITH = """SELECT ref, hashes FROM ledger_recipients
     WHERE low_hash <= :hash AND high_hash >= :hash"""
 PRUNE_CONTACTS = "DELETE FROM ledger_recipients WHERE day < :day"
+PRUNE_LEFT_OUT = """DELETE FROM ledger_left_out
+    WHERE ref IN (SELECT ref FROM ledger_campaigns WHERE day < :day)"""
 PRUNE_CAMPAIGNS = "DELETE FROM ledger_campaigns WHERE day < :day"
 MONTHS = """SELECT month, MIN(day), MAX(day), COUNT(*), SUM(recipients)
     FROM ledger_campaigns GROUP BY month ORDER BY month"""

@@ -60,8 +60,10 @@ class Ledger:
         fingerprint: str,
         hashes: Iterable[bytes],
         campaign_id: int | None = None,
+        left_out: Iterable[bytes] = (),
     ) -> LedgerCampaign:
-        """Add a campaign and its recipients in one transaction; returns what was stored."""
+        """Add a campaign, its recipients and those it left out, in one transaction;
+        returns what was stored."""
         # Sorted, a campaign's contacts are appended to one run of pages in key order.
         ordered = sorted(set(hashes))
         day = date.toordinal()
@@ -75,11 +77,14 @@ class Ledger:
         }
         with self.db.transaction():
             ref = int(next(self.db.rows(sql.INSERT_CAMPAIGN, params))[0])
-            for chunk, start in enumerate(range(0, len(ordered), CHUNK)):
-                run = ordered[start : start + CHUNK]
+            for chunk, run in _runs(ordered):
                 row: dict[str, Any] = {"day": day, "ref": ref, "chunk": chunk}
                 row |= {"low_hash": run[0], "high_hash": run[-1], "hashes": b"".join(run)}
                 self.db.run(sql.INSERT_CHUNK, row)
+            for chunk, run in _runs(sorted(set(left_out))):
+                self.db.run(
+                    sql.INSERT_LEFT_OUT, {"ref": ref, "chunk": chunk, "hashes": b"".join(run)}
+                )
         return LedgerCampaign(ref, name, campaign_id, date, fingerprint, len(ordered))
 
     def confirm(self, campaign: LedgerCampaign, campaign_id: int) -> None:
@@ -95,6 +100,7 @@ class Ledger:
     def _delete(self, campaign: LedgerCampaign) -> None:
         day = campaign.date.toordinal()
         self.db.run(sql.DELETE_CONTACTS_OF, {"day": day, "ref": campaign.ref})
+        self.db.run(sql.DELETE_LEFT_OUT_OF, {"ref": campaign.ref})
         self.db.run(sql.DELETE_CAMPAIGN, {"ref": campaign.ref})
 
     def campaigns(self) -> tuple[LedgerCampaign, ...]:
@@ -135,6 +141,13 @@ class Ledger:
         for (hashes,) in self.db.rows(sql.CONTACTS_OF, params):
             yield bytes(hashes)
 
+    def left_out_of(self, campaign: LedgerCampaign) -> frozenset[bytes]:
+        """The recipients the campaign's manifest listed but the ledger left out."""
+        found: set[bytes] = set()
+        for (hashes,) in self.db.rows(sql.LEFT_OUT_OF, {"ref": campaign.ref}):
+            found.update(split_hashes(bytes(hashes)))
+        return frozenset(found)
+
     def find(self, hash: bytes) -> tuple[LedgerCampaign, ...]:
         """The campaigns that contacted the recipient of `hash`."""
         refs = {
@@ -150,8 +163,7 @@ class Ledger:
         for month, first, last, campaigns, contacts in self.db.rows(sql.MONTHS, {}):
             distinct: set[bytes] = set()
             for (hashes,) in self.db.rows(sql.MONTH_CHUNKS, {"first": first, "last": last}):
-                blob = bytes(hashes)
-                distinct.update(blob[i : i + HASH_BYTES] for i in range(0, len(blob), HASH_BYTES))
+                distinct.update(split_hashes(bytes(hashes)))
             label = f"{month // 100:04d}-{month % 100:02d}"
             found.append(MonthStats(label, campaigns, contacts, len(distinct)))
         return tuple(found)
@@ -161,6 +173,7 @@ class Ledger:
         day = before.toordinal()
         gone = [c for c in self.campaigns() if c.date < before]
         with self.db.transaction():
+            self.db.run(sql.PRUNE_LEFT_OUT, {"day": day})
             self.db.run(sql.PRUNE_CONTACTS, {"day": day})
             self.db.run(sql.PRUNE_CAMPAIGNS, {"day": day})
         return len(gone), sum(c.recipients for c in gone)
@@ -179,3 +192,14 @@ def _holds(hashes: bytes, hash: bytes) -> bool:
         else:
             high = middle
     return False
+
+
+def split_hashes(joined: bytes) -> Iterator[bytes]:
+    """The 16-byte hashes joined in one stored run."""
+    for start in range(0, len(joined), HASH_BYTES):
+        yield joined[start : start + HASH_BYTES]
+
+
+def _runs(ordered: list[bytes]) -> Iterator[tuple[int, list[bytes]]]:
+    for chunk, start in enumerate(range(0, len(ordered), CHUNK)):
+        yield chunk, ordered[start : start + CHUNK]
