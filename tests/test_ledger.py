@@ -13,7 +13,7 @@ import pytest
 from dialogops.config import merge_defaults
 from dialogops.errors import UsageError
 from dialogops.ledger.keys import LedgerKey, optional_key, require_key
-from dialogops.ledger.keyset import KeySet, split
+from dialogops.ledger.keyset import KeySet
 from dialogops.ledger.records import Window
 from dialogops.ledger.sqlite import ledger_path, open_sqlite_ledger
 from dialogops.state import State, StateEntry
@@ -49,11 +49,11 @@ def test_a_key_set_counts_hashes_by_both_halves() -> None:
     twin = bytes([7]) * 8 + bytes([9]) * 8  # the high half of hashes[7], another low half
     keys = KeySet(int.from_bytes(h, "big") for h in [*hashes, hashes[3], twin])
     assert len(keys) == 52
-    assert keys.count(*split(hashes[3])) == 2
-    assert keys.count(*split(hashes[7])) == 1
-    assert keys.count(*split(twin)) == 1
-    assert keys.count(*split(bytes([200]) * 16)) == 0
-    assert KeySet([]).count(*split(hashes[0])) == 0
+    assert keys.count(hashes[3]) == 2
+    assert keys.count(hashes[7]) == 1
+    assert keys.count(twin) == 1
+    assert keys.count(bytes([200]) * 16) == 0
+    assert KeySet([]).count(hashes[0]) == 0
 
 
 def test_a_window_holds_the_iso_week_and_calendar_month_of_a_date() -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from dialogops.errors import StateError
 from dialogops.hints import PLAIN, Hints
 from dialogops.ledger.keys import LedgerKey
-from dialogops.ledger.keyset import KeySet, split
+from dialogops.ledger.keyset import Filter, KeySet
 from dialogops.ledger.records import Example, Window
 from dialogops.ledger.store import Ledger, split_hashes
 from dialogops.phones import mask
@@ -88,32 +88,30 @@ def will_create(campaign: Campaign, entry: StateEntry | None, replacing: bool) -
 class _Counts:
     """The contacts one campaign date is judged against, by period."""
 
-    def __init__(
-        self, caps: Frequency, runs: Iterable[tuple[int, Iterable[int]]], window: Window
-    ) -> None:
-        """`runs`: (day, hashes as 128-bit integers) of the contacts around `window`."""
+    def __init__(self, caps: Frequency, runs: Iterable[tuple[int, bytes]], window: Window) -> None:
+        """`runs`: (day, sorted hashes joined) of the contacts around `window`."""
         ranges = {
             "per_day": (window.day, window.day),
             "per_week": (window.week_start, window.week_end),
             "per_month": (window.month_start, window.month_end),
         }
         periods: dict[str, list[int]] = {rule: [] for rule, _ in caps.rules}
-        for day, keys in runs:
+        every: list[int] = []
+        for day, joined in runs:
             inside = [found for rule, found in periods.items() if _within(day, ranges[rule])]
-            for key in keys:
+            if inside:
+                keys = [int.from_bytes(hash, "big") for hash in split_hashes(joined)]
+                every.extend(keys)
                 for found in inside:
-                    found.append(key)
+                    found.extend(keys)
+        # One filter over every period first: most recipients were contacted in none.
+        self.filter = Filter((key >> 64 for key in every), len(every))
+        del every
         self.rules = [(rule, limit, KeySet(periods.pop(rule))) for rule, limit in caps.rules]
 
 
 def _within(day: int, bounds: tuple[int, int]) -> bool:
     return bounds[0] <= day <= bounds[1]
-
-
-def _keys(hashes: bytes) -> Iterator[int]:
-    """The 16-byte hashes joined in `hashes`, as 128-bit integers."""
-    for hash in split_hashes(hashes):
-        yield int.from_bytes(hash, "big")
 
 
 class CampaignCheck:
@@ -136,30 +134,30 @@ class CampaignCheck:
         self.examples: dict[str, list[Example]] = {rule: [] for rule in self.over}
         self.over_any = self.new = self.already = 0
         self.dropped: set[bytes] = set()
-        self.kept: list[int] = []  # as 128-bit integers, for the campaigns after this one
+        self.kept = bytearray()  # the hashes kept, joined, for the campaigns after this one
 
     def keep(self, e164: str, position: int) -> bool:
         hash = self._hash(e164)
-        high, low = split(hash)
         if self._replaced is not None:
-            if self._replaced[1].count(high, low):
+            if self._replaced[1].count(hash):
                 self.already += 1
                 self.dropped.add(hash)
                 return False
             self.new += 1
-        if self._counts is not None and self._over(high, low, e164, position):
+        counts = self._counts
+        if counts is not None and counts.filter.may_hold(hash) and self._over(hash, e164, position):
             self.over_any += 1
             if self._skip:
                 self.dropped.add(hash)
                 return False
-        self.kept.append((high << 64) | low)
+        self.kept += hash
         return True
 
-    def _over(self, high: int, low: int, e164: str, position: int) -> bool:
+    def _over(self, hash: bytes, e164: str, position: int) -> bool:
         assert self._counts is not None
         over = False
         for rule, limit, keys in self._counts.rules:
-            if keys.count(high, low) >= limit:
+            if keys.count(hash) >= limit:
                 over = True
                 self.over[rule] += 1
                 examples = self.examples[rule]
@@ -190,7 +188,7 @@ class LedgerCheck:
         self.key = key
         self.caps = caps
         self.hints = hints
-        self._planned: list[tuple[int, list[int]]] = []  # (day, kept keys) per campaign checked
+        self._planned: list[tuple[int, bytes]] = []  # (day, kept hashes) per campaign checked
         self._checks: dict[str, CampaignCheck] = {}
         self._open: CampaignCheck | None = None
 
@@ -213,8 +211,9 @@ class LedgerCheck:
 
     def _close_previous(self) -> None:
         if self._open is not None:
-            self._planned.append((self._open.campaign.schedule.date.toordinal(), self._open.kept))
-            self._open.kept = []
+            day = self._open.campaign.schedule.date.toordinal()
+            self._planned.append((day, bytes(self._open.kept)))
+            self._open.kept = bytearray()
             self._open = None
 
     def as_created(
@@ -238,13 +237,8 @@ class LedgerCheck:
 
     def _counts(self, date: dt.date) -> _Counts:
         window = Window.of(date)
-        stored = (
-            (day, _keys(hashes)) for day, hashes in self.ledger.window(window.first, window.last)
-        )
-        planned = (
-            (day, keys) for day, keys in self._planned if _within(day, (window.first, window.last))
-        )
-        return _Counts(self.caps, itertools.chain(stored, planned), window)
+        stored = self.ledger.window(window.first, window.last)
+        return _Counts(self.caps, itertools.chain(stored, self._planned), window)
 
     def _replaced(self, campaign: Campaign, entry: StateEntry | None) -> tuple[int, KeySet] | None:
         if not campaign.phones.only_new or entry is None or entry.id is None:
@@ -255,5 +249,6 @@ class LedgerCheck:
                 f"{campaign.name}: only_new needs the recipients of campaign {entry.id}, and the "
                 f"contact ledger has none; run `{self.hints.command('ledger rebuild')}` first"
             )
-        keys = KeySet(key for hashes in self.ledger.contacts_of(old) for key in _keys(hashes))
+        joined = self.ledger.contacts_of(old)
+        keys = KeySet(int.from_bytes(h, "big") for run in joined for h in split_hashes(run))
         return entry.id, keys
