@@ -37,11 +37,11 @@ def test_the_key_comes_from_the_environment_and_must_be_long_enough(
     assert optional_key() is None
     with pytest.raises(UsageError, match=r"^ledger check needs the contact ledger"):
         require_key("ledger check")
-    monkeypatch.setenv("DIALOG_LEDGER_KEY", "x" * 15)
+    monkeypatch.setenv("DIALOG_LEDGER_KEY", "unit-test-key15")
     with pytest.raises(UsageError, match="is too short"):
         optional_key()
-    monkeypatch.setenv("DIALOG_LEDGER_KEY", "x" * 16)
-    assert require_key("plan") == LedgerKey(b"x" * 16)
+    monkeypatch.setenv("DIALOG_LEDGER_KEY", "unit-test-key-16")
+    assert require_key("plan") == LedgerKey(b"unit-test-key-16")
 
 
 def test_a_key_set_counts_hashes_by_both_halves() -> None:
