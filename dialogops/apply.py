@@ -11,6 +11,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -165,13 +166,15 @@ class Executor:
         pending = self._pending_entry(action, action.rendered.fingerprint, len(body["phones"]))
         recorded = None
         try:
-            # The ledger first: a crash before the pending entry leaves ledger entries that
-            # the next apply drops (see `Ledger.reconcile`), never a call it did not record.
-            if self._ledger is not None:
-                recorded = self._ledger.sending(
-                    action.campaign, pending.fingerprint, body, action.ledger
-                )
-            self._lock.update(lambda state: state.put(pending))
+            # The ledger first: with a store of its own (SQLite) a crash before the pending
+            # entry leaves entries the next apply drops (`Ledger.reconcile`), never a call it
+            # did not record; a store in the state's database writes both in one transaction.
+            with self._together():
+                if self._ledger is not None:
+                    recorded = self._ledger.sending(
+                        action.campaign, pending.fingerprint, body, action.ledger
+                    )
+                self._lock.update(lambda state: state.put(pending))
         except Exception as exc:
             self.halt("the state could not be written")
             if recorded is not None and self._ledger is not None:
@@ -256,7 +259,10 @@ class Executor:
             return state.put(pending.as_unknown())
 
         try:
-            self._lock.update(record)
+            with self._together():
+                self._lock.update(record)
+                if recorded is not None and self._ledger is not None and not owners:
+                    self._ledger.created(recorded, campaign_id)
         except Exception as exc:
             self.halt("the state could not be written")
             return Outcome(
@@ -278,10 +284,6 @@ class Executor:
                     "resent. " + self._resolve_hint(action)
                 ),
             )
-        if recorded is not None and self._ledger is not None:
-            # If this fails, the next apply takes the ID from state (`Ledger.reconcile`).
-            with contextlib.suppress(Exception):
-                self._ledger.created(recorded, campaign_id)
         return Outcome(name, "created", campaign_id)
 
     def _forget(
@@ -295,12 +297,13 @@ class Executor:
         then its ledger entries."""
         old = action.entry if action.status == "replace" else None
         try:
-            if old is not None:
-                self._lock.update(lambda state: state.put(old))
-            else:
-                self._lock.update(lambda state: state.remove(action.name))
-            if recorded is not None and self._ledger is not None:
-                self._ledger.refused(recorded)
+            with self._together():
+                if old is not None:
+                    self._lock.update(lambda state: state.put(old))
+                else:
+                    self._lock.update(lambda state: state.remove(action.name))
+                if recorded is not None and self._ledger is not None:
+                    self._ledger.refused(recorded)
         except Exception as exc:
             self.halt("the state could not be written")
             message = (
@@ -308,6 +311,10 @@ class Executor:
                 f"nothing was created, run `{self._hints.command(f'state rm {action.name}')}`"
             )
         return Outcome(action.name, result, message=message)
+
+    def _together(self) -> AbstractContextManager[object]:
+        """A state write and its ledger write, in one transaction where the store can."""
+        return contextlib.nullcontext() if self._ledger is None else self._ledger.together()
 
     def _resolve_hint(self, action: Action) -> str:
         title = action.campaign.title if action.campaign else None

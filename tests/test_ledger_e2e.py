@@ -231,6 +231,7 @@ def test_sigkill_during_apply_leaves_ledger_and_state_in_agreement(
         put(root, name, list(range(10 * n, 10 * n + 20)))
     sandbox.faults.update(status=422, status_count=1)  # a1 is refused: no entries may stay
     assert apply(root, sandbox, "--target", "a1").returncode == 1
+    sent_before = len(sandbox.requests)
     sandbox.faults.update(latency=30.0)
     proc = subprocess.Popen(
         [sys.executable, "-m", "dialogops", "apply", "--auto-approve", "--parallelism", "2"],
@@ -239,17 +240,18 @@ def test_sigkill_during_apply_leaves_ledger_and_state_in_agreement(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(lambda: len(sandbox.requests) >= 2, "two creates in flight")
+    wait_for(lambda: len(sandbox.requests) >= sent_before + 2, "two creates in flight")
 
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
 
-    assert {e["status"] for e in state_entries(root).values()} == {"pending"}
+    in_flight = state_entries(root)
+    assert {e["status"] for e in in_flight.values()} == {"pending"} and len(in_flight) == 2
     assert run_cli(["state", "unlock"], root).returncode == 0
     sandbox.faults.update(latency=0.0)
     assert run_cli(["ledger", "prune", "--before", "2000-01-01"], root).returncode == 0
     ledger_agrees_with_state(root)
-    for name in ("a1", "a2"):
+    for name in in_flight:  # as if checked in the Dialog UI and not found
         assert run_cli(["state", "rm", name], root).returncode == 0
     finished = apply(root, sandbox)
     assert finished.returncode == 0, finished.stdout + finished.stderr

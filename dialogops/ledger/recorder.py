@@ -8,6 +8,7 @@ removed again.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from dialogops.ledger.judge import LedgerFindings
@@ -50,3 +51,8 @@ class Recorder:
 
     def refused(self, recorded: LedgerCampaign) -> None:
         self.ledger.discard(recorded)
+
+    def together(self) -> AbstractContextManager[object]:
+        """The block in which a ledger write and the state write it goes with are made: one
+        transaction when the ledger is in the state's database."""
+        return self.ledger.db.together()

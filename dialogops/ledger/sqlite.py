@@ -79,6 +79,10 @@ class SqliteDatabase:
             with self._errors():
                 self.connection.commit()
 
+    def together(self) -> contextlib.nullcontext[None]:
+        """Apart from the state file, the ledger commits first (see `Ledger.reconcile`)."""
+        return contextlib.nullcontext()
+
     def close(self) -> None:
         with self._mutex, contextlib.suppress(sqlite3.Error):
             # Folds the write-ahead log into the file, so the file alone is the ledger.

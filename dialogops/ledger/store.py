@@ -30,6 +30,11 @@ class Database(Protocol):
         """One transaction: committed when the block ends, rolled back on an error."""
         ...
 
+    def together(self) -> AbstractContextManager[object]:
+        """A block whose ledger writes share one transaction with the state's writes, where
+        the ledger is in the state's database; elsewhere each commits on its own."""
+        ...
+
 
 # Hashes per stored run: 64 KiB rows, 245 of them for a million recipients.
 CHUNK = 4096
