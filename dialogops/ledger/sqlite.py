@@ -56,12 +56,12 @@ class SqliteDatabase:
 
     def rows(self, query: str, params: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
         with self._mutex, self._errors():
-            found = self.connection.execute(query, params).fetchall()
+            found = self.connection.execute(query, {**params, "workspace": ""}).fetchall()
         yield from found
 
     def run(self, query: str, params: Mapping[str, Any]) -> None:
         with self._mutex, self._errors():
-            self.connection.execute(query, params)
+            self.connection.execute(query, {**params, "workspace": ""})
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

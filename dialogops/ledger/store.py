@@ -21,7 +21,7 @@ class Database(Protocol):
     """What the ledger needs of a database connection."""
 
     def rows(self, query: str, params: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
-        """Run `query` (named `:param` style) and yield its rows."""
+        """Run `query` (named `:param` style, `:workspace` filled in) and yield its rows."""
         ...
 
     def run(self, query: str, params: Mapping[str, Any]) -> None: ...
@@ -167,7 +167,7 @@ class Ledger:
         found = []
         for month, first, last, campaigns, contacts in self.db.rows(sql.MONTHS, {}):
             distinct: set[bytes] = set()
-            for (hashes,) in self.db.rows(sql.MONTH_CHUNKS, {"first": first, "last": last}):
+            for _day, hashes in self.db.rows(sql.WINDOW, {"first": first, "last": last}):
                 distinct.update(split_hashes(bytes(hashes)))
             label = f"{month // 100:04d}-{month % 100:02d}"
             found.append(MonthStats(label, campaigns, contacts, len(distinct)))
