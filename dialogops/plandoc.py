@@ -8,13 +8,14 @@ template at all; `apply --plan` decodes it typed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
 from dialogops import __version__
 from dialogops.errors import StateError, UsageError
+from dialogops.ledger.judge import LedgerFindings
 from dialogops.phones import mask
 from dialogops.planner import Action, ActionStatus, Plan
 from dialogops.render import RenderedCampaign, SkippedRow
@@ -82,6 +83,11 @@ class SkippedDoc(Struct, frozen=True):
     reason: str
 
 
+class ExcludedDoc(Struct, frozen=True):
+    list: str  # an exclude or policy.suppress file, as the plan names it
+    rows: Count
+
+
 class RenderDoc(Struct, frozen=True):
     fingerprint: Fingerprint
     phones: Count
@@ -93,6 +99,32 @@ class RenderDoc(Struct, frozen=True):
     sample_phones: tuple[str, ...] | UnsetType = UNSET
     # The first skipped rows (`skipped` counts them all); UNSET in a saved plan.
     skipped_rows: tuple[SkippedDoc, ...] | UnsetType = UNSET
+    excluded_by: tuple[ExcludedDoc, ...] = ()  # the rows each list excluded
+    left_out: Count = 0  # recipients the contact ledger left out
+
+
+class CapDoc(Struct, frozen=True):
+    """The recipients one `policy.frequency` rule puts over its cap."""
+
+    rule: str  # per_day | per_week | per_month
+    limit: Count
+    over: Count
+    examples: tuple[ExampleDoc, ...] | UnsetType = UNSET  # the first few; UNSET when saved
+
+
+class OnlyNewDoc(Struct, frozen=True):
+    replaced_id: int
+    new: Count
+    already_called: Count
+
+
+class LedgerDoc(Struct, frozen=True):
+    """What the contact ledger found among the recipients of a campaign to create."""
+
+    caps: tuple[CapDoc, ...]
+    over: Count  # recipients over any cap
+    on_frequency: Literal["refuse", "skip"]
+    only_new: OnlyNewDoc | None = None
 
 
 class EntryDoc(Struct, frozen=True):
@@ -165,6 +197,7 @@ class CampaignDoc(Struct, frozen=True):
     # For changed and replace, else None; UNSET in a saved plan (it may quote templates).
     changes: ChangesDoc | UnsetType | None = UNSET
     local_hours: LocalHoursDoc | None = None  # None without policy.local_hours
+    ledger: LedgerDoc | None = None  # for a campaign to create the ledger judged
 
 
 class PlanDocument(Struct, frozen=True):
@@ -309,6 +342,7 @@ def _campaign(action: Action, for_review: bool) -> CampaignDoc:
         state=None if entry is None else entry_doc(entry),
         changes=_changes(action) if for_review else UNSET,
         local_hours=None if action.local_hours is None else _hours(action, for_review),
+        ledger=None if action.ledger is None else _ledger(action.ledger, for_review),
     )
 
 
@@ -343,6 +377,25 @@ def _hours(action: Action, for_review: bool) -> LocalHoursDoc:
         blocking=action.hours_blocked,
         part_of=hours.part_of,
     )
+
+
+def _ledger(findings: LedgerFindings, for_review: bool) -> LedgerDoc:
+    caps = tuple(
+        CapDoc(
+            rule=cap.rule,
+            limit=cap.limit,
+            over=cap.count,
+            examples=tuple(
+                ExampleDoc(f"{e.location.path}:{e.location.line}", e.masked) for e in cap.examples
+            )
+            if for_review
+            else UNSET,
+        )
+        for cap in findings.caps
+    )
+    new = findings.only_new
+    only_new = None if new is None else OnlyNewDoc(new.replaced_id, new.new, new.already)
+    return LedgerDoc(caps, findings.over, "skip" if findings.skip else "refuse", only_new)
 
 
 def _changes(action: Action) -> ChangesDoc | None:
@@ -382,6 +435,8 @@ def _render(rendered: RenderedCampaign, for_review: bool) -> RenderDoc:
         skipped=stats.skipped,
         sample_phones=masked_sample(rendered) if for_review else UNSET,
         skipped_rows=tuple(_skipped(row) for row in rendered.skipped_rows) if for_review else UNSET,
+        excluded_by=tuple(ExcludedDoc(path, rows) for path, rows in stats.excluded_by),
+        left_out=stats.dropped,
     )
 
 

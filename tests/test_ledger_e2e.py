@@ -3,6 +3,7 @@ caps, suppression lists and `only_new`, and the `ledger` commands."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -169,6 +170,19 @@ def test_no_phone_number_in_any_notation_is_stored_or_shown(
     outputs = [plan(root, "--out", "saved.plan", "--json", "plan.json", "--markdown", "plan.md")]
     assert outputs[0].returncode == 0, outputs[0].stderr
     outputs.append(run_cli(["plan", "--format", "json"], root, env=KEY_ENV))
+    document = json.loads(outputs[-1].stdout)
+    second = document["campaigns"][1]
+    assert second["render"]["left_out"] == 10
+    assert second["ledger"]["caps"][0] == {
+        "rule": "per_day",
+        "limit": 1,
+        "over": 10,
+        "examples": [
+            {"at": f"campaigns/b-second.yaml:{14 + i}", "phone": f"+7999***00{30 + i}"}
+            for i in range(5)
+        ],
+    }
+    assert second["ledger"]["on_frequency"] == "skip"
     outputs.append(apply(root, sandbox))
     outputs.append(run_cli(["ledger", "stats"], root))
     outputs.append(run_cli(["ledger", "check", phone(31)], root, env=KEY_ENV))

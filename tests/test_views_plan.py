@@ -174,6 +174,7 @@ def test_json_keys_keep_the_documented_order() -> None:
         "state",
         "changes",
         "local_hours",
+        "ledger",
     ]
     assert list(edited["campaign"]) == [
         "source",
@@ -193,6 +194,8 @@ def test_json_keys_keep_the_documented_order() -> None:
         "skipped",
         "sample_phones",
         "skipped_rows",
+        "excluded_by",
+        "left_out",
     ]
     assert list(edited["state"]) == [
         "status",
