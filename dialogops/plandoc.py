@@ -8,6 +8,7 @@ template at all; `apply --plan` decodes it typed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Literal, TypeVar
 
 import msgspec
@@ -16,6 +17,8 @@ from msgspec import UNSET, Struct, UnsetType
 from dialogops import __version__
 from dialogops.errors import StateError, UsageError
 from dialogops.ledger.judge import LedgerFindings
+from dialogops.ledger.records import Example
+from dialogops.localhours.groups import Example as HoursExample
 from dialogops.phones import mask
 from dialogops.planner import Action, ActionStatus, Plan
 from dialogops.render import RenderedCampaign, SkippedRow
@@ -103,28 +106,23 @@ class RenderDoc(Struct, frozen=True):
     left_out: Count = 0  # recipients the contact ledger left out
 
 
-class CapDoc(Struct, frozen=True):
-    """The recipients one `policy.frequency` rule puts over its cap."""
-
+class CapDoc(Struct, frozen=True):  # the recipients one frequency rule puts over its cap
     rule: str  # per_day | per_week | per_month
     limit: Count
     over: Count
     examples: tuple[ExampleDoc, ...] | UnsetType = UNSET  # the first few; UNSET when saved
 
 
-class OnlyNewDoc(Struct, frozen=True):
-    replaced_id: int
-    new: Count
-    already_called: Count
-
-
 class LedgerDoc(Struct, frozen=True):
-    """What the contact ledger found among the recipients of a campaign to create."""
+    """What the contact ledger found among the recipients of a campaign to create; with
+    `only_new`, the campaign it replaces and who is new."""
 
     caps: tuple[CapDoc, ...]
     over: Count  # recipients over any cap
     on_frequency: Literal["refuse", "skip"]
-    only_new: OnlyNewDoc | None = None
+    replaced_id: int | None = None
+    new: Count | None = None
+    already_called: Count | None = None
 
 
 class EntryDoc(Struct, frozen=True):
@@ -359,11 +357,7 @@ def _hours(action: Action, for_review: bool) -> LocalHoursDoc:
             day=g.window.day,
             allowed=str(g.window.allowed),
             inside=g.window.inside,
-            examples=tuple(
-                ExampleDoc(f"{e.location.path}:{e.location.line}", e.phone) for e in g.examples
-            )
-            if for_review
-            else UNSET,
+            examples=_examples(g.examples) if for_review else UNSET,
         )
         for g in hours.groups
     )
@@ -379,23 +373,18 @@ def _hours(action: Action, for_review: bool) -> LocalHoursDoc:
     )
 
 
-def _ledger(findings: LedgerFindings, for_review: bool) -> LedgerDoc:
+def _ledger(found: LedgerFindings, for_review: bool) -> LedgerDoc:
     caps = tuple(
-        CapDoc(
-            rule=cap.rule,
-            limit=cap.limit,
-            over=cap.count,
-            examples=tuple(
-                ExampleDoc(f"{e.location.path}:{e.location.line}", e.masked) for e in cap.examples
-            )
-            if for_review
-            else UNSET,
-        )
-        for cap in findings.caps
+        CapDoc(c.rule, c.limit, c.count, _examples(c.examples) if for_review else UNSET)
+        for c in found.caps
     )
-    new = findings.only_new
-    only_new = None if new is None else OnlyNewDoc(new.replaced_id, new.new, new.already)
-    return LedgerDoc(caps, findings.over, "skip" if findings.skip else "refuse", only_new)
+    new = found.only_new
+    only_new = () if new is None else (new.replaced_id, new.new, new.already)
+    return LedgerDoc(caps, found.over, "skip" if found.skip else "refuse", *only_new)
+
+
+def _examples(examples: Iterable[Example | HoursExample]) -> tuple[ExampleDoc, ...]:
+    return tuple(ExampleDoc(f"{e.location.path}:{e.location.line}", e.phone) for e in examples)
 
 
 def _changes(action: Action) -> ChangesDoc | None:

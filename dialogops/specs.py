@@ -52,6 +52,7 @@ class LocalHours:
 
 UnknownTimezone = Literal["assume_platform", "refuse", "skip"]
 
+
 @dataclass(frozen=True)
 class Frequency:
     """`policy.frequency`: the most contacts per recipient per period, over all campaigns."""

@@ -66,5 +66,7 @@ class Window:
 
 @dataclass(frozen=True)
 class Example:
+    """A recipient shown in the plan: where the row is written, and the number masked."""
+
     location: Location
-    masked: str
+    phone: str

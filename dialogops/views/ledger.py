@@ -30,7 +30,7 @@ def plan_lines(action: Action) -> list[tuple[str, str]]:
     verdict = "left out (on_frequency: skip)" if findings.skip else "apply refuses"
     for cap in findings.caps:
         examples = ", ".join(
-            f"{e.masked} at {e.location.path}:{e.location.line}" for e in cap.examples
+            f"{e.phone} at {e.location.path}:{e.location.line}" for e in cap.examples
         )
         more = ", ..." if cap.count > len(cap.examples) else ""
         lines.append(
