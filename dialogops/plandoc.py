@@ -102,8 +102,8 @@ class RenderDoc(Struct, frozen=True):
     sample_phones: tuple[str, ...] | UnsetType = UNSET
     # The first skipped rows (`skipped` counts them all); UNSET in a saved plan.
     skipped_rows: tuple[SkippedDoc, ...] | UnsetType = UNSET
-    excluded_by: tuple[ExcludedDoc, ...] = ()  # the rows each list excluded
-    left_out: Count = 0  # recipients the contact ledger left out
+    excluded_by: tuple[ExcludedDoc, ...] | UnsetType = UNSET  # rows per exclude list
+    left_out: Count | UnsetType = UNSET  # left out by the ledger; both UNSET when saved
 
 
 class CapDoc(Struct, frozen=True):  # the recipients one frequency rule puts over its cap
@@ -424,8 +424,10 @@ def _render(rendered: RenderedCampaign, for_review: bool) -> RenderDoc:
         skipped=stats.skipped,
         sample_phones=masked_sample(rendered) if for_review else UNSET,
         skipped_rows=tuple(_skipped(row) for row in rendered.skipped_rows) if for_review else UNSET,
-        excluded_by=tuple(ExcludedDoc(path, rows) for path, rows in stats.excluded_by),
-        left_out=stats.dropped,
+        excluded_by=tuple(ExcludedDoc(path, rows) for path, rows in stats.excluded_by)
+        if for_review
+        else UNSET,
+        left_out=stats.dropped if for_review else UNSET,
     )
 
 
