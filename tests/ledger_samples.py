@@ -7,9 +7,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from samples import phone
-
 from dialogops.sandbox import SandboxServer
+from tests.samples import phone
 
 KEY_ENV = {"DIALOG_LEDGER_KEY": "ledger-test-key-0123456789"}
 

@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CliResult, child_env, run_cli, wait_for
-from ledger_samples import KEY_ENV, ledger_project, put, sent_phones, state_entries
-from samples import api_env, phone
 
 from dialogops.ledger.sqlite import ledger_path, open_sqlite_ledger
 from dialogops.sandbox import SandboxServer
+from tests.conftest import CliResult, child_env, run_cli, wait_for
+from tests.ledger_samples import KEY_ENV, ledger_project, put, sent_phones, state_entries
+from tests.samples import api_env, phone
 
 
 def apply(root: Path, sandbox: SandboxServer, *args: str, key: bool = True) -> CliResult:
