@@ -13,7 +13,7 @@ import pytest
 from dialogops.config import merge_defaults
 from dialogops.errors import UsageError
 from dialogops.ledger.keys import LedgerKey, optional_key, require_key
-from dialogops.ledger.keyset import KeySet
+from dialogops.ledger.keyset import Filter, KeySet, split
 from dialogops.ledger.records import Window
 from dialogops.ledger.sqlite import ledger_path, open_sqlite_ledger
 from dialogops.state import State, StateEntry
@@ -44,16 +44,19 @@ def test_the_key_comes_from_the_environment_and_must_be_long_enough(
     assert require_key("plan") == LedgerKey(b"unit-test-key-16")
 
 
-def test_a_key_set_counts_hashes_by_both_halves() -> None:
+def test_a_key_set_counts_hashes_and_a_filter_lets_through_every_one_it_holds() -> None:
     hashes = [bytes([n]) * 16 for n in range(50)]
-    twin = bytes([7]) * 8 + bytes([9]) * 8  # the high half of hashes[7], another low half
-    keys = KeySet(int.from_bytes(h, "big") for h in [*hashes, hashes[3], twin])
+    twin = bytes([7]) * 8 + bytes([9]) * 8  # the first half of hashes[7], another second
+    keys = KeySet([*hashes, hashes[3], twin])
     assert len(keys) == 52
-    assert keys.count(hashes[3]) == 2
-    assert keys.count(hashes[7]) == 1
-    assert keys.count(twin) == 1
+    assert (keys.count(hashes[3]), keys.count(hashes[7]), keys.count(twin)) == (2, 1, 1)
     assert keys.count(bytes([200]) * 16) == 0
     assert KeySet([]).count(hashes[0]) == 0
+    runs = [b"".join(hashes[:25]), b"".join(hashes[25:])]
+    assert split(runs[1]) == hashes[25:]
+    held = Filter(runs, 50)
+    assert all(held.may_hold(hash) for hash in hashes)
+    assert sum(held.may_hold(bytes([n, 1, 2, 3]) * 4) for n in range(50, 250)) < 50
 
 
 def test_a_window_holds_the_iso_week_and_calendar_month_of_a_date() -> None:

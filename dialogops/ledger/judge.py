@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from dialogops.errors import StateError
 from dialogops.hints import PLAIN, Hints
-from dialogops.ledger.keys import LedgerKey
-from dialogops.ledger.keyset import Filter, KeySet
+from dialogops.ledger.keys import HASH_BYTES, LedgerKey
+from dialogops.ledger.keyset import Filter, KeySet, split
 from dialogops.ledger.records import Example, Window
-from dialogops.ledger.store import Ledger, split_hashes
+from dialogops.ledger.store import Ledger
 from dialogops.phones import mask
 from dialogops.render import Keep, RenderedCampaign, render_campaign
 from dialogops.sources import origin
@@ -95,18 +95,17 @@ class _Counts:
             "per_week": (window.week_start, window.week_end),
             "per_month": (window.month_start, window.month_end),
         }
-        periods: dict[str, list[int]] = {rule: [] for rule, _ in caps.rules}
-        every: list[int] = []
-        for day, joined in runs:
+        periods: dict[str, list[bytes]] = {rule: [] for rule, _ in caps.rules}
+        counted: list[bytes] = []
+        for day, run in runs:
             inside = [found for rule, found in periods.items() if _within(day, ranges[rule])]
             if inside:
-                keys = [int.from_bytes(hash, "big") for hash in split_hashes(joined)]
-                every.extend(keys)
+                counted.append(run)
+                hashes = split(run)  # one bytes object per hash, shared by the periods
                 for found in inside:
-                    found.extend(keys)
+                    found.extend(hashes)
         # One filter over every period first: most recipients were contacted in none.
-        self.filter = Filter((key >> 64 for key in every), len(every))
-        del every
+        self.filter = Filter(counted, sum(len(run) for run in counted) // HASH_BYTES)
         self.rules = [(rule, limit, KeySet(periods.pop(rule))) for rule, limit in caps.rules]
 
 
@@ -122,11 +121,13 @@ class CampaignCheck:
         campaign: Campaign,
         key: LedgerKey,
         counts: _Counts | None,
-        replaced: tuple[int, KeySet] | None,
+        replaced: tuple[int, Filter, KeySet] | None,
     ) -> None:
         self.campaign = campaign
         self._hash = key.hash
         self._counts = counts
+        self._table = None if counts is None else counts.filter.table
+        self._shift = 0 if counts is None else counts.filter.shift
         self._replaced = replaced
         self._skip = campaign.phones.on_frequency == "skip"
         self._limits = {rule: limit for rule, limit, _ in counts.rules} if counts else {}
@@ -139,13 +140,19 @@ class CampaignCheck:
     def keep(self, e164: str, position: int) -> bool:
         hash = self._hash(e164)
         if self._replaced is not None:
-            if self._replaced[1].count(hash):
+            _, maybe, called = self._replaced
+            if maybe.may_hold(hash) and called.count(hash):
                 self.already += 1
                 self.dropped.add(hash)
                 return False
             self.new += 1
-        counts = self._counts
-        if counts is not None and counts.filter.may_hold(hash) and self._over(hash, e164, position):
+        table = self._table
+        # The filter inline: this runs once per recipient.
+        if (
+            table is not None
+            and table[int.from_bytes(hash[:4], "big") >> self._shift]
+            and self._over(hash, e164, position)
+        ):
             self.over_any += 1
             if self._skip:
                 self.dropped.add(hash)
@@ -240,7 +247,9 @@ class LedgerCheck:
         stored = self.ledger.window(window.first, window.last)
         return _Counts(self.caps, itertools.chain(stored, self._planned), window)
 
-    def _replaced(self, campaign: Campaign, entry: StateEntry | None) -> tuple[int, KeySet] | None:
+    def _replaced(
+        self, campaign: Campaign, entry: StateEntry | None
+    ) -> tuple[int, Filter, KeySet] | None:
         if not campaign.phones.only_new or entry is None or entry.id is None:
             return None
         old = self.ledger.with_id(entry.id)
@@ -249,6 +258,6 @@ class LedgerCheck:
                 f"{campaign.name}: only_new needs the recipients of campaign {entry.id}, and the "
                 f"contact ledger has none; run `{self.hints.command('ledger rebuild')}` first"
             )
-        joined = self.ledger.contacts_of(old)
-        keys = KeySet(int.from_bytes(h, "big") for run in joined for h in split_hashes(run))
-        return entry.id, keys
+        runs = list(self.ledger.contacts_of(old))
+        called = KeySet(hash for run in runs for hash in split(run))
+        return entry.id, Filter(runs, len(called)), called

@@ -1,58 +1,55 @@
-"""Ledger hashes held compactly for counting, 16 bytes each.
+"""Ledger hashes held for counting: sorted lists of 16-byte strings behind a filter.
 
-A million hashes as Python bytes in a set take about 100 MB; a `KeySet` keeps them as two
-sorted arrays of 64-bit halves (16 MB), with a `Filter` in front: a byte table indexed by
-a hash's first bits that answers most misses with one lookup.
+Every recipient of a campaign to create is looked up in the contacts around its date; most
+were contacted by no campaign there. A `Filter` (a byte table indexed by a hash's first
+bits, about 8 slots per hash, built from the stored runs in C-sized steps) answers those
+with one lookup; the rest are counted in a `KeySet` by binary search, which `bisect` does
+in C.
 """
 
 from __future__ import annotations
 
+import sys
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
-_HALF = 64
-_MASK = (1 << _HALF) - 1
+from dialogops.ledger.keys import HASH_BYTES
 
 
 class Filter:
-    """Whether a hash may be among `size` hashes, by the first bits of their high halves."""
+    """Whether a hash may be among the hashes of the runs given."""
 
-    def __init__(self, highs: Iterable[int], size: int) -> None:
-        # About 8 slots per hash: one miss in 8 is let through to the exact search.
-        bits = min(32, max(10, (size * 8).bit_length()))
-        self._table = bytearray(1 << bits)
-        self._shift = 32 - bits
-        shift = _HALF - bits
-        for high in highs:
-            self._table[high >> shift] = 1
+    def __init__(self, runs: Iterable[bytes], size: int) -> None:
+        """`runs`: hashes joined, `size` of them in all."""
+        self.bits = min(32, max(10, (size * 8).bit_length()))
+        self.table = bytearray(1 << self.bits)
+        self.shift = 32 - self.bits
+        for run in runs:
+            prefixes = array("I", run)
+            if sys.byteorder == "little":
+                prefixes.byteswap()
+            for prefix in prefixes[:: HASH_BYTES // 4]:
+                self.table[prefix >> self.shift] = 1
 
     def may_hold(self, hash: bytes) -> bool:
-        return bool(self._table[int.from_bytes(hash[:4], "big") >> self._shift])
+        return bool(self.table[int.from_bytes(hash[:4], "big") >> self.shift])
 
 
 class KeySet:
     """A multiset of 16-byte hashes."""
 
-    def __init__(self, keys: Iterable[int]) -> None:
-        """`keys`: each hash as one 128-bit integer (`int.from_bytes(hash, "big")`)."""
-        ordered = sorted(keys)
-        self.high = array("Q", (key >> _HALF for key in ordered))
-        self.low = array("Q", (key & _MASK for key in ordered))
-        self.filter = Filter(self.high, len(self.high))
+    def __init__(self, hashes: Iterable[bytes]) -> None:
+        self.hashes = sorted(hashes)
 
     def __len__(self) -> int:
-        return len(self.high)
+        return len(self.hashes)
 
     def count(self, hash: bytes) -> int:
         """How many times `hash` is held."""
-        if not self.filter.may_hold(hash):
-            return 0
-        whole = int.from_bytes(hash, "big")
-        high, low = whole >> _HALF, whole & _MASK
-        index = bisect_left(self.high, high)
-        found = 0
-        while index < len(self.high) and self.high[index] == high:
-            found += self.low[index] == low
-            index += 1
-        return found
+        return bisect_right(self.hashes, hash) - bisect_left(self.hashes, hash)
+
+
+def split(run: bytes) -> list[bytes]:
+    """The 16-byte hashes joined in one stored run."""
+    return [run[start : start + HASH_BYTES] for start in range(0, len(run), HASH_BYTES)]

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from dialogops.ledger import sql
 from dialogops.ledger.keys import HASH_BYTES
+from dialogops.ledger.keyset import split
 from dialogops.ledger.records import LedgerCampaign, MonthStats
 from dialogops.state import State
 
@@ -150,7 +151,7 @@ class Ledger:
         """The recipients the campaign's manifest listed but the ledger left out."""
         found: set[bytes] = set()
         for (hashes,) in self.db.rows(sql.LEFT_OUT_OF, {"ref": campaign.ref}):
-            found.update(split_hashes(bytes(hashes)))
+            found.update(split(bytes(hashes)))
         return frozenset(found)
 
     def find(self, hash: bytes) -> tuple[LedgerCampaign, ...]:
@@ -168,7 +169,7 @@ class Ledger:
         for month, first, last, campaigns, contacts in self.db.rows(sql.MONTHS, {}):
             distinct: set[bytes] = set()
             for _day, hashes in self.db.rows(sql.WINDOW, {"first": first, "last": last}):
-                distinct.update(split_hashes(bytes(hashes)))
+                distinct.update(split(bytes(hashes)))
             label = f"{month // 100:04d}-{month % 100:02d}"
             found.append(MonthStats(label, campaigns, contacts, len(distinct)))
         return tuple(found)
@@ -197,12 +198,6 @@ def _holds(hashes: bytes, hash: bytes) -> bool:
         else:
             high = middle
     return False
-
-
-def split_hashes(joined: bytes) -> Iterator[bytes]:
-    """The 16-byte hashes joined in one stored run."""
-    for start in range(0, len(joined), HASH_BYTES):
-        yield joined[start : start + HASH_BYTES]
 
 
 def _runs(ordered: list[bytes]) -> Iterator[tuple[int, list[bytes]]]:
