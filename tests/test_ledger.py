@@ -22,12 +22,14 @@ FP = "sha256:" + "a" * 64
 OTHER_FP = "sha256:" + "b" * 64
 
 
-def test_the_hash_is_hmac_sha256_of_the_e164_number_cut_to_128_bits() -> None:
-    key = LedgerKey(b"k" * 32)
-    expected = hmac.new(b"k" * 32, b"+79991234567", hashlib.sha256).digest()[:16]
-    assert key.hash("+79991234567") == expected
-    assert LedgerKey(b"j" * 32).hash("+79991234567") != expected
-    assert "kkkk" not in repr(key)
+@pytest.mark.parametrize("secret", [b"k" * 16, b"k" * 64, b"long" * 40, "ключ-ключ-ключ".encode()])
+def test_the_hash_is_hmac_sha256_of_the_e164_number_cut_to_128_bits(secret: bytes) -> None:
+    key = LedgerKey(secret)
+    for number in ("+79991234567", "+12025550143"):
+        expected = hmac.new(secret, number.encode(), hashlib.sha256).digest()[:16]
+        assert key.hash(number) == expected
+    assert LedgerKey(b"j" * 32).hash("+79991234567") != key.hash("+79991234567")
+    assert repr(key) == "LedgerKey(***)"
 
 
 def test_the_key_comes_from_the_environment_and_must_be_long_enough(
@@ -41,7 +43,9 @@ def test_the_key_comes_from_the_environment_and_must_be_long_enough(
     with pytest.raises(UsageError, match="is too short"):
         optional_key()
     monkeypatch.setenv("DIALOG_LEDGER_KEY", "unit-test-key-16")
-    assert require_key("plan") == LedgerKey(b"unit-test-key-16")
+    assert require_key("plan").hash("+79991234567") == LedgerKey(b"unit-test-key-16").hash(
+        "+79991234567"
+    )
 
 
 def test_a_key_set_counts_hashes_and_a_filter_lets_through_every_one_it_holds() -> None:

