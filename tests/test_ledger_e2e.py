@@ -331,3 +331,19 @@ def test_a_campaign_refused_with_a_4xx_leaves_no_ledger_entries(
     assert result.returncode == 1
     assert set(state_entries(root)) == {"beta"}
     ledger_agrees_with_state(root)
+
+
+def test_import_records_a_campaign_whose_manifest_is_known(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    root = ledger_project(tmp_path / "p")
+    put(root, "nps", [1, 2, 3])
+    assert apply(root, sandbox, key=False).returncode == 0  # nothing recorded
+    campaign_id = state_entries(root)["nps"]["id"]
+
+    imported = run_cli(["import", "nps", str(campaign_id)], root, env=KEY_ENV)
+
+    assert imported.returncode == 0, imported.stderr
+    check = run_cli(["ledger", "check", phone(2)], root, env=KEY_ENV)
+    assert check.stdout.splitlines()[1] == f"  2099-12-01  nps  (id {campaign_id})"
+    ledger_agrees_with_state(root)
