@@ -170,16 +170,16 @@ def row_filter(campaign: Campaign) -> Callable[[str, Mapping[str, Any]], bool] |
         return None
     resolver = _resolver(campaign, zones)
     start, end = rules.platform_window(campaign.schedule, zones.platform)
-    kept: dict[dt.timedelta | None, bool] = {}
+    kept: dict[Zone | None, bool] = {}  # by zone: most rows share a few
 
     def keep(e164: str, row: Mapping[str, Any]) -> bool:
         try:
             zone, _ = resolver.resolve(e164, row)
         except ColumnValueError:
             return False  # planning refuses the value; nothing is sent with it
-        offset = None if zone is None else start.astimezone(zone).utcoffset()
-        verdict = kept.get(offset)
+        verdict = kept.get(zone)
         if verdict is None:
+            offset = None if zone is None else start.astimezone(zone).utcoffset()
             if offset is None:
                 verdict = False
             elif campaign.part is not None:
@@ -189,7 +189,7 @@ def row_filter(campaign: Campaign) -> Callable[[str, Mapping[str, Any]], bool] |
                     not skip_outside
                     or rules.local_window(start, end, offset, zones.local_hours).inside
                 )
-            kept[offset] = verdict
+            kept[zone] = verdict
         return verdict
 
     return keep
