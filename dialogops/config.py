@@ -282,6 +282,8 @@ def _build(doc: Document | None, path: Path, environment: str | None) -> Config:
         state_backend=state.get("backend", defaults.state_backend),
         state_path=root / state.get("path", "dialogops.state.json"),
         state_dsn_env=state.get("dsn_env", defaults.state_dsn_env),
+        state_workspace=state.get("workspace", defaults.state_workspace),
+        state_schema=state.get("schema", defaults.state_schema),
         timezone=data.get("timezone", defaults.timezone),
         defaults=data.get("defaults", {}),
         policy=Policy(

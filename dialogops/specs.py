@@ -120,6 +120,8 @@ class Config:
     state_backend: Literal["local", "postgres"] = "local"
     state_path: Path = Path("dialogops.state.json")  # absolute after loading
     state_dsn_env: str = "DIALOGOPS_STATE_DSN"
+    state_workspace: str = "default"  # postgres: the state's name in the database
+    state_schema: str = "dialogops"  # postgres: the schema of the state's tables
     timezone: str = "Europe/Moscow"
     defaults: Mapping[str, Any] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
+from dialogops.state import LocalBackend
 
 REPO = Path(__file__).resolve().parents[1]
 DATE = "2099-12-01"
@@ -81,9 +82,15 @@ def expected_body(title: str, phones: list[str]) -> dict[str, Any]:
 
 
 def write_project(
-    root: Path, names: list[str], *, api_url: str = "http://127.0.0.1:9/api", timeout: float = 5
+    root: Path,
+    names: list[str],
+    *,
+    api_url: str = "http://127.0.0.1:9/api",
+    timeout: float = 5,
+    state: bool = True,
 ) -> Path:
-    """A project at `root` with one campaign per name (two phones each)."""
+    """A project at `root` with one campaign per name (two phones each), and with `state`
+    its state started, as `dialogops init` does."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "dialogops.yaml").write_text(
         textwrap.dedent(f"""\
@@ -100,7 +107,15 @@ def write_project(
         (folder / f"{name}.yaml").write_text(
             manifest(name, [phone(2 * n), phone(2 * n + 1)]), encoding="utf-8"
         )
+    if state:
+        start_state(root / "dialogops.state.json")
     return root
+
+
+def start_state(path: Path) -> None:
+    """An empty state at `path`, as `dialogops state init` starts it."""
+    with LocalBackend(path).lock("dialogops state init") as lock:
+        lock.write(lock.read())
 
 
 def read_state(root: Path) -> dict[str, Any]:

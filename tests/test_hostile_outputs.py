@@ -3,6 +3,7 @@ no full phone number, no secret, no raw control character, in any human output."
 
 from __future__ import annotations
 
+import fcntl
 import json
 import textwrap
 import threading
@@ -238,16 +239,19 @@ def test_a_lock_file_with_control_characters_is_described_escaped(tmp_path: Path
         "command": "dialogops apply\x1b[2J",
         "started_at": "2099-01-01T00:00:00Z",
     }
-    (root / "dialogops.state.json.lock").write_text(json.dumps(holder), encoding="utf-8")
-
-    waiting = run_cli(["apply", "--auto-approve"], root, env={"DIALOG_TOKEN": "t0ken"})
-    unlocked = run_cli(["state", "unlock"], root)
+    lock_file = root / "dialogops.state.json.lock"
+    lock_file.write_text(json.dumps(holder), encoding="utf-8")
+    with lock_file.open("rb") as held:  # the holder's kernel lock, as the holder would take it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        waiting = run_cli(["apply", "--auto-approve"], root, env={"DIALOG_TOKEN": "t0ken"})
+        unlocked = run_cli(["state", "unlock"], root)
 
     assert waiting.returncode == 1
-    assert waiting.stderr.startswith(
-        "error: state is locked by pid 4242 (bob\\x0d@ci-runner\\x1b]0;pwned\\x07, "
+    described = (
+        "state is locked by pid 4242 (bob\\x0d@ci-runner\\x1b]0;pwned\\x07, "
         "`dialogops apply\\x1b[2J`, since 2099-01-01T00:00:00Z)"
     )
-    assert unlocked.stdout.startswith("removed the state lock held by pid 4242 (bob\\x0d@")
-    for output in (waiting.stderr, unlocked.stdout):
+    assert waiting.stderr.startswith(f"error: {described}")
+    assert unlocked.stderr.startswith(f"error: {described}, which is still running")
+    for output in (waiting.stderr, unlocked.stderr):
         assert not any(char in output for char in "\x1b\r\x07")

@@ -75,7 +75,8 @@ CREATED = StateEntry(
 UNKNOWN = StateEntry("welcome", "unknown", FP_B, 7, started_at="2099-01-02T09:30:00Z")
 
 
-def dead_lock(project: Path) -> LockInfo:
+def stale_details(project: Path) -> LockInfo:
+    """The details a killed holder leaves in the lock file: no lock without the holder."""
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     info = LockInfo(proc.pid, socket.gethostname(), "ci", "dialogops apply", "2099-01-01T00:00:00Z")
@@ -184,7 +185,7 @@ def test_rm_forgets_the_entry_durably(project: Path) -> None:
     assert set(state.campaigns) == {"nps-2099-01"}
     assert state.serial == 6
     assert "welcome" in (project / "dialogops.state.json.backup").read_text()
-    assert not backend(project).lock_path.exists()
+    assert backend(project).holder() is None
 
 
 def test_rm_of_a_created_campaign_says_it_still_exists(project: Path) -> None:
@@ -217,44 +218,38 @@ def test_rm_waits_for_the_lock_then_names_the_holder(project: Path) -> None:
     assert "nps-2099-01" in backend(project).read().campaigns
 
 
-def test_rm_under_a_dead_lock_says_to_unlock(project: Path) -> None:
+def test_rm_after_a_killed_holder_needs_no_unlock(project: Path) -> None:
     seed(project, CREATED)
-    info = dead_lock(project)
+    stale_details(project)
     result = run_cli(["state", "rm", "nps-2099-01"], project)
-    assert result.returncode == 1
-    assert f"state is locked by pid {info.pid} " in result.stderr
-    assert "left by a dead process" in result.stderr
-    assert "`dialogops state unlock`" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert backend(project).read().campaigns == {}
 
 
 # --- unlock -----------------------------------------------------------------------------
 
 
-def test_unlock_removes_a_dead_lock_and_names_its_holder(project: Path) -> None:
-    info = dead_lock(project)
-    result = run_cli(["state", "unlock"], project)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == f"removed the state lock held by {info.describe()}\n"
-    assert not backend(project).lock_path.exists()
-
-
 def test_unlock_with_nothing_to_unlock(project: Path) -> None:
+    stale_details(project)
     result = run_cli(["state", "unlock"], project)
     assert result.returncode == 0, result.stderr
     lock = project / "dialogops.state.json.lock"
-    assert result.stdout == f"state is not locked ({lock} does not exist)\n"
+    assert result.stdout == (
+        f"state is not locked ({lock}): nothing to unlock; a lock ends with the process or "
+        "database session that holds it\n"
+    )
 
 
-def test_unlock_refuses_a_running_holder_without_force(project: Path) -> None:
-    with backend(project).lock("dialogops apply"):
+def test_unlock_names_a_running_holder_and_leaves_it(project: Path) -> None:
+    with backend(project).lock("dialogops apply") as lock:
         refused = run_cli(["state", "unlock"], project)
-        assert backend(project).lock_path.exists()
         forced = run_cli(["state", "unlock", "--force"], project)
-        assert not backend(project).lock_path.exists()
-    assert refused.returncode == 1
-    assert "which is still running" in refused.stderr
-    assert forced.returncode == 0, forced.stderr
-    assert forced.stdout.startswith(f"removed the state lock held by pid {os.getpid()} ")
+        lock.write(lock.read().put(CREATED))  # still the holder
+    for result in (refused, forced):
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"error: state is locked by pid {os.getpid()} (")
+        assert "which is still running; the lock ends when that process does" in result.stderr
+    assert "--force cannot end it" in forced.stderr
 
 
 # --- import -----------------------------------------------------------------------------

@@ -20,20 +20,6 @@ from dialogops.state import LocalBackend, LockInfo, State, backend_for, dumps, l
 from tests.state_samples import created
 
 
-def dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
-def write_lock_file(backend: LocalBackend, pid: int, host: str) -> LockInfo:
-    info = LockInfo(
-        pid=pid, host=host, user="ci", command="dialogops apply", started_at="2099-01-01T00:00:00Z"
-    )
-    backend.lock_path.write_text(json.dumps(info.__dict__))
-    return info
-
-
 @pytest.fixture
 def backend(tmp_path: Path) -> LocalBackend:
     return LocalBackend(tmp_path / "dialogops.state.json")
@@ -84,7 +70,11 @@ def test_writes_bump_serial_set_lineage_once_and_keep_a_backup(backend: LocalBac
     assert stat.S_IMODE(backend.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(backend.backup_path.stat().st_mode) == 0o600
     leftovers = {p.name for p in backend.path.parent.iterdir()}
-    assert leftovers == {"dialogops.state.json", "dialogops.state.json.backup"}
+    assert leftovers == {
+        "dialogops.state.json",
+        "dialogops.state.json.backup",
+        "dialogops.state.json.lock",
+    }
 
 
 def test_an_invalid_entry_is_refused_before_anything_is_written(backend: LocalBackend) -> None:
@@ -157,7 +147,11 @@ def test_the_backup_is_copied_where_hard_links_are_not_supported(
     assert backend.backup_path.read_text() == dumps(first)
     assert stat.S_IMODE(backend.backup_path.stat().st_mode) == 0o600
     leftovers = {p.name for p in backend.path.parent.iterdir()}
-    assert leftovers == {"dialogops.state.json", "dialogops.state.json.backup"}
+    assert leftovers == {
+        "dialogops.state.json",
+        "dialogops.state.json.backup",
+        "dialogops.state.json.lock",
+    }
 
 
 def test_a_missing_state_with_a_backup_is_refused_naming_how_to_restore_it(
@@ -201,6 +195,7 @@ def test_a_symlinked_state_is_written_through_to_its_shared_target(tmp_path: Pat
     assert sorted(p.name for p in shared.parent.iterdir()) == [
         "team.state.json",
         "team.state.json.backup",
+        "team.state.json.lock",
     ]
     assert [p.name for p in (tmp_path / "one").iterdir()] == ["dialogops.state.json"]
 
@@ -272,7 +267,7 @@ def test_no_write_after_release(backend: LocalBackend) -> None:
 # --- the lock --------------------------------------------------------------------------
 
 
-def test_lock_file_names_the_holder_and_is_removed_on_exit(backend: LocalBackend) -> None:
+def test_lock_file_names_the_holder_and_is_emptied_on_exit(backend: LocalBackend) -> None:
     with backend.lock("dialogops apply") as lock:
         data = json.loads(backend.lock_path.read_text())
         assert data["pid"] == os.getpid()
@@ -280,20 +275,24 @@ def test_lock_file_names_the_holder_and_is_removed_on_exit(backend: LocalBackend
         assert data["command"] == "dialogops apply"
         assert data["started_at"].endswith("Z")
         assert backend.holder() == lock.info
-    assert not backend.lock_path.exists()
+    assert backend.lock_path.read_text() == ""
+    assert backend.holder() is None
 
 
 def test_lock_is_released_when_the_block_raises(backend: LocalBackend) -> None:
     with pytest.raises(RuntimeError), backend.lock("test"):
         raise RuntimeError("boom")
-    assert not backend.lock_path.exists()
+    with backend.lock("again"):
+        pass
 
 
 def test_lock_is_released_when_the_state_is_corrupt(backend: LocalBackend) -> None:
     backend.path.write_text("{")
     with pytest.raises(StateError, match="not valid JSON"), backend.lock("test"):
         pass
-    assert not backend.lock_path.exists()
+    backend.path.unlink()
+    with backend.lock("again"):
+        pass
 
 
 def test_second_lock_fails_naming_the_holder(backend: LocalBackend) -> None:
@@ -330,53 +329,53 @@ def test_a_waiting_lock_gets_it_when_the_holder_finishes(backend: LocalBackend) 
     assert backend.read().serial == 2
 
 
-def test_a_lock_left_by_a_dead_process_fails_at_once(backend: LocalBackend) -> None:
-    pid = dead_pid()
-    write_lock_file(backend, pid, socket.gethostname())
-    with pytest.raises(StateError) as info, backend.lock("test", timeout=60):
-        pass
-    message = str(info.value)
-    assert f"state is locked by pid {pid} (ci@{socket.gethostname()}" in message
-    assert "left by a dead process" in message
-    assert "`dialogops state unlock`" in message
-    assert backend.lock_path.exists()
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from dialogops.state import LocalBackend
+with LocalBackend(Path(sys.argv[1])).lock("dialogops apply --var token=..."):
+    print("held", flush=True)
+    time.sleep(600)
+"""
 
 
-def test_a_lock_from_another_host_is_waited_for_then_named(backend: LocalBackend) -> None:
-    write_lock_file(backend, dead_pid(), "runner-7")
-    expected = r"locked by pid \d+ \(ci@runner-7, `dialogops apply`"
-    with pytest.raises(StateError, match=expected), backend.lock("test", timeout=0.1):
-        pass
+def hold_in_a_process(backend: LocalBackend) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(backend.path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "held\n"
+    return proc
 
 
-def test_release_leaves_a_lock_that_is_no_longer_ours(backend: LocalBackend) -> None:
-    with backend.lock("test"):
-        other = write_lock_file(backend, 4242, "runner-7")
-    assert backend.holder() == other
+def test_a_lock_held_by_a_killed_process_is_free_at_once(backend: LocalBackend) -> None:
+    proc = hold_in_a_process(backend)
+    with proc:
+        try:
+            with pytest.raises(StateError, match=rf"locked by pid {proc.pid} .*--var token=\.\.\."):
+                backend.unlock()
+        finally:
+            proc.kill()
+    assert backend.holder() is not None  # the killed holder's details are still in the file
+    with backend.lock("next", timeout=0) as lock:
+        assert backend.holder() == lock.info
 
 
-def test_unlock(backend: LocalBackend) -> None:
+def test_details_in_the_lock_file_do_not_make_a_lock(backend: LocalBackend) -> None:
+    backend.lock_path.write_text(json.dumps(LockInfo(4242, "runner-7", "ci", "x", "y").__dict__))
     assert backend.unlock() is None
-    info = write_lock_file(backend, dead_pid(), socket.gethostname())
-    assert backend.unlock() == info
-    assert not backend.lock_path.exists()
+    assert backend.holder() is None
+    with backend.lock("test"):
+        pass
 
 
-def test_unlock_refuses_a_live_holder_on_this_host_unless_forced(backend: LocalBackend) -> None:
-    info = write_lock_file(backend, os.getpid(), socket.gethostname())
-    with pytest.raises(StateError, match="still running"):
-        backend.unlock()
-    assert backend.lock_path.exists()
-    assert backend.unlock(force=True) == info
-    assert not backend.lock_path.exists()
-
-
-def test_unlock_of_an_unreadable_lock_file(backend: LocalBackend) -> None:
-    backend.lock_path.write_text("")
-    holder = backend.unlock()
-    assert holder is not None
-    assert holder.describe() == "an unknown holder (the lock file could not be read)"
-    assert not backend.lock_path.exists()
+def test_unlock_of_a_free_lock_and_of_a_live_holder(backend: LocalBackend) -> None:
+    assert backend.unlock() is None
+    with backend.lock("dialogops apply"):
+        with pytest.raises(StateError, match="still running.*--force cannot end it"):
+            backend.unlock(force=True)
+        with pytest.raises(StateError, match="still running; the lock ends when"):
+            backend.unlock()
 
 
 def test_lock_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +19,12 @@ from click.core import ParameterSource
 from dialogops.cli import Invocation
 
 SANDBOX_KEEPS_ITS_STATE = (
-    "--state cannot be used with --sandbox: sandbox runs keep their own state in "
+    "--state and --workspace cannot be used with --sandbox: sandbox runs keep their own state in "
     ".dialogops/sandbox.state.json (sandbox.NAME.state.json with --env NAME)"
 )
+
+# As the config schema's `state.workspace` pattern.
+WORKSPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
@@ -95,6 +99,25 @@ state_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="State file (default: the config's state.path).",
 )
+
+
+def _workspace(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A name as `state.workspace` allows it, checked before any connection is made."""
+    if value is not None and not WORKSPACE_NAME.fullmatch(value):
+        raise click.BadParameter(
+            f"{value[:70]!r} is not a workspace name: letters, digits, `.`, `_` and `-`, "
+            "starting with a letter or digit, at most 63 characters"
+        )
+    return value
+
+
+workspace_option = click.option(
+    "--workspace",
+    metavar="NAME",
+    callback=_workspace,
+    help="The state's workspace in the database (postgres backend; default: the config's "
+    "state.workspace).",
+)
 env_option = click.option(
     "--env",
     "env",
@@ -162,18 +185,20 @@ def project_options(*, state: bool = True) -> Callable[[_Command], _Command]:
             config_path: Path | None,
             env: str | None,
             state_path: Path | None = None,
+            workspace: str | None = None,
             sandbox: bool = False,
             **kwargs: Any,
         ) -> Any:
-            if sandbox and state_path is not None:
+            if sandbox and (state_path is not None or workspace is not None):
                 raise click.UsageError(SANDBOX_KEEPS_ITS_STATE)
             # Imported here: `dialogops --help` loads this module, not the config reader.
             from dialogops.commands.project import ProjectFiles
 
-            files = ProjectFiles(config_path, state_path, env, sandbox)
+            files = ProjectFiles(config_path, state_path, env, sandbox, workspace)
             return command(*args, files=files, **kwargs)
 
-        options = [config_option, env_option, *((state_option, sandbox_option) if state else ())]
+        where = (state_option, workspace_option, sandbox_option) if state else ()
+        options = [config_option, env_option, *where]
         decorated: Callable[..., Any] = with_files
         for option in reversed(options):
             decorated = option(decorated)

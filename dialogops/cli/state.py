@@ -1,4 +1,4 @@
-"""`dialogops state list|show|rm|unlock` and `dialogops import NAME ID`: parse the options
+"""`dialogops state init|list|show|rm|unlock` and `dialogops import NAME ID`: parse the options
 and run `dialogops.commands.state`.
 """
 
@@ -26,7 +26,23 @@ if TYPE_CHECKING:
 
 @click.group("state")
 def state_group() -> None:
-    """Inspect or forget state entries; clear a lock left by a dead process."""
+    """Start the state, inspect or forget its entries, see who holds its lock."""
+
+
+@state_group.command("init")
+@lock_timeout_option
+@project_options()
+@verbose_option
+@click.pass_context
+def init_command(ctx: click.Context, lock_timeout: float, files: ProjectFiles) -> int:
+    """Start an empty state where the config (or --state, --workspace) says.
+
+    Apply creates nothing without a state, so that a lost or mistyped one never makes it
+    create every campaign again; an existing state is left as it is.
+    """
+    from dialogops.commands import state
+
+    return state.init(files, lock_timeout=lock_timeout, command=command_line(ctx))
 
 
 @state_group.command("list")
@@ -75,12 +91,18 @@ def rm_command(ctx: click.Context, name: str, lock_timeout: float, files: Projec
 
 @state_group.command("unlock")
 @click.option(
-    "--force", is_flag=True, help="Remove the lock even if its holder still runs on this host."
+    "--force",
+    is_flag=True,
+    help="postgres: end the database session that holds the lock (a runner that hangs).",
 )
 @project_options()
 @verbose_option
 def unlock_command(force: bool, files: ProjectFiles) -> int:
-    """Remove the state lock left by a command that died."""
+    """Say whether the state is locked, and by whom.
+
+    A lock ends with the process (local) or database session (postgres) that holds it, so
+    a killed apply leaves nothing to clear; `--force` ends a hung holder's session.
+    """
     from dialogops.commands import state
 
     return state.unlock(files, force=force)

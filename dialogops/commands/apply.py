@@ -20,7 +20,7 @@ from dialogops.apply import ApplyResult, Executor
 from dialogops.client.api import DialogClient
 from dialogops.client.urls import check_url
 from dialogops.commands.project import ProjectFiles
-from dialogops.commands.wiring import ledger_store, open_client, state_backend
+from dialogops.commands.wiring import ledger_store, no_state, open_client, state_backend
 from dialogops.errors import StateError, UsageError
 from dialogops.hints import PLAIN, Hints
 from dialogops.ledger.judge import LedgerCheck, needed_by
@@ -116,6 +116,9 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
         if not plan.creates:
             view.nothing_to_create()
             return 0
+        # The sandbox starts a state of its own; a real one is started on purpose.
+        if not files.sandbox and not backend.exists():
+            raise StateError("apply refused: " + no_state(backend, files.hints))
         if saved is None and not request.auto_approve:
             confirm(len(plan.creates), ask, files.hints)
         with open_client(config, sandbox=files.sandbox) as client:

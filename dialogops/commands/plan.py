@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dialogops.commands.project import ProjectFiles
-from dialogops.commands.wiring import ledger_store, state_backend
+from dialogops.commands.wiring import ledger_store, no_state, state_backend
 from dialogops.durable import write_atomic
 from dialogops.errors import ProblemsError, UsageError
 from dialogops.ledger.judge import LedgerCheck, needed_by
@@ -106,7 +106,8 @@ def _plan(request: PlanRequest) -> tuple[Plan, Path]:
     files = request.files
     config = files.load_config()
     project = load_project(list(request.paths), config)
-    state = state_backend(config, sandbox=files.sandbox).read()
+    backend = state_backend(config, sandbox=files.sandbox)
+    state = backend.read()
     vars = resolve_vars(config.vars, request.var_files, request.vars)
     needed = needed_by(project)
     with contextlib.ExitStack() as stack:
@@ -124,6 +125,8 @@ def _plan(request: PlanRequest) -> tuple[Plan, Path]:
             hints=files.hints,
             ledger=ledger,
         )
+    if plan.creates and not files.sandbox and not backend.exists():
+        view.warning(no_state(backend, files.hints) + "; apply will refuse until then")
     return plan, config.root
 
 

@@ -1,4 +1,4 @@
-"""`dialogops state list|show|rm|unlock` and `dialogops import NAME ID`: state by hand.
+"""`dialogops state init|list|show|rm|unlock` and `dialogops import NAME ID`: state by hand.
 
 Every change happens under the state lock with the same durable writes as apply.
 """
@@ -17,9 +17,25 @@ from dialogops.ledger.keys import optional_key
 from dialogops.ledger.rebuild import rebuild
 from dialogops.manifests import load_project
 from dialogops.render import render_campaign
-from dialogops.state import Backend, forget, record_import, require
+from dialogops.state import Backend, State, forget, record_import, require
 from dialogops.variables import resolve_vars
 from dialogops.views import state as view
+
+
+def init(files: ProjectFiles, *, lock_timeout: float, command: str) -> int:
+    """Start the state on purpose; one that exists is left as it is."""
+    backend = _backend(files)
+    state, started = start(backend, command, lock_timeout)
+    view.started(state, started, backend.location)
+    return 0
+
+
+def start(backend: Backend, command: str, lock_timeout: float = 0.0) -> tuple[State, bool]:
+    """The state, written empty with a new lineage when there was none; True if it was."""
+    with backend.lock(command, lock_timeout) as lock:
+        if backend.exists():
+            return lock.read(), False
+        return lock.write(lock.read()), True
 
 
 def list_entries(files: ProjectFiles, fmt: view.ListFormat, *, no_color: bool = False) -> int:

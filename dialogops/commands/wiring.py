@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dialogops.errors import UsageError
+from dialogops.hints import Hints
 from dialogops.ledger.sqlite import open_sqlite_ledger
 from dialogops.ledger.store import Ledger
 from dialogops.specs import Config
@@ -37,6 +38,20 @@ def state_backend(config: Config, *, sandbox: bool = False) -> Backend:
     path = sandbox_state(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     return LocalBackend(path)
+
+
+def no_state(backend: Backend, hints: Hints) -> str:
+    """Why a plan that creates campaigns cannot be applied without a state, and what to do.
+
+    A state that is not there (a typo in --state, a CI cache not restored, another
+    workspace) would otherwise make apply create every campaign again.
+    """
+    return (
+        f"there is no state at {backend.location}, so every campaign counts as never created. "
+        f"If this project was never applied, start its state on purpose with "
+        f"`{hints.command('state init')}`; otherwise point dialogops at its state "
+        f"(--state, --workspace, or `state:` in dialogops.yaml)"
+    )
 
 
 @contextlib.contextmanager

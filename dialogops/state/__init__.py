@@ -2,8 +2,9 @@
 
     model.py    the records (`State`, `StateEntry`, `Replaced`) and the pure changes to them
     codec.py    the state file format: decoding with checks, stable encoding
-    locking.py  who holds the lock, and whether that holder still runs
-    local.py    `LocalBackend`: a JSON file with a lock file, durable writes and a backup
+    locking.py  who holds the lock: the details kept for the messages of others
+    serials.py  the serial of each write: changes raise it, a run that changed nothing not
+    local.py    `LocalBackend`: a JSON file with a kernel-locked lock file, durable writes
 
 Callers hold a `Backend` and a `StateLock`: a new backend is one module beside local.py and
 one more branch in `backend_for`.
@@ -97,14 +98,21 @@ class Backend(Protocol):
         """The lock's place, for messages."""
         ...
 
-    def read(self) -> State: ...
+    def read(self) -> State:
+        """The state as stored; the empty state when there is none yet."""
+        ...
+
+    def exists(self) -> bool:
+        """True once the state was started (`state init`): apply creates nothing without it."""
+        ...
 
     def lock(self, command: str, timeout: float = 0.0) -> AbstractContextManager[StateLock]:
         """Hold the lock as `command`; wait up to `timeout` seconds, then fail naming the holder."""
         ...
 
     def unlock(self, force: bool = False) -> LockInfo | None:
-        """Clear a lock left by a holder that died; who held it, or None when unlocked."""
+        """None when nobody holds the lock; with `force`, end the holder where the backend
+        can (and return who it was); otherwise an error naming the holder."""
         ...
 
 

@@ -2,18 +2,18 @@
 
 Reads are lock-free (a write swaps whole files with `os.replace`); writes happen only under
 the lock, are durable (temp file, fsync, rename, directory fsync) and keep the previous
-version as `<state file>.backup`.
+version as `<state file>.backup`. The lock is the kernel's `flock` on the lock file, which
+ends with its holder; the file's text (who holds it) is only for the messages of others.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import fcntl
 import os
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from dialogops.durable import write_atomic
@@ -22,6 +22,7 @@ from dialogops.inputfiles import read_capped
 from dialogops.state.codec import MAX_STATE_BYTES, dumps, loads
 from dialogops.state.locking import LockInfo
 from dialogops.state.model import State
+from dialogops.state.session import LockSession
 
 LOCK_POLL_SECONDS = 0.05
 
@@ -71,8 +72,12 @@ class LocalBackend:
         except (OSError, UnicodeDecodeError) as exc:
             raise StateError(f"{self.path}: cannot read the state file: {exc}") from exc
 
+    def exists(self) -> bool:
+        """True once the state was started (`state init` or a first write)."""
+        return self.target.exists() or self.read_text() is not None
+
     def holder(self) -> LockInfo | None:
-        """Who holds the lock now; None when unlocked or the lock file is still being written."""
+        """Who holds the lock, as its holder wrote; None when unreadable or not yet written."""
         try:
             return LockInfo.from_text(self.lock_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
@@ -80,70 +85,70 @@ class LocalBackend:
 
     @contextlib.contextmanager
     def lock(self, command: str, timeout: float = 0.0) -> Iterator[LocalLock]:
-        """Hold the exclusive state lock for the block, waiting up to `timeout` seconds."""
-        info = self._acquire(command, timeout)
+        """Hold the exclusive state lock for the block, waiting up to `timeout` seconds.
+
+        The lock is the kernel's (`flock` on the lock file): it ends with the process that
+        holds it, however that process ends, so a killed apply leaves nothing to clear.
+        """
+        fd = self._open_lock_file()
         try:
-            session = LocalLock(self, info)
-        except BaseException:
-            self._release(info)
-            raise
-        try:
-            yield session
+            self._wait_for(fd, timeout)
+            info = LockInfo.for_this_process(command)
+            _write_holder(fd, info.to_text())
+            session = LocalLock(self, info, fd)
+            try:
+                yield session
+            finally:
+                session.release()
         finally:
-            session.release()
+            os.close(fd)
 
     def unlock(self, force: bool = False) -> LockInfo | None:
-        """Remove the lock file and return who held it; None when there was no lock.
+        """None when nobody holds the lock; otherwise an error naming the holder, which runs.
 
-        A holder that still runs on this host is left alone unless `force`: removing its
-        lock would let a second apply run beside it.
+        A kernel lock cannot be left behind by a dead process, and cannot be taken from a
+        live one (`force` or not): that process must end.
         """
-        if not self.lock_path.exists():
-            return None
-        holder = self.holder()
-        if not force and holder is not None and holder.liveness() == "running":
-            raise StateError(
-                f"state is locked by {holder.describe()}, which is still running; "
-                f"wait for it to finish (or stop it), or use --force"
-            )
+        fd = self._open_lock_file()
         try:
-            self.lock_path.unlink()
-        except FileNotFoundError:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = self.holder()
+                who = holder.describe() if holder else "a process that is starting up"
+                raise StateError(
+                    f"state is locked by {who}, which is still running; the lock ends when "
+                    f"that process does{' (--force cannot end it)' if force else ''}: wait "
+                    f"for it, or stop it"
+                ) from None
+            os.ftruncate(fd, 0)  # details a killed holder left, for no one
             return None
-        return holder or LockInfo.unknown()
+        finally:
+            os.close(fd)
 
-    def _try_create_lock(self, payload: str) -> bool:
+    def _open_lock_file(self) -> int:
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
         try:
-            fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            return False
+            return os.open(self.lock_path, flags, 0o600)
         except FileNotFoundError as exc:
             raise StateError(f"{self.path.parent}: the state folder does not exist") from exc
         except OSError as exc:
-            raise StateError(f"{self.lock_path}: cannot create the lock file: {exc}") from exc
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return True
+            raise StateError(f"{self.lock_path}: cannot open the lock file: {exc}") from exc
 
-    def _acquire(self, command: str, timeout: float) -> LockInfo:
-        info = LockInfo.for_this_process(command)
-        payload = info.to_text()
+    def _wait_for(self, fd: int, timeout: float) -> None:
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
-            if self._try_create_lock(payload):
-                return info
-            holder = self.holder()
-            if holder is not None and holder.liveness() == "dead":
-                raise StateError(
-                    f"state is locked by {holder.describe()}, but that process no longer runs: "
-                    f"the lock was left by a dead process. Check the state, then run "
-                    f"`dialogops state unlock` to remove {self.lock_path.name}"
-                )
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise StateError(f"{self.lock_path}: cannot lock: {exc}") from exc
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                who = holder.describe() if holder else f"an unreadable lock file {self.lock_path}"
+                holder = self.holder()
+                who = holder.describe() if holder else "a process that is starting up"
                 waited = f" (waited {timeout:g}s)" if timeout > 0 else ""
                 raise StateError(
                     f"state is locked by {who}{waited}; try again later or pass "
@@ -151,70 +156,36 @@ class LocalBackend:
                 )
             time.sleep(min(LOCK_POLL_SECONDS, remaining))
 
-    def _release(self, info: LockInfo) -> None:
-        if self.holder() == info:
-            with contextlib.suppress(FileNotFoundError):
-                self.lock_path.unlink()
+
+def _write_holder(fd: int, text: str) -> None:
+    """The holder's details in the lock file, for the messages of those who wait."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, text.encode("utf-8"), 0)
 
 
-class LocalLock:
-    """The local state file held under its lock: reads and durable writes.
+class LocalLock(LockSession):
+    """The local state file held under its lock: reads and durable writes."""
 
-    Writes from several threads are serialised; use `update` for read-modify-write so that
-    no thread's change is lost.
-    """
-
-    def __init__(self, backend: LocalBackend, info: LockInfo) -> None:
+    def __init__(self, backend: LocalBackend, info: LockInfo, fd: int) -> None:
         self.backend = backend
         self.info = info
-        self._mutex = threading.RLock()
+        self._fd = fd
         # The file's exact text as last read or written: a write compares the disk with it
         # (cheaper than parsing, and stricter than comparing serials) and backs it up.
         self._text = backend.read_text()
-        self._state = State() if self._text is None else loads(self._text, backend.location)
-        self._released = False
+        super().__init__(State() if self._text is None else loads(self._text, backend.location))
 
-    def read(self) -> State:
-        """The state as last read or written under this lock."""
-        with self._mutex:
-            return self._state
+    def _store(self, old: State, new: State, changed: frozenset[str]) -> None:
+        self._check_disk_unchanged(old)
+        # The current entries were checked when read or written: only the others are.
+        text = dumps(new, checked=old.campaigns)
+        self._backup_previous()
+        write_atomic(self.backend.target, text, mode=0o600, sync_dir=True)
+        self._text = text
 
-    def write(self, state: State) -> State:
-        """Write `state` durably as the next serial and return it as written.
-
-        `state` must derive from the latest `read()`/`write()`: a stale state (an older
-        serial) would silently drop another writer's change, so it is refused.
-        """
-        with self._mutex:
-            if self._released:
-                raise StateError("the state lock was already released; nothing was written")
-            current = self._state
-            if (state.serial, state.lineage) != (current.serial, current.lineage):
-                raise StateError(
-                    f"refusing to write a stale state (serial {state.serial}, the file is at "
-                    f"serial {current.serial})"
-                )
-            self._check_disk_unchanged(current)
-            written = dataclasses.replace(
-                state, serial=current.serial + 1, lineage=state.lineage or str(uuid.uuid4())
-            )
-            # The current entries were checked when read or written: only the others are.
-            text = dumps(written, checked=current.campaigns)
-            self._backup_previous()
-            write_atomic(self.backend.target, text, mode=0o600, sync_dir=True)
-            self._state, self._text = written, text
-            return written
-
-    def update(self, change: Callable[[State], State]) -> State:
-        """Apply `change` to the current state and write the result, atomically across threads."""
-        with self._mutex:
-            return self.write(change(self._state))
-
-    def release(self) -> None:
-        with self._mutex:
-            if not self._released:
-                self._released = True
-                self.backend._release(self.info)
+    def _let_go(self) -> None:
+        os.ftruncate(self._fd, 0)
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def _check_disk_unchanged(self, expected: State) -> None:
         on_disk = self.backend.read_text()

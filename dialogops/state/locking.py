@@ -1,7 +1,7 @@
-"""Who holds the state lock, and whether that holder still runs.
+"""Who holds the state lock: the details a holder records for the messages of others.
 
-Acquiring a lock and `state unlock` both judge a holder with `LockInfo.liveness`, so they
-always agree on which locks were left by a dead process.
+The lock itself is the kernel's (local backend) or the database's (postgres): it ends with
+its holder, so these details never decide whether a lock is held.
 """
 
 from __future__ import annotations
@@ -10,14 +10,10 @@ import getpass
 import os
 import socket
 from dataclasses import dataclass
-from typing import Literal
 
 import msgspec
 
 from dialogops.state.model import utc_now
-
-# "elsewhere": the holder ran on another host, whose processes cannot be checked from here.
-Liveness = Literal["running", "dead", "elsewhere"]
 
 
 @dataclass(frozen=True)
@@ -40,21 +36,11 @@ class LockInfo:
             started_at=utc_now(),
         )
 
-    @classmethod
-    def unknown(cls) -> LockInfo:
-        """The holder of a lock whose details could not be read."""
-        return cls(pid=0, host="", user="", command="", started_at="")
-
     def describe(self) -> str:
         if self.pid <= 0:
             return "an unknown holder (the lock file could not be read)"
         who = f"{self.user}@{self.host}"
         return f"pid {self.pid} ({who}, `{self.command}`, since {self.started_at})"
-
-    def liveness(self) -> Liveness:
-        if self.host != socket.gethostname():
-            return "elsewhere"
-        return "running" if _pid_alive(self.pid) else "dead"
 
     def to_text(self) -> str:
         return msgspec.json.format(msgspec.json.encode(self), indent=2).decode() + "\n"
@@ -66,18 +52,6 @@ class LockInfo:
             return msgspec.json.decode(text, type=cls)
         except msgspec.DecodeError:
             return None
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        return True
-    return True
 
 
 def _current_user() -> str:

@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def created(paths: Sequence[Path], directory: Path) -> None:
+def created(paths: Sequence[Path]) -> None:
     for path in paths:
         print(f"created {path}")
+
+
+def next_steps(directory: Path) -> None:
     enter = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory} && "
     print(f"next: {enter}dialogops validate && dialogops plan")

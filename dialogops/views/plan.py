@@ -85,6 +85,11 @@ def blocked(plan: Plan, out: Path | None) -> None:
         )
 
 
+def warning(message: str) -> None:
+    """On stderr, so that a plan document on stdout stays clean."""
+    print(_shown(f"warning: {message}"), file=sys.stderr)
+
+
 def saved(out: Path, hints: Hints) -> None:
     print(
         scrub(f"Saved the plan to {out}; apply it with: {hints.command(f'apply --plan {out}')}"),

@@ -49,6 +49,18 @@ def _table(state: State) -> Table:
     return table
 
 
+def started(state: State, new: bool, location: str) -> None:
+    if new:
+        print(scrub(f"started an empty state at {location} (lineage {state.lineage})"))
+    else:
+        print(
+            scrub(
+                f"the state at {location} already exists ({len(state.campaigns)} campaign(s), "
+                f"serial {state.serial}, lineage {state.lineage}); left as it is"
+            )
+        )
+
+
 def entry(found: StateEntry) -> None:
     """One entry as JSON, history included."""
     print(scrub_json(json.dumps(every_field(found), indent=2, ensure_ascii=False)))
@@ -73,10 +85,15 @@ def forgot(name: str, dropped: StateEntry) -> None:
 
 def unlocked(holder: LockInfo | None, lock_location: str) -> None:
     if holder is None:
-        print(scrub(f"state is not locked ({lock_location} does not exist)"))
+        print(
+            scrub(
+                f"state is not locked ({lock_location}): nothing to unlock; a lock ends with "
+                f"the process or database session that holds it"
+            )
+        )
     else:
-        # The holder's details come from the lock file: shown through `scrub` like any input.
-        print(scrub(f"removed the state lock held by {holder.describe()}"))
+        # The holder's details come from the holder's record: shown through `scrub`.
+        print(scrub(f"ended the database session holding the state lock: {holder.describe()}"))
 
 
 def imported(recorded: StateEntry, previous: StateEntry | None) -> None:
