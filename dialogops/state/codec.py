@@ -104,17 +104,7 @@ def _loads(text: str, origin: str) -> State:
     name = ""
     try:
         for name, block in document.campaigns.items():
-            campaigns[name] = StateEntry(
-                name,
-                block.status,
-                block.fingerprint,
-                block.phones,
-                block.id,
-                block.created_at,
-                block.started_at,
-                block.history,
-                block.sent,
-            )
+            campaigns[name] = _entry(name, block)
     except ValueError as exc:  # a rule across fields, checked by the record itself
         raise StateError(
             f"{origin}: not a valid dialogops state file: campaigns.{name}: {exc}"
@@ -141,6 +131,40 @@ def dumps(state: State, checked: Mapping[str, StateEntry] | None = None) -> str:
         version=FORMAT_VERSION, serial=state.serial, lineage=state.lineage, campaigns=blocks
     )
     return msgspec.json.format(_ENCODER.encode(document), indent=2).decode() + "\n"
+
+
+def entry_json(entry: StateEntry) -> str:
+    """One entry's block as JSON (a database row), checked to read back as written."""
+    data = _ENCODER.encode(_block(entry))
+    problem = _block_problem(entry.name, data)
+    if problem is not None:
+        raise StateError(f"refusing to write an invalid state entry: {problem}")
+    return data.decode()
+
+
+def entry_from_json(name: str, text: str, origin: str) -> StateEntry:
+    """The entry `name` from its block's JSON; `origin` names the store in every error."""
+    problem = _block_problem(name, text.encode())
+    try:
+        if problem is None:
+            return _entry(name, _ENTRY.decode(text))
+    except (ValueError, msgspec.DecodeError) as exc:
+        problem = f"campaigns.{name}: {exc}"
+    raise StateError(f"{origin}: not a valid dialogops state: {problem}")
+
+
+def _entry(name: str, block: _Entry) -> StateEntry:
+    return StateEntry(
+        name,
+        block.status,
+        block.fingerprint,
+        block.phones,
+        block.id,
+        block.created_at,
+        block.started_at,
+        block.history,
+        block.sent,
+    )
 
 
 def file_fields(entry: StateEntry) -> dict[str, Any]:
