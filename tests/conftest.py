@@ -153,3 +153,11 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
     """A started sandbox on an ephemeral loopback port, its database in tmp_path."""
     with SandboxServer(tmp_path / "sandbox" / "sandbox.db") as server:
         yield server
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A schema of its own in the test PostgreSQL, dropped afterwards (see tests/postgres.py)."""
+    from tests.postgres import new_schema
+
+    yield from new_schema()

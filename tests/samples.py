@@ -112,6 +112,12 @@ def write_project(
     return root
 
 
+def state_as_started(root: Path) -> bool:
+    """True when the project's state is still as `start_state` left it: nothing written."""
+    state = read_state(root)
+    return state["serial"] == 1 and state["campaigns"] == {}
+
+
 def start_state(path: Path) -> None:
     """An empty state at `path`, as `dialogops state init` starts it."""
     with LocalBackend(path).lock("dialogops state init") as lock:
@@ -123,12 +129,15 @@ def read_state(root: Path) -> dict[str, Any]:
     return data
 
 
-def example_project(tmp_path: Path) -> Path:
-    """A copy of the example project shipped in the repository (dialogops.yaml, campaigns/)."""
+def example_project(tmp_path: Path, *, state: bool = True) -> Path:
+    """A copy of the example project shipped in the repository (dialogops.yaml, campaigns/),
+    with `state` its state started, as `dialogops init` does."""
     root = tmp_path / "example"
     root.mkdir()
     shutil.copy(REPO / "dialogops.yaml", root / "dialogops.yaml")
     shutil.copytree(REPO / "campaigns", root / "campaigns")
+    if state:
+        start_state(root / "dialogops.state.json")
     return root
 
 

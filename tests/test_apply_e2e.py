@@ -22,7 +22,14 @@ import pytest
 
 from dialogops.sandbox import SandboxServer
 from tests.conftest import CliResult, child_env, run_cli, wait_for
-from tests.samples import api_env, example_project, manifest, read_state, write_project
+from tests.samples import (
+    api_env,
+    example_project,
+    manifest,
+    read_state,
+    state_as_started,
+    write_project,
+)
 
 
 def creates(sandbox: SandboxServer) -> list[str]:
@@ -100,7 +107,7 @@ def test_apply_the_example_project_then_nothing_more(
     entry = read_state(root)["campaigns"]["nps-2099-12"]
     assert (entry["status"], entry["id"], entry["phones"]) == ("created", stored.id, 3)
     assert stat.S_IMODE((root / "dialogops.state.json").stat().st_mode) == 0o600
-    assert not (root / "dialogops.state.json.lock").exists()
+    assert not (root / "dialogops.state.json.lock").read_text()  # no holder
 
     # Nothing left to do needs no credentials and sends nothing.
     second = run_cli(["apply", "--auto-approve"], root)
@@ -124,7 +131,7 @@ def test_without_a_terminal_apply_refuses_unless_auto_approved(
     assert "error: apply needs confirmation: there is no terminal" in result.stderr
     assert "Traceback" not in result.stderr
     assert sandbox.requests == []
-    assert not (root / "dialogops.state.json").exists()
+    assert state_as_started(root)
 
 
 def test_sandbox_flag_keeps_its_own_state_and_never_touches_the_real_one(tmp_path: Path) -> None:
@@ -138,7 +145,7 @@ def test_sandbox_flag_keeps_its_own_state_and_never_touches_the_real_one(tmp_pat
     assert second.returncode == 0 and "Nothing to create." in second.stdout
     sandbox_state = json.loads((root / ".dialogops" / "sandbox.state.json").read_text("utf-8"))
     assert sandbox_state["campaigns"]["nps-2099-12"]["status"] == "created"
-    assert not (root / "dialogops.state.json").exists()
+    assert state_as_started(root)
 
 
 @pytest.mark.parametrize("status", [400, 422])
@@ -358,7 +365,7 @@ def test_no_credentials_when_something_must_be_created_is_a_clear_error(tmp_path
 
     assert result.returncode == 1
     assert "error: no Dialog API credentials: set DIALOG_TOKEN" in result.stderr
-    assert not (root / "dialogops.state.json").exists()
+    assert state_as_started(root)
 
 
 def test_a_saved_plan_is_applied_and_a_second_run_sends_nothing(
@@ -445,7 +452,7 @@ def test_a_second_apply_waits_for_the_lock_then_fails_naming_the_holder(
     assert sandbox.creates_by_name() == {"alpha": 1, "beta": 1}
     entries = read_state(root)["campaigns"]
     assert {n: e["status"] for n, e in entries.items()} == {"alpha": "created", "beta": "created"}
-    assert read_state(root)["serial"] == 4  # pending + created, twice: no write lost
+    assert read_state(root)["serial"] == 5  # started, then pending + created twice: none lost
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -469,7 +476,7 @@ def test_first_ctrl_c_or_term_drains_creates_in_flight_and_saves(
     assert sorted(creates(sandbox)) == ["a1", "a2"]
     entries = read_state(root)["campaigns"]
     assert {n: e["status"] for n, e in entries.items()} == {"a1": "created", "a2": "created"}
-    assert not (root / "dialogops.state.json.lock").exists()
+    assert not (root / "dialogops.state.json.lock").read_text()  # no holder
 
 
 def test_second_ctrl_c_exits_at_once_leaving_creates_in_flight_unknown(
@@ -495,7 +502,7 @@ def test_second_ctrl_c_exits_at_once_leaving_creates_in_flight_unknown(
     assert "Interrupted again: exiting now" in out
     entries = read_state(root)["campaigns"]
     assert {n: e["status"] for n, e in entries.items()} == {"a1": "pending", "a2": "pending"}
-    assert not (root / "dialogops.state.json.lock").exists()
+    assert not (root / "dialogops.state.json.lock").read_text()  # no holder
     plan = run_cli(["plan"], root)
     assert plan.returncode == 1
     assert "dialogops import a1 ID" in plan.stdout + plan.stderr

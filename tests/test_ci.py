@@ -291,7 +291,7 @@ def test_action_plan_writes_the_summary_the_comment_and_the_plan_artifact(
     markdown = (plan_dir / "plan.md").read_text(encoding="utf-8")
     # Made in a git checkout: the header names the state serial and the commit.
     assert re.match(
-        r"### dialogops plan\n\nstate serial 0 · commit [0-9a-f]{40}\n\n"
+        r"### dialogops plan\n\nstate serial 1 · commit [0-9a-f]{40}\n\n"
         r"\*\*Plan: 1 to create, 0 unchanged",
         markdown,
     )

@@ -146,8 +146,8 @@ def test_the_sandbox_keeps_its_own_state_so_state_is_refused(
 
     assert result.returncode == 1
     assert result.stderr.endswith(
-        "Error: --state cannot be used with --sandbox: sandbox runs keep their own state in "
-        ".dialogops/sandbox.state.json (sandbox.NAME.state.json with --env NAME)\n"
+        "Error: --state and --workspace cannot be used with --sandbox: sandbox runs keep their "
+        "own state in .dialogops/sandbox.state.json (sandbox.NAME.state.json with --env NAME)\n"
     )
     assert not (root / ".dialogops").exists()
 

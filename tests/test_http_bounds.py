@@ -14,7 +14,7 @@ import pytest
 
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
 from tests.conftest import child_env, run_cli, run_dialogops
-from tests.samples import api_env, read_state, write_project
+from tests.samples import api_env, read_state, state_as_started, write_project
 
 REPORT = textwrap.dedent("""\
     ---
@@ -134,7 +134,7 @@ def test_a_bad_url_is_one_usage_error_before_anything_is_written(
     assert line.endswith("' is not an http(s) URL") or line.endswith("...")
     assert len(line) < 1100  # a 70,000-character host is cut, after masking
     assert "\x1b" not in line
-    assert not (root / "dialogops.state.json").exists()  # no pending entry, no state at all
+    assert state_as_started(root)  # no pending entry, nothing written
     assert sandbox.requests == []
 
 

@@ -12,6 +12,7 @@ from dialogops.errors import UsageError
 from dialogops.manifests import today_in
 from dialogops.scaffold import scaffold
 from dialogops.schemas import schema_text
+from dialogops.state import LocalBackend
 from tests.conftest import check_jsonschema, run_cli
 
 
@@ -23,6 +24,9 @@ def test_init_then_validate_is_clean(tmp_path: Path) -> None:
     assert f'date: "{week_ahead:%Y-%m-%d}"' in manifest.read_text()
     assert (tmp_path / ".gitignore").read_text() == ".dialogops/\n"
     assert result.stdout.splitlines()[-1] == "next: dialogops validate && dialogops plan"
+    state = tmp_path.resolve() / "dialogops.state.json"
+    assert result.stdout.splitlines()[-2].startswith(f"started an empty state at {state} (lineage ")
+    assert LocalBackend(state).exists()
     result = run_cli(["validate"], tmp_path)
     assert result.returncode == 0
     assert result.stdout == "ok: 1 Campaign and 1 Report manifests valid\n"

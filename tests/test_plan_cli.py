@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import run_cli
+from tests.samples import start_state
 from tests.sarif_schema import sarif_schema
 
 CONFIG = """\
@@ -448,8 +449,36 @@ def test_gitlab_report_counts_what_apply_would_do(tmp_path: Path) -> None:
 
 
 def test_gitlab_report_in_a_missing_folder_is_a_clear_error(project: Path) -> None:
+    start_state(project / "dialogops.state.json")
     result = run_cli(["plan", "--gitlab-report", "nowhere/report.json"], project)
     assert result.returncode == 1
     assert result.stderr == (
         "error: cannot write GitLab report nowhere/report.json: No such file or directory\n"
     )
+
+
+def test_without_a_state_plan_warns_and_apply_refuses_naming_the_state(project: Path) -> None:
+    """A mistyped --state must not make apply create every campaign again."""
+    start_state(project / "dialogops.state.json")
+    planned = run_cli(["plan", "--state", "typo-state.json"], project)
+    applied = run_cli(
+        ["apply", "--auto-approve", "--state", "typo-state.json"],
+        project,
+        env={"DIALOG_TOKEN": "t0ken", "DIALOG_API_URL": "http://127.0.0.1:9/api"},
+    )
+    assert planned.returncode == 0
+    assert planned.stdout.startswith("+ nps  create  3 phones")
+    assert planned.stderr == (
+        f"warning: there is no state at {project / 'typo-state.json'}, so every campaign counts "
+        "as never created. If this project was never applied, start its state on purpose with "
+        "`dialogops state init --state typo-state.json`; otherwise point dialogops at its state "
+        "(--state, --workspace, or `state:` in dialogops.yaml); apply will refuse until then\n"
+    )
+    assert applied.returncode == 1
+    assert applied.stderr.startswith(
+        f"error: apply refused: there is no state at {project / 'typo-state.json'}, so every "
+    )
+    assert not (project / "typo-state.json").exists()
+    started = run_cli(["state", "init", "--state", "typo-state.json"], project)
+    assert started.returncode == 0, started.stderr
+    assert (project / "typo-state.json").exists()

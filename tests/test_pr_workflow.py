@@ -17,7 +17,7 @@ from dialogops.manifests import load_project, today_in
 from dialogops.render import create_body
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
 from tests.conftest import CliResult, child_env, run_cli
-from tests.samples import REPO, api_env, example_project
+from tests.samples import REPO, api_env, example_project, start_state, state_as_started
 
 FUTURE = dt.date(2099, 12, 1)
 LAST_WEEK = today_in("Europe/Moscow") - dt.timedelta(days=7)
@@ -69,6 +69,7 @@ def project(root: Path, dates: dict[str, dt.date], config: str = CONFIG) -> Path
         write_campaign(root, name, date)
     first = next(iter(dates))
     (root / "campaigns" / "results.yaml").write_text(REPORT.format(name=first), "utf-8")
+    start_state(root / "dialogops.state.json")
     return root
 
 
@@ -300,6 +301,7 @@ def test_env_picks_the_api_the_state_and_the_vars_and_var_files_override_in_turn
     (root / "one.yaml").write_text("region: one\nteam: one\n", encoding="utf-8")
     (root / "two.yaml").write_text("region: two\n", encoding="utf-8")
     token = {"DIALOG_TOKEN": SANDBOX_TOKEN}  # no DIALOG_API_URL: the environment's URL
+    start_state(root / "staging.state.json")
 
     planned = ok(run_cli(["plan", "--env", "staging", "--target", "a"], root))
     document = json.loads(
@@ -325,7 +327,7 @@ def test_env_picks_the_api_the_state_and_the_vars_and_var_files_override_in_turn
     assert sent_add_data(sandbox, "b") == {"region": "two", "team": "one", "size": "cli"}
     staging = json.loads((root / "staging.state.json").read_text("utf-8"))
     assert sorted(staging["campaigns"]) == ["a", "b"]
-    assert not (root / "dialogops.state.json").exists()
+    assert state_as_started(root)
     # Without the environment, the top level: its state holds nothing yet.
     assert ok(run_cli(["plan", "--target", "a"], root)).stdout.startswith("+ a  create")
     again = ok(run_cli(["plan", "--target", "a"], root, env={"DIALOGOPS_ENV": "staging"}))

@@ -21,7 +21,13 @@ from dialogops.sandbox.checks import ColumnRequest
 from dialogops.sandbox.results import matches
 from dialogops.state import State, StateEntry, dumps
 from tests.conftest import CliResult, run_cli
-from tests.samples import DOCUMENTED_REPORT_REQUEST, api_env, example_project
+from tests.samples import (
+    DOCUMENTED_REPORT_REQUEST,
+    api_env,
+    example_project,
+    start_state,
+    state_as_started,
+)
 
 REPORT_PATH = "/api/analytics/1/report"
 
@@ -100,6 +106,7 @@ def make_project(root: Path, reports: str = "") -> Path:
     (root / "campaigns" / "survey.yaml").write_text(CAMPAIGN % phones_yaml(), encoding="utf-8")
     base = report_yaml("everything", all_columns())
     (root / "campaigns" / "reports.yaml").write_text(base + reports, encoding="utf-8")
+    start_state(root / "dialogops.state.json")
     return root
 
 
@@ -406,7 +413,7 @@ def test_example_project_report_with_the_built_in_sandbox(tmp_path: Path) -> Non
     assert lines[0] == "Phone Number,Status,Duration (s),Goal reached,Started at"
     assert all(line.startswith("+7999") for line in lines[1:])
     assert f"report nps-2099-12-results: {len(lines) - 1} rows" in result.stderr
-    assert not (root / "dialogops.state.json").exists()
+    assert state_as_started(root)
 
 
 def test_example_project_before_and_after_apply_to_stdout(tmp_path: Path) -> None:

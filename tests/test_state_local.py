@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dialogops.errors import StateError, UsageError
+from dialogops.errors import StateError
 from dialogops.specs import Config
 from dialogops.state import LocalBackend, LockInfo, State, backend_for, dumps, loads
 from tests.state_samples import created
@@ -372,7 +372,7 @@ def test_details_in_the_lock_file_do_not_make_a_lock(backend: LocalBackend) -> N
 def test_unlock_of_a_free_lock_and_of_a_live_holder(backend: LocalBackend) -> None:
     assert backend.unlock() is None
     with backend.lock("dialogops apply"):
-        with pytest.raises(StateError, match="still running.*--force cannot end it"):
+        with pytest.raises(StateError, match=r"still running.*--force cannot end it"):
             backend.unlock(force=True)
         with pytest.raises(StateError, match="still running; the lock ends when"):
             backend.unlock()
@@ -392,5 +392,5 @@ def test_backend_for_config(tmp_path: Path) -> None:
     backend = backend_for(Config(root=tmp_path, path=None, state_path=path))
     assert isinstance(backend, LocalBackend)
     assert backend.path == path
-    with pytest.raises(UsageError, match="state backend 'postgres' is not supported"):
+    with pytest.raises(StateError, match=r"DIALOGOPS_STATE_DSN .* is not set"):
         backend_for(Config(root=tmp_path, path=None, state_backend="postgres"))

@@ -101,7 +101,7 @@ state_option = click.option(
 )
 
 
-def _workspace(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+def check_workspace(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """A name as `state.workspace` allows it, checked before any connection is made."""
     if value is not None and not WORKSPACE_NAME.fullmatch(value):
         raise click.BadParameter(
@@ -114,7 +114,7 @@ def _workspace(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 workspace_option = click.option(
     "--workspace",
     metavar="NAME",
-    callback=_workspace,
+    callback=check_workspace,
     help="The state's workspace in the database (postgres backend; default: the config's "
     "state.workspace).",
 )

@@ -1,4 +1,5 @@
-"""`dialogops state init|list|show|rm|unlock` and `dialogops import NAME ID`: parse the options
+"""`dialogops state init|list|show|rm|unlock|migrate` and `dialogops import NAME ID`: parse
+the options
 and run `dialogops.commands.state`.
 """
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from dialogops.cli.options import (
+    check_workspace,
     command_line,
     lock_timeout_option,
     no_color_option,
@@ -106,6 +108,45 @@ def unlock_command(force: bool, files: ProjectFiles) -> int:
     from dialogops.commands import state
 
     return state.unlock(files, force=force)
+
+
+@state_group.command("migrate")
+@click.option(
+    "--to-config",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    metavar="FILE",
+    help="The dialogops.yaml whose `state:` says where the state goes.",
+)
+@click.option("--to-env", metavar="NAME", help="An environment of that config.")
+@click.option(
+    "--to-workspace",
+    metavar="NAME",
+    callback=check_workspace,
+    help="The workspace there (postgres; default: that config's state.workspace).",
+)
+@lock_timeout_option
+@project_options()
+@verbose_option
+@click.pass_context
+def migrate_command(
+    ctx: click.Context,
+    to_config: Path,
+    to_env: str | None,
+    to_workspace: str | None,
+    lock_timeout: float,
+    files: ProjectFiles,
+) -> int:
+    """Copy this project's state to the backend of another config, lineage and serial kept.
+
+    From a file to PostgreSQL, back, or between workspaces. A state there of another
+    lineage, or a newer one, is never overwritten.
+    """
+    from dialogops.commands import state
+    from dialogops.commands.project import ProjectFiles
+
+    target = ProjectFiles(config=to_config, env=to_env, workspace=to_workspace)
+    return state.migrate(files, target, lock_timeout=lock_timeout, command=command_line(ctx))
 
 
 def _campaign_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:

@@ -1,4 +1,5 @@
-"""`dialogops state init|list|show|rm|unlock` and `dialogops import NAME ID`: state by hand.
+"""`dialogops state init|list|show|rm|unlock|migrate` and `dialogops import NAME ID`: state
+by hand.
 
 Every change happens under the state lock with the same durable writes as apply.
 """
@@ -12,7 +13,7 @@ from dialogops import localhours
 from dialogops.changes import sent_summary
 from dialogops.commands.project import ProjectFiles
 from dialogops.commands.wiring import ledger_store, state_backend
-from dialogops.errors import UsageError
+from dialogops.errors import StateError, UsageError
 from dialogops.ledger.keys import optional_key
 from dialogops.ledger.rebuild import rebuild
 from dialogops.manifests import load_project
@@ -62,6 +63,44 @@ def unlock(files: ProjectFiles, *, force: bool) -> int:
     backend = _backend(files)
     view.unlocked(backend.unlock(force=force), backend.lock_location)
     return 0
+
+
+def migrate(files: ProjectFiles, target: ProjectFiles, *, lock_timeout: float, command: str) -> int:
+    """Copy the state to the backend `target` names, lineage and serial kept.
+
+    Both are locked meanwhile. A state there of another lineage, or ahead of this one, is
+    never overwritten; one equal to this one is left as it is.
+    """
+    source, destination = _backend(files), _backend(target)
+    if source.location == destination.location:
+        raise UsageError(f"the state is already at {destination.location}: nothing to move")
+    with source.lock(command, lock_timeout) as held:
+        if not source.exists():
+            raise StateError(f"there is no state at {source.location} to move")
+        state = held.read()
+        with destination.lock(command, lock_timeout) as into:
+            there = into.read()
+            if destination.exists():
+                _refuse_to_overwrite(state, there, destination.location)
+            copied = there != state
+            if copied:
+                into.restore(state)
+    view.moved(state, source.location, destination.location, copied)
+    return 0
+
+
+def _refuse_to_overwrite(state: State, there: State, location: str) -> None:
+    if there.lineage != state.lineage:
+        raise StateError(
+            f"{location} holds another state (lineage {there.lineage}, this one is "
+            f"{state.lineage}); refusing to overwrite it: move it away or pick another "
+            f"workspace or file"
+        )
+    if there.serial > state.serial:
+        raise StateError(
+            f"{location} is ahead of this state (serial {there.serial}, this one is at "
+            f"{state.serial}); refusing to go back: move it the other way"
+        )
 
 
 def import_campaign(

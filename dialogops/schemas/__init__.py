@@ -66,6 +66,14 @@ _PATTERN_HINTS = {
     ),
     "^https?://": "is not an http:// or https:// URL",
     "^[A-Za-z_][A-Za-z0-9_]*$": "is not an environment variable name such as DIALOGOPS_STATE_DSN",
+    "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$": (
+        "is not a workspace name: letters, digits, `.`, `_` and `-`, starting with a letter or "
+        "digit, at most 63 characters"
+    ),
+    "^[a-z_][a-z0-9_]{0,62}$": (
+        "is not a schema name: lowercase letters, digits and `_`, not starting with a digit, "
+        "at most 63 characters"
+    ),
     "^[^\\u0000]*$": "holds a NUL character, which no path can",
 }
 

@@ -3,8 +3,9 @@
     model.py    the records (`State`, `StateEntry`, `Replaced`) and the pure changes to them
     codec.py    the state file format: decoding with checks, stable encoding
     locking.py  who holds the lock: the details kept for the messages of others
-    serials.py  the serial of each write: changes raise it, a run that changed nothing not
+    session.py  a lock session's reads and writes, and the serial of each write
     local.py    `LocalBackend`: a JSON file with a kernel-locked lock file, durable writes
+    postgres.py `PostgresBackend`: a workspace in PostgreSQL, an advisory lock per workspace
 
 Callers hold a `Backend` and a `StateLock`: a new backend is one module beside local.py and
 one more branch in `backend_for`.
@@ -16,7 +17,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from dialogops.errors import UsageError
 from dialogops.specs import Config
 from dialogops.state.codec import dumps, every_field, file_fields, loads
 from dialogops.state.local import LocalBackend
@@ -80,6 +80,10 @@ class StateLock(Protocol):
         """Write `change(current state)`, atomically with respect to other threads."""
         ...
 
+    def restore(self, state: State) -> State:
+        """Store `state` as it is, its lineage and serial kept (moving a state between backends)."""
+        ...
+
     def release(self) -> None:
         """Let go of the lock early; later writes are refused."""
         ...
@@ -118,9 +122,9 @@ class Backend(Protocol):
 
 def backend_for(config: Config) -> Backend:
     """The state backend the project config names."""
-    if config.state_backend != "local":
-        raise UsageError(
-            f"state backend {config.state_backend!r} is not supported by this version of "
-            f"dialogops; use `state: {{backend: local}}`"
-        )
+    if config.state_backend == "postgres":
+        # Imported here: psycopg and libpq load only for a project that uses them.
+        from dialogops.state.postgres import PostgresBackend
+
+        return PostgresBackend.from_config(config)
     return LocalBackend(config.state_path)

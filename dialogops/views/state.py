@@ -61,6 +61,14 @@ def started(state: State, new: bool, location: str) -> None:
         )
 
 
+def moved(state: State, source: str, destination: str, copied: bool) -> None:
+    what = f"{len(state.campaigns)} campaign(s), serial {state.serial}, lineage {state.lineage}"
+    if copied:
+        print(scrub(f"copied the state ({what}) from {source} to {destination}"))
+    else:
+        print(scrub(f"{destination} already holds this state ({what}); nothing copied"))
+
+
 def entry(found: StateEntry) -> None:
     """One entry as JSON, history included."""
     print(scrub_json(json.dumps(every_field(found), indent=2, ensure_ascii=False)))
