@@ -237,10 +237,13 @@ class PostgresBackend:
 
     # --- reads -----------------------------------------------------------------------------
 
-    def _row(self, conn: psycopg.Connection[Any]) -> tuple[str, int] | None:
+    def _row(
+        self, conn: psycopg.Connection[Any], *, for_update: bool = False
+    ) -> tuple[str, int] | None:
+        """The workspace's lineage and serial; None when its state was never started."""
+        query = "SELECT lineage, serial FROM {schema}.workspaces WHERE name = %s"
         row = conn.execute(
-            self._sql("SELECT lineage, serial FROM {schema}.workspaces WHERE name = %s"),
-            (self.workspace,),
+            self._sql(query + (" FOR UPDATE" if for_update else "")), (self.workspace,)
         ).fetchone()
         return None if row is None else (str(row[0]), int(row[1]))
 
@@ -321,7 +324,7 @@ class PostgresBackend:
         ]
         gone = [name for name in changed if name not in new.campaigns]
         with self._errors("writing the state"), conn.transaction():
-            found = self._row_for_update(conn)
+            found = self._row(conn, for_update=True)
             expected = (old.lineage, old.serial) if old.lineage else None
             if found != expected:
                 self._changed_behind(expected, found)
@@ -359,13 +362,6 @@ class PostgresBackend:
                         ),
                         rows,
                     )
-
-    def _row_for_update(self, conn: psycopg.Connection[Any]) -> tuple[str, int] | None:
-        row = conn.execute(
-            self._sql("SELECT lineage, serial FROM {schema}.workspaces WHERE name = %s FOR UPDATE"),
-            (self.workspace,),
-        ).fetchone()
-        return None if row is None else (str(row[0]), int(row[1]))
 
     def _changed_behind(
         self, expected: tuple[str, int] | None, found: tuple[str, int] | None
