@@ -178,8 +178,10 @@ class PostgresBackend:
                 f"{_one_line(exc)}"
             ) from None
         try:
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            # Migrations read committed: what another first user made while this one waited
+            # for the migration lock must be seen. Reads after them see one snapshot each.
             self._migrate(conn)
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             yield conn
         finally:
             with contextlib.suppress(psycopg.Error):
