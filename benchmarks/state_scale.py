@@ -5,21 +5,35 @@ history, one in a hundred unknown) in a temp folder, then prints the best of N r
 decode (text to State), encode (State to text), a backend read (file to State) and a write
 under the lock that changes one entry (what each step of `apply` pays: the check that the
 file is unchanged, the encode, the backup link and the durable write), in wall and CPU
-seconds.
+seconds. With `--postgres DSN` the same state is stored in a scratch schema of that
+database (dropped afterwards) and the postgres backend's read and one-change write are
+measured beside the file's.
 
-    python benchmarks/state_scale.py [--entries 100000] [--runs 5]
+    python benchmarks/state_scale.py [--entries 100000] [--runs 5] [--postgres DSN]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from dialogops.state import LocalBackend, Replaced, State, StateEntry, dumps, loads
+from dialogops.specs import Config
+from dialogops.state import (
+    Backend,
+    LocalBackend,
+    Replaced,
+    State,
+    StateEntry,
+    backend_for,
+    dumps,
+    loads,
+)
 
 
 def build_state(entries: int) -> State:
@@ -58,10 +72,52 @@ def best(runs: int, action: Callable[[], object]) -> tuple[float, float]:
     return min(timings)
 
 
+def backend_figures(label: str, backend: Backend, runs: int) -> dict[str, tuple[float, float]]:
+    """A read without the lock, and a write of one changed entry under it."""
+    figures = {f"{label} read": best(runs, backend.read)}
+    with backend.lock("benchmark") as lock:
+        changes = iter(range(runs))
+        figures[f"{label} locked write of one change"] = best(
+            runs,
+            lambda: lock.update(
+                lambda s: s.put(StateEntry("new", "pending", f"sha256:{0:064x}", next(changes)))
+            ),
+        )
+    return figures
+
+
+def postgres_figures(dsn: str, state: State, runs: int) -> dict[str, tuple[float, float]]:
+    """The postgres backend's figures, in a scratch schema dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    os.environ["DIALOGOPS_BENCH_DSN"] = dsn
+    config = Config(
+        root=Path("."),
+        path=None,
+        state_backend="postgres",
+        state_dsn_env="DIALOGOPS_BENCH_DSN",
+        state_schema=schema,
+    )
+    try:
+        backend = backend_for(config)
+        with backend.lock("benchmark") as lock:
+            started = time.perf_counter()
+            lock.restore(state)
+            stored = time.perf_counter() - started
+        figures = {"postgres store (migrate)": (stored, 0.0)}
+        return figures | backend_figures("postgres", backend, runs)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--postgres", metavar="DSN", help="also measure the postgres backend")
     args = parser.parse_args()
     state = build_state(args.entries)
     text = dumps(state)
@@ -71,16 +127,10 @@ def main() -> int:
         figures = {
             "decode": best(args.runs, lambda: loads(text, "benchmark")),
             "encode": best(args.runs, lambda: dumps(state, checked=state.campaigns)),
-            "backend read": best(args.runs, backend.read),
         }
-        with backend.lock("benchmark") as lock:
-            changes = iter(range(args.runs))
-            figures["locked write of one change"] = best(
-                args.runs,
-                lambda: lock.update(
-                    lambda s: s.put(StateEntry("new", "pending", f"sha256:{0:064x}", next(changes)))
-                ),
-            )
+        figures |= backend_figures("file", backend, args.runs)
+    if args.postgres:
+        figures |= postgres_figures(args.postgres, state, args.runs)
     print(f"machine: {platform.machine()}, Python {platform.python_version()}")
     size = len(text.encode()) / 1e6
     print(f"state of {args.entries:,} entries, {size:.1f} MB; best of {args.runs}:")

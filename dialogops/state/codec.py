@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -142,15 +142,17 @@ def entry_json(entry: StateEntry) -> str:
     return data.decode()
 
 
-def entry_from_json(name: str, text: str, origin: str) -> StateEntry:
-    """The entry `name` from its block's JSON; `origin` names the store in every error."""
-    problem = _block_problem(name, text.encode())
-    try:
-        if problem is None:
-            return _entry(name, _ENTRY.decode(text))
-    except (ValueError, msgspec.DecodeError) as exc:
-        problem = f"campaigns.{name}: {exc}"
-    raise StateError(f"{origin}: not a valid dialogops state: {problem}")
+def loads_blocks(
+    lineage: str, serial: int, blocks: Iterable[tuple[str, str]], origin: str
+) -> State:
+    """A state from each campaign's block as JSON text (a database's rows), checked as a
+    state file is, in one decode: `origin` names the store in every error."""
+    campaigns = ",".join(f"{json.dumps(name)}:{block}" for name, block in blocks)
+    text = (
+        f'{{"version":{FORMAT_VERSION},"serial":{serial},"lineage":{json.dumps(lineage)},'
+        f'"campaigns":{{{campaigns}}}}}'
+    )
+    return loads(text, origin)
 
 
 def _entry(name: str, block: _Entry) -> StateEntry:

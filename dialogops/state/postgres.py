@@ -24,7 +24,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from dialogops.errors import StateError
 from dialogops.masking import secrets
 from dialogops.specs import Config
-from dialogops.state.codec import entry_from_json, entry_json
+from dialogops.state.codec import entry_json, loads_blocks
 from dialogops.state.locking import LockInfo
 from dialogops.state.model import State, StateEntry
 from dialogops.state.session import LockSession
@@ -261,8 +261,7 @@ class PostgresBackend:
                 ),
                 (self.workspace,),
             ).fetchall()
-        campaigns = {name: entry_from_json(name, text, self.location) for name, text in rows}
-        return State(lineage=row[0], serial=row[1], campaigns=campaigns)
+        return loads_blocks(row[0], row[1], rows, self.location)
 
     # --- the lock --------------------------------------------------------------------------
 
