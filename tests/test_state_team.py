@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import child_env, run_cli, wait_for
-from postgres import DSN_ENV, PG_DSN, connect, use_postgres
-from samples import api_env, start_state, write_project
 
 from dialogops.sandbox import SandboxServer
+from tests.conftest import child_env, run_cli, wait_for
+from tests.postgres import DSN_ENV, PG_DSN, connect, use_postgres
+from tests.samples import api_env, start_state, write_project
 
 NAMES = [f"c{i}" for i in range(6)]
 
