@@ -141,6 +141,11 @@ def example_project(tmp_path: Path, *, state: bool = True) -> Path:
     return root
 
 
+def create_requests(sandbox: SandboxServer) -> int:
+    """How many create requests reached the sandbox (answered or not)."""
+    return sum(1 for r in sandbox.requests if r.path == "/api/campaigns")
+
+
 def api_env(sandbox: SandboxServer) -> dict[str, str]:
     """The environment that points a `dialogops` child process at the sandbox."""
     return {"DIALOG_API_URL": sandbox.url, "DIALOG_TOKEN": SANDBOX_TOKEN}

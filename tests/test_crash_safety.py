@@ -23,7 +23,7 @@ from dialogops.sandbox import SandboxServer
 from dialogops.state import Backend, backend_for
 from tests.conftest import child_env, run_cli, wait_for
 from tests.postgres import DSN_ENV, PG_DSN, use_postgres
-from tests.samples import api_env, write_project
+from tests.samples import api_env, create_requests, write_project
 
 NAMES = [f"c{i:02d}" for i in range(60)]
 
@@ -54,10 +54,6 @@ MOMENTS = [
 
 
 APPLY_OPTIONS = ("--parallelism", "4", "--lock-timeout", "10")
-
-
-def create_requests(sandbox: SandboxServer) -> int:
-    return sum(1 for r in sandbox.requests if r.path == "/api/campaigns")
 
 
 def start_apply(root: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:

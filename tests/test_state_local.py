@@ -17,7 +17,7 @@ import pytest
 from dialogops.errors import StateError
 from dialogops.specs import Config
 from dialogops.state import LocalBackend, LockInfo, State, backend_for, dumps, loads
-from tests.state_samples import created
+from tests.state_samples import created, wait_for_a_holder
 
 
 @pytest.fixture
@@ -309,22 +309,7 @@ def test_second_lock_fails_naming_the_holder(backend: LocalBackend) -> None:
 
 
 def test_a_waiting_lock_gets_it_when_the_holder_finishes(backend: LocalBackend) -> None:
-    holding = threading.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        with backend.lock("first") as lock:
-            lock.write(lock.read().put(created("a", 1)))
-            holding.set()
-            release.wait()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    holding.wait()
-    threading.Timer(0.2, release.set).start()
-    with backend.lock("second", timeout=30) as lock:
-        state = lock.write(lock.read().put(created("b", 2)))
-    holder.join()
+    state = wait_for_a_holder(backend, release_after=0.2)
     assert set(state.campaigns) == {"a", "b"}
     assert backend.read().serial == 2
 

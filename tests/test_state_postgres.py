@@ -24,7 +24,7 @@ from dialogops.state.postgres import PostgresBackend
 from tests.conftest import run_cli
 from tests.postgres import DSN_ENV, PG_DSN, connect, count, pg_env, use_postgres
 from tests.samples import write_project
-from tests.state_samples import created
+from tests.state_samples import created, wait_for_a_holder
 
 
 def backend(schema: str, workspace: str = "default", dsn: str = PG_DSN) -> PostgresBackend:
@@ -121,22 +121,7 @@ def test_a_second_lock_waits_then_names_the_holder(pg_schema: str) -> None:
 
 
 def test_a_waiting_lock_gets_it_when_the_holder_finishes(pg_schema: str) -> None:
-    states = backend(pg_schema)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with states.lock("first") as lock:
-            lock.write(lock.read().put(created("a", 1)))
-            holding.set()
-            release.wait()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    holding.wait()
-    threading.Timer(0.3, release.set).start()
-    with states.lock("second", timeout=30) as lock:
-        state = lock.write(lock.read().put(created("b", 2)))
-    holder.join()
+    state = wait_for_a_holder(backend(pg_schema), release_after=0.3)
     assert set(state.campaigns) == {"a", "b"}
 
 

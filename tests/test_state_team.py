@@ -17,13 +17,9 @@ import pytest
 from dialogops.sandbox import SandboxServer
 from tests.conftest import child_env, run_cli, wait_for
 from tests.postgres import DSN_ENV, PG_DSN, connect, use_postgres
-from tests.samples import api_env, start_state, write_project
+from tests.samples import api_env, create_requests, start_state, write_project
 
 NAMES = [f"c{i}" for i in range(6)]
-
-
-def create_requests(sandbox: SandboxServer) -> int:
-    return sum(1 for r in sandbox.requests if r.path == "/api/campaigns")
 
 
 def start_apply(root: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
