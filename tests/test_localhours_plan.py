@@ -14,7 +14,7 @@ import pytest
 
 from dialogops.sandbox import SandboxServer
 from tests.conftest import run_cli, run_dialogops
-from tests.samples import REPO, api_env, read_state
+from tests.samples import REPO, api_env, read_state, start_state
 
 CONFIG = """\
 timezone: Europe/Moscow
@@ -76,6 +76,7 @@ def project(
         MANIFEST.format(date=date, spec=spec, start=start, end=end), encoding="utf-8"
     )
     (root / "campaigns" / "data" / "people.csv").write_text(people, encoding="utf-8")
+    start_state(root / "dialogops.state.json")
     return root
 
 
