@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dialogops.sandbox import SandboxServer
-from tests.samples import phone
+from tests.samples import phone, start_state
 
 KEY_ENV = {"DIALOG_LEDGER_KEY": "ledger-test-key-0123456789"}
 
@@ -46,9 +46,11 @@ def ledger_manifest(
 
 
 def ledger_project(root: Path, config: str = "") -> Path:
-    """A project at `root` with `config` added to its dialogops.yaml, no campaigns yet."""
+    """A project at `root` with `config` added to its dialogops.yaml, no campaigns yet, its
+    state started as `dialogops init` does."""
     (root / "campaigns").mkdir(parents=True)
     (root / "dialogops.yaml").write_text("manifests: [campaigns/]\n" + config, encoding="utf-8")
+    start_state(root / "dialogops.state.json")
     return root
 
 
