@@ -103,10 +103,9 @@ def postgres_figures(dsn: str, state: State, runs: int) -> dict[str, tuple[float
     try:
         backend = backend_for(config)
         with backend.lock("benchmark") as lock:
-            started = time.perf_counter()
-            lock.restore(state)
-            stored = time.perf_counter() - started
-        figures = {"postgres store (migrate)": (stored, 0.0)}
+            # Once: a second store of the same state would change nothing.
+            stored = best(1, lambda: lock.restore(state))
+        figures = {"postgres store of it all (state migrate)": stored}
         return figures | backend_figures("postgres", backend, runs)
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -135,7 +134,7 @@ def main() -> int:
     size = len(text.encode()) / 1e6
     print(f"state of {args.entries:,} entries, {size:.1f} MB; best of {args.runs}:")
     for label, (wall, cpu) in figures.items():
-        print(f"  {label:<28} {wall:6.3f} s wall  {cpu:6.3f} s CPU")
+        print(f"  {label:<40} {wall:6.3f} s wall  {cpu:6.3f} s CPU")
     return 0
 
 
