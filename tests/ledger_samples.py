@@ -45,12 +45,13 @@ def ledger_manifest(
     )
 
 
-def ledger_project(root: Path, config: str = "") -> Path:
-    """A project at `root` with `config` added to its dialogops.yaml, no campaigns yet, its
-    state started as `dialogops init` does."""
+def ledger_project(root: Path, config: str = "", *, state: bool = True) -> Path:
+    """A project at `root` with `config` added to its dialogops.yaml, no campaigns yet;
+    with `state`, its local state started."""
     (root / "campaigns").mkdir(parents=True)
     (root / "dialogops.yaml").write_text("manifests: [campaigns/]\n" + config, encoding="utf-8")
-    start_state(root / "dialogops.state.json")
+    if state:
+        start_state(root / "dialogops.state.json")
     return root
 
 

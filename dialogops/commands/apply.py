@@ -89,7 +89,7 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
         state = lock.read()
         recorder = None
         if key is not None:
-            ledger = stack.enter_context(ledger_store(config, sandbox=files.sandbox))
+            ledger = stack.enter_context(ledger_store(config, sandbox=files.sandbox, lock=lock))
             ledger.reconcile(state)
             recorder = Recorder(ledger, key)
         if saved is not None:

@@ -78,7 +78,7 @@ def _locked(
     backend = state_backend(config, sandbox=files.sandbox)
     with (
         backend.lock(command, lock_timeout) as lock,
-        ledger_store(config, sandbox=files.sandbox) as ledger,
+        ledger_store(config, sandbox=files.sandbox, lock=lock) as ledger,
     ):
         state = lock.read()
         ledger.reconcile(state)

@@ -139,7 +139,7 @@ def import_campaign(
         lock.write(new_state)
         key = optional_key()
         if key is not None:  # a campaign whose manifest is known joins the contact ledger
-            with ledger_store(config, sandbox=files.sandbox) as ledger:
+            with ledger_store(config, sandbox=files.sandbox, lock=lock) as ledger:
                 ledger.reconcile(new_state)
                 rebuild(ledger, key, project, new_state, values, (name,))
     view.imported(recorded, previous)

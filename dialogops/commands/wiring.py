@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dialogops.errors import UsageError
 from dialogops.hints import Hints
 from dialogops.ledger.sqlite import open_sqlite_ledger
 from dialogops.ledger.store import Ledger
 from dialogops.specs import Config
-from dialogops.state import Backend, LocalBackend, backend_for
+from dialogops.state import Backend, LocalBackend, StateLock, backend_for
 
 if TYPE_CHECKING:
     from dialogops.client.api import DialogClient
@@ -56,13 +55,23 @@ def no_state(backend: Backend, hints: Hints) -> str:
 
 @contextlib.contextmanager
 def ledger_store(
-    config: Config, *, sandbox: bool = False, read_only: bool = False
+    config: Config,
+    *,
+    sandbox: bool = False,
+    read_only: bool = False,
+    lock: StateLock | None = None,
 ) -> Iterator[Ledger]:
-    """The contact ledger kept with the state `state_backend` gives."""
-    if config.state_backend != "local" and not sandbox:
-        raise UsageError(
-            f"the contact ledger is not supported with the {config.state_backend} state backend yet"
-        )
+    """The contact ledger kept with the state `state_backend` gives: under `lock`, with a
+    database backend, on the lock's connection (see `ledger/postgres.py`)."""
+    if config.state_backend == "postgres" and not sandbox:
+        # Imported here: psycopg loads only for a project on the postgres backend.
+        from dialogops.ledger.postgres import open_postgres_ledger
+        from dialogops.state.postgres import PostgresBackend, PostgresLock
+
+        held = lock if isinstance(lock, PostgresLock) else None
+        with open_postgres_ledger(PostgresBackend.from_config(config), held) as ledger:
+            yield ledger
+        return
     path = sandbox_state(config) if sandbox else config.state_path
     with open_sqlite_ledger(path, read_only=read_only) as ledger:
         yield ledger

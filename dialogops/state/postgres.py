@@ -164,6 +164,10 @@ class PostgresBackend:
 
     # --- the connection ------------------------------------------------------------------
 
+    def connect(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
+        """A connection of its own, the schema up to date (the contact ledger's reads)."""
+        return self._connection()
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection to the state's database, its schema up to date."""
@@ -383,6 +387,18 @@ class PostgresLock(LockSession):
         self.backend = backend
         self._conn = conn
         super().__init__(start)
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        """The connection that holds the lock."""
+        return self._conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction on the lock's connection, other threads' writes kept out of it:
+        state writes made inside join it (the contact ledger writes beside them)."""
+        with self._mutex, self._conn.transaction():
+            yield
 
     def _store(self, old: State, new: State, changed: frozenset[str]) -> None:
         self.backend._store(self._conn, old, new, changed)
