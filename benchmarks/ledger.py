@@ -6,12 +6,17 @@ ledger of M entries bulk-loaded beforehand, and without caps (the reference). Pr
 rows/s, peak RSS and the ratio of CPU times; targets: the caps add at most 50% and the
 plan stays under 250 MB.
 
-    python benchmarks/ledger.py [--rows N] [--entries M]
+    python benchmarks/ledger.py [--rows N] [--entries M] [--backend local|postgres]
+
+`--backend postgres` keeps the state and the ledger in a schema of their own in the
+PostgreSQL of `DIALOGOPS_STATE_DSN` (default: the test server at 127.0.0.1:5432), dropped
+afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import random
@@ -19,15 +24,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from plan_throughput import MOBILE, TEMPLATES, write_csv
 
+from dialogops.commands.wiring import ledger_store
+from dialogops.config import load_config
 from dialogops.ledger.keys import LedgerKey
-from dialogops.ledger.sqlite import open_sqlite_ledger
 
 KEY = "benchmark-ledger-key-0123456789"
+DSN_ENV = "DIALOGOPS_STATE_DSN"
+TEST_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 DATE = dt.date(2099, 12, 15)
 PER_CAMPAIGN = 100_000
 
@@ -50,10 +60,11 @@ spec:
 """
 
 
-def project(root: Path, csv_path: Path, caps: bool) -> Path:
+def project(root: Path, csv_path: Path, caps: bool, state: str = "") -> Path:
     (root / "campaigns").mkdir(parents=True)
     os.link(csv_path, root / "phones.csv")
-    (root / "dialogops.yaml").write_text(CONFIG + (CAPS if caps else ""), encoding="utf-8")
+    config = CONFIG + (CAPS if caps else "") + state
+    (root / "dialogops.yaml").write_text(config, encoding="utf-8")
     templates = "".join(f"    {key}: {value!r}\n" for key, value in TEMPLATES.items())
     extra = "    on_frequency: skip\n" if caps else ""
     text = MANIFEST.format(date=DATE.isoformat(), extra=extra, templates=templates)
@@ -73,7 +84,7 @@ def load_ledger(root: Path, entries: int) -> float:
     key = LedgerKey(KEY.encode())
     started = time.perf_counter()
     dates = ledger_dates(max(1, entries // PER_CAMPAIGN))
-    with open_sqlite_ledger(root / "dialogops.state.json") as ledger:
+    with ledger_store(load_config(None, root)) as ledger:
         for n, date in enumerate(dates):
             rnd = random.Random(1000 + n)
             numbers = {
@@ -82,6 +93,41 @@ def load_ledger(root: Path, entries: int) -> float:
             hashes = [key.hash(number) for number in numbers]
             ledger.record(f"past-{n}", date, "sha256:" + "0" * 64, hashes, n + 1)
     return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def backend_state(backend: str) -> Iterator[str]:
+    """The `state:` config of `backend`: for postgres a fresh schema, dropped afterwards."""
+    if backend == "local":
+        yield ""
+        return
+    import psycopg
+    from psycopg import sql
+
+    os.environ.setdefault(DSN_ENV, TEST_DSN)
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    try:
+        yield f"state: {{backend: postgres, schema: {schema}}}\n"
+    finally:
+        with psycopg.connect(os.environ[DSN_ENV], autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def ledger_size(root: Path, backend: str) -> float:
+    """The ledger's size on disk in MB: the SQLite file, or the tables with their indexes."""
+    if backend == "local":
+        return sum(p.stat().st_size for p in root.iterdir() if "ledger" in p.name) / 2**20
+    import psycopg
+
+    schema = load_config(None, root).state_schema
+    with psycopg.connect(os.environ[DSN_ENV]) as conn:
+        found = conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname LIKE 'ledger%%' "
+            "AND c.relkind = 'r'",
+            (schema,),
+        ).fetchone()
+    return float(found[0] if found and found[0] else 0) / 2**20
 
 
 def plan(root: Path, cpu: int) -> tuple[float, float, float, str]:
@@ -109,22 +155,28 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="CSV rows (default 1e6)")
     parser.add_argument("--entries", type=int, default=10_000_000, help="ledger entries")
     parser.add_argument("--runs", type=int, default=2, help="runs of each plan (best kept)")
+    parser.add_argument("--backend", choices=["local", "postgres"], default="local")
     args = parser.parse_args()
     cpu = min(os.sched_getaffinity(0))
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, backend_state(args.backend) as state:
         base = Path(tmp)
         write_csv(base / "phones.csv", args.rows)
-        reference = project(base / "reference", base / "phones.csv", caps=False)
-        capped = project(base / "caps", base / "phones.csv", caps=True)
+        reference = project(base / "reference", base / "phones.csv", False, state)
+        capped = project(base / "caps", base / "phones.csv", True, state)
+        for root in (reference, capped):
+            subprocess.run(
+                [sys.executable, "-m", "dialogops", "state", "init"], cwd=root, check=True
+            )
         loaded = load_ledger(capped, args.entries)
-        size = sum(p.stat().st_size for p in capped.iterdir() if "ledger" in p.name) / 2**20
+        size = ledger_size(capped, args.backend)
         print(
             f"{dt.datetime.now():%Y-%m-%d %H:%M} {args.rows:,} rows against a ledger of "
             f"{args.entries:,} entries ({size:.0f} MB, loaded in {loaded:.1f} s); CPU {cpu}, "
             f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
         )
         results = {}
-        for label, root in (("without caps", reference), ("sqlite caps", capped)):
+        label_caps = f"{args.backend} caps"
+        for label, root in (("without caps", reference), (label_caps, capped)):
             runs = [plan(root, cpu) for _ in range(args.runs)]
             wall, seconds, peak, detail = min(runs, key=lambda r: r[1])
             results[label] = (seconds, peak)
@@ -133,8 +185,8 @@ def main() -> int:
                 f"{args.rows / seconds:9,.0f} rows/s  peak RSS {peak:6.1f} MB"
                 + (f"  [{detail}]" if detail else "")
             )
-    added = results["sqlite caps"][0] / results["without caps"][0] - 1
-    peak = results["sqlite caps"][1]
+    added = results[label_caps][0] / results["without caps"][0] - 1
+    peak = results[label_caps][1]
     ok = added <= 0.5 and peak < 250
     print(f"caps add {added:.0%} to plan CPU time; peak {peak:.0f} MB")
     print("targets (<= 50% added, < 250 MB):", "met" if ok else "NOT met")
