@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from dialogops.client.api import DialogClient
 from dialogops.client.errors import ApiRejected, ApiRetryLater, ApiUnauthorized
-from dialogops.errors import DialogOpsError
 from dialogops.hints import PLAIN, Hints
 from dialogops.ledger.recorder import Recorder
 from dialogops.ledger.records import LedgerCampaign
 from dialogops.masking import redact
 from dialogops.planner import Action
-from dialogops.render import create_body, fingerprint
+from dialogops.render import RequestBody
 from dialogops.state import State, StateEntry, StateLock, superseded, utc_now
 
 Result = Literal["created", "failed", "unknown", "skipped"]
@@ -71,19 +70,18 @@ class RetryPolicy:
 class Executor:
     """Runs the creates of a plan: `parallelism` workers take them from one queue in plan order.
 
-    Each worker renders and checks one create, writes it `pending`, POSTs it and records its
-    outcome; the lock session serialises the state writes, one durable write per change
-    (grouping them, 66 writes instead of 100, measured no faster on benchmarks/apply_latency.py:
-    a 1.37 s create phase either way, median of 15 runs, ideal 1 s). `stop` is set by a `401`,
-    a manifest changed under us, Ctrl-C or an unexpected error: creates already sent finish,
-    nothing new starts.
+    Each worker writes one create `pending`, POSTs the body the plan rendered and
+    fingerprinted (it is never rendered again) and records its outcome; the lock session
+    serialises the state writes, one durable write per change (grouping them, 66 writes
+    instead of 100, measured no faster on benchmarks/apply_latency.py: a 1.37 s create phase
+    either way, median of 15 runs, ideal 1 s). `stop` is set by a `401`, Ctrl-C or an
+    unexpected error: creates already sent finish, nothing new starts.
     """
 
     def __init__(
         self,
         lock: StateLock,
         client: DialogClient,
-        vars: Mapping[str, str],
         *,
         parallelism: int = 4,
         retry: RetryPolicy = RetryPolicy(),
@@ -95,7 +93,6 @@ class Executor:
         self._ledger = ledger
         self._hints = hints
         self._client = client
-        self._vars = dict(vars)
         self._parallelism = max(1, parallelism)
         self._retry = retry
         self._on_outcome = on_outcome
@@ -143,27 +140,12 @@ class Executor:
 
     def _create(self, action: Action) -> Outcome:
         name = action.name
-        if action.campaign is None or action.rendered is None:
-            raise ValueError(f"{name}: a {action.status} action has nothing to create")
+        rendered = action.rendered
+        if action.campaign is None or rendered is None or rendered.body is None:
+            raise ValueError(f"{name}: a {action.status} action has no body to send")
         if self.stop.is_set():
             return Outcome(name, "skipped", message=f"not started: {self._stop_reason}")
-        keep = None if self._ledger is None else self._ledger.keep(action.ledger)
-        try:
-            body = create_body(action.campaign, self._vars, keep)
-        except DialogOpsError as exc:
-            self.halt(f"{name} could not be rendered")
-            return Outcome(name, "failed", message=f"could not be rendered, nothing sent: {exc}")
-        if fingerprint(body) != action.rendered.fingerprint:
-            self.halt(f"the manifest of {name} changed during apply")
-            return Outcome(
-                name,
-                "failed",
-                message=(
-                    "its manifest or data files changed since the plan was made; nothing sent "
-                    "(run apply again to see the new plan)"
-                ),
-            )
-        pending = self._pending_entry(action, action.rendered.fingerprint, len(body["phones"]))
+        pending = self._pending_entry(action, rendered.fingerprint, rendered.stats.phones)
         recorded = None
         try:
             # The ledger first: with a store of its own (SQLite) a crash before the pending
@@ -172,7 +154,7 @@ class Executor:
             with self._together():
                 if self._ledger is not None:
                     recorded = self._ledger.sending(
-                        action.campaign, pending.fingerprint, body, action.ledger
+                        action.campaign, pending.fingerprint, action.ledger
                     )
                 self._lock.update(lambda state: state.put(pending))
         except Exception as exc:
@@ -183,7 +165,7 @@ class Executor:
             return Outcome(
                 name, "failed", message=f"state could not be written, nothing sent: {exc}"
             )
-        sent = self._send(action, body, pending, recorded)
+        sent = self._send(action, rendered.body, pending, recorded)
         if isinstance(sent, Outcome):
             return sent
         return self._record_created(action, pending, sent, recorded)
@@ -207,7 +189,7 @@ class Executor:
     def _send(
         self,
         action: Action,
-        body: Mapping[str, Any],
+        body: RequestBody,
         pending: StateEntry,
         recorded: LedgerCampaign | None,
     ) -> int | Outcome:
@@ -215,7 +197,7 @@ class Executor:
         retries = 0
         while True:
             try:
-                campaign_id = self._client.create_campaign(dict(body))
+                campaign_id = self._client.create_campaign(body.file, body.size)
             except ApiUnauthorized as exc:
                 self.halt("the API refused the credentials")
                 return self._forget(action, f"{exc}; no further creates were started", recorded)

@@ -4,14 +4,11 @@ its state entry), and how a manifest differs from it field by field: `old -> new
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dialogops.errors import Problem, RenderError, Rule
-from dialogops.inputfiles import open_regular
-from dialogops.specs import Campaign, InlineSource
+from dialogops.specs import Campaign
 from dialogops.state import Sent, SentSchedule, StateEntry, TemplateSource
 
 
@@ -27,8 +24,9 @@ class FieldChange:
     new: TemplateSource | None
 
 
-def sent_summary(campaign: Campaign, root: Path) -> Sent:
-    """The summary state keeps of what `campaign` sends; its data files are read to digest."""
+def sent_summary(campaign: Campaign, root: Path, data_files: Mapping[Path, str]) -> Sent:
+    """The summary state keeps of what `campaign` sends; `data_files` are the digests its
+    render took of its data files (`RenderedCampaign.data_files`)."""
     schedule = campaign.schedule
     return Sent(
         revision=campaign.revision,
@@ -45,7 +43,8 @@ def sent_summary(campaign: Campaign, root: Path) -> Sent:
             interval_minutes=schedule.interval_minutes,
         ),
         add_data=dict(campaign.add_data),
-        data_files=_digests(campaign, root),
+        # Data files were checked to lie inside the project root.
+        data_files={path.relative_to(root).as_posix(): d for path, d in data_files.items()},
     )
 
 
@@ -98,21 +97,3 @@ def _fields(sent: Sent, phones: int) -> dict[str, TemplateSource]:
 
 def _prefixed(prefix: str, values: Mapping[str, TemplateSource]) -> dict[str, TemplateSource]:
     return {f"{prefix}.{key}": value for key, value in values.items()}
-
-
-def _digests(campaign: Campaign, root: Path) -> dict[str, str]:
-    """`sha256:<hex>` of the phone file and each exclusion file, by path from `root`."""
-    source = campaign.phones.source
-    files = [] if isinstance(source, InlineSource) else [(source.path, source.location)]
-    files += [(exclude.path, exclude.location) for exclude in campaign.phones.exclude]
-    digests: dict[str, str] = {}
-    for path, where in files:
-        try:
-            with open_regular(path) as handle:
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        except OSError as exc:  # rendered a moment ago: it was changed or removed since
-            problem = Problem(where, "", f"cannot read {path}: {exc.strerror}", Rule.DATA_FILE)
-            raise RenderError([problem]) from exc
-        # Data files were checked to lie inside the project root.
-        digests[path.relative_to(root).as_posix()] = f"sha256:{digest}"
-    return digests

@@ -12,7 +12,7 @@ import enum
 import io
 import json
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,8 @@ READ_CHUNK = 1024 * 1024
 # Rows as `csv_rows` and `jsonl_records` stream them: the line a row starts on, and the row.
 CsvRows = Generator[tuple[int, list[str]], None, None]
 JsonlRecords = Generator[tuple[int, dict[str, Any]], None, None]
+# Given each byte of a file once, in order, as it is read (a digest's `update`).
+ByteSink = Callable[[memoryview], object]
 
 
 class Kind(enum.Enum):
@@ -134,13 +136,53 @@ def python_encoding(encoding: str) -> str:
     return "utf-8-sig" if info.name == "utf-8" else info.name
 
 
-def open_text(path: Path, encoding: str, shown: str) -> TextIO:
-    """Open a data file as text, with universal newlines off (the csv module's way)."""
+class _Teed(io.RawIOBase):
+    """A file read as it is, handing each byte to `sink` the first time it is read: a
+    rewind (the delimiter sniff) does not give the same bytes twice."""
+
+    def __init__(self, raw: io.RawIOBase, sink: ByteSink) -> None:
+        super().__init__()
+        self._raw, self._sink = raw, sink
+        self._position = self._given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._position = self._raw.seek(offset, whence)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: Any) -> int | None:
+        count = self._raw.readinto(buffer)
+        if count:
+            start, self._position = self._position, self._position + count
+            if self._position > self._given:
+                self._sink(memoryview(buffer)[max(self._given - start, 0) : count])
+                self._given = self._position
+        return count
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def open_text(path: Path, encoding: str, shown: str, sink: ByteSink | None = None) -> TextIO:
+    """Open a data file as text, with universal newlines off (the csv module's way);
+    `sink`, if given, sees every byte of the file as it is read."""
     codec = python_encoding(encoding)
     try:
-        return io.TextIOWrapper(open_regular(path), encoding=codec, newline="")
+        binary = open_regular(path)
     except OSError as exc:
         raise _open_failure(exc, shown) from None
+    if sink is not None:
+        binary = io.BufferedReader(_Teed(binary.detach(), sink))
+    return io.TextIOWrapper(binary, encoding=codec, newline="")
 
 
 def detect_delimiter(sample: str) -> str:
@@ -162,11 +204,16 @@ def sniff_delimiter(handle: TextIO) -> str:
 
 
 def csv_rows(
-    path: Path, shown: str, encoding: str = "utf-8", delimiter: str | None = None
+    path: Path,
+    shown: str,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    sink: ByteSink | None = None,
 ) -> CsvRows:
     """(line where the row starts, cells) for every non-empty row of a CSV file, header
-    included, read lazily; DataFileError when the file cannot be read."""
-    with open_text(path, encoding, shown) as handle:
+    included, read lazily; DataFileError when the file cannot be read. `sink` sees the
+    file's bytes as they are read."""
+    with open_text(path, encoding, shown, sink) as handle:
         line = 1  # where the row being read starts
         read = 0  # characters read
         row_begins = 0  # characters read before the row being read
@@ -210,10 +257,13 @@ def csv_header(rows: Iterator[tuple[int, list[str]]], phone_column: str, shown: 
     return CsvHeader(tuple(columns), columns.index(phone_column))
 
 
-def jsonl_records(path: Path, shown: str, encoding: str) -> JsonlRecords:
+def jsonl_records(
+    path: Path, shown: str, encoding: str, sink: ByteSink | None = None
+) -> JsonlRecords:
     """(line, object) for every non-blank line of a JSONL file, read lazily; DataFileError
-    when a line is not a JSON object or the file cannot be read."""
-    with open_text(path, encoding, shown) as handle:
+    when a line is not a JSON object or the file cannot be read. `sink` sees the file's
+    bytes as they are read."""
+    with open_text(path, encoding, shown, sink) as handle:
         line = 0
         try:
             # One character more than a row may hold tells a longer line without reading it.

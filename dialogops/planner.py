@@ -115,6 +115,12 @@ class Plan:
     def count(self, status: ActionStatus) -> int:
         return sum(1 for a in self.actions if a.status == status)
 
+    def close(self) -> None:
+        """Drop the request bodies kept for apply (`build_plan(keep_bodies=True)`)."""
+        for action in self.actions:
+            if action.rendered is not None:
+                action.rendered.close()
+
     def summary(self) -> str:
         """The one-line summary every view ends (or starts) with."""
         phones = self.phones_to_call
@@ -136,6 +142,7 @@ def build_plan(
     today: dt.date | None = None,
     hints: Hints = PLAIN,
     ledger: LedgerCheck | None = None,
+    keep_bodies: bool = False,
 ) -> Plan:
     """Render every targeted campaign and compare it with its state entry.
 
@@ -143,7 +150,9 @@ def build_plan(
     it would create (`today` on the config's wall clock), are raised together as one
     `RenderError`; options naming no campaign, or replacing one that is not changed, raise
     `UsageError`. With a `ledger`, the recipients of each campaign to create are judged
-    against the contact ledger (frequency caps, `only_new`) as they are rendered.
+    against the contact ledger (frequency caps, `only_new`) as they are rendered. With
+    `keep_bodies` (apply), each campaign's request body is kept as it was fingerprinted
+    (the ledger's filter applied), until `Plan.close`.
     """
     targets = tuple(dict.fromkeys(targets))
     replace = tuple(dict.fromkeys(replace))
@@ -165,31 +174,38 @@ def build_plan(
             raise UsageError(f"--replace {', '.join(outside)}: not among the --target campaigns")
     replacing = {c.name for c in campaigns if _targeted(c.name, replace)}
 
+    rendered: dict[str, RenderedCampaign] = {}
     judge = None if ledger is None else _judge(ledger, state, replacing)
-    rendered, problems = _render_all(campaigns, vars, config.policy.max_phones_per_campaign, judge)
-    problems = list(dict.fromkeys([*expansion.problems, *problems]))
-    if problems:
-        raise RenderError(problems)
-
-    actions = [
-        _action(c, rendered[c.name], state.get(c.name), c.name in replacing, hints)
-        for c in campaigns
-    ]
-    past = _past_dates(actions, today or today_in(config.timezone), config.timezone)
-    if past:
-        raise RenderError(past)
-    if ledger is not None:
-        actions = [_with_findings(a, ledger, vars) for a in actions]
-    actions = [_with_changes(a, project, expansion.assessments.get(a.name)) for a in actions]
-    orphans = [name for name in state.campaigns if not targets or _targeted(name, targets)]
-    actions += [
-        Action(name, "orphaned", None, None, state.campaigns[name])
-        for name in sorted(set(orphans) - manifest_names)
-    ]
-    not_changed = [a for a in actions if a.name in replacing and a.status != "replace"]
-    if not_changed:
-        details = ", ".join(f"{a.name} is {a.status}" for a in not_changed)
-        raise UsageError(f"--replace only applies to changed campaigns: {details}")
+    try:
+        problems = _render_all(
+            campaigns, vars, config.policy.max_phones_per_campaign, rendered, keep_bodies, judge
+        )
+        problems = list(dict.fromkeys([*expansion.problems, *problems]))
+        if problems:
+            raise RenderError(problems)
+        actions = [
+            _action(c, rendered[c.name], state.get(c.name), c.name in replacing, hints)
+            for c in campaigns
+        ]
+        past = _past_dates(actions, today or today_in(config.timezone), config.timezone)
+        if past:
+            raise RenderError(past)
+        if ledger is not None:
+            actions = [_with_findings(a, ledger, vars) for a in actions]
+        actions = [_with_changes(a, project, expansion.assessments.get(a.name)) for a in actions]
+        orphans = [name for name in state.campaigns if not targets or _targeted(name, targets)]
+        actions += [
+            Action(name, "orphaned", None, None, state.campaigns[name])
+            for name in sorted(set(orphans) - manifest_names)
+        ]
+        not_changed = [a for a in actions if a.name in replacing and a.status != "replace"]
+        if not_changed:
+            details = ", ".join(f"{a.name} is {a.status}" for a in not_changed)
+            raise UsageError(f"--replace only applies to changed campaigns: {details}")
+    except BaseException:
+        for result in rendered.values():
+            result.close()
+        raise
 
     return Plan(
         actions=tuple(sorted(actions, key=lambda a: a.name)),
@@ -224,14 +240,17 @@ def _render_all(
     campaigns: list[Campaign],
     vars: Mapping[str, str],
     max_phones: int | None,
+    rendered: dict[str, RenderedCampaign],
+    keep_bodies: bool,
     judge: Callable[[Campaign], Keep | None] | None = None,
-) -> tuple[dict[str, RenderedCampaign], list[Problem]]:
-    rendered: dict[str, RenderedCampaign] = {}
+) -> list[Problem]:
+    """Render each campaign into `rendered`; every problem found."""
     problems: list[Problem] = []
     # In plan order: the contact ledger counts each campaign's recipients for the next.
     for campaign in sorted(campaigns, key=lambda c: c.name):
         try:
-            result = render_campaign(campaign, vars, None if judge is None else judge(campaign))
+            keep = None if judge is None else judge(campaign)
+            result = render_campaign(campaign, vars, keep, keep_body=keep_bodies)
         except RenderError as exc:
             problems.extend(exc.problems)
             continue
@@ -249,7 +268,7 @@ def _render_all(
                     Rule.POLICY,
                 )
             )
-    return rendered, problems
+    return problems
 
 
 def _action(
@@ -291,6 +310,8 @@ def _with_findings(action: Action, ledger: LedgerCheck, vars: Mapping[str, str])
     if action.status == "changed" and campaign is not None and entry is not None:
         rendered = ledger.as_created(campaign, entry, vars)
         if rendered is not None:
+            if action.rendered is not None:
+                action.rendered.close()  # its kept body is not to be sent
             return dataclasses.replace(
                 action, status="unchanged", rendered=rendered, resolution=None
             )
@@ -340,6 +361,6 @@ def _with_changes(action: Action, project: Project, hours: Assessment | None) ->
         or action.status not in ("create", "replace", "changed")
     ):
         return action
-    sent = sent_summary(campaign, project.config.root)
+    sent = sent_summary(campaign, project.config.root, rendered.data_files)
     changes = None if entry is None else field_changes(entry, sent, rendered.stats.phones)
     return dataclasses.replace(action, sent=sent, changes=changes)

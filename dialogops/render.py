@@ -1,23 +1,25 @@
 """Campaign -> the documented create request body, and its fingerprint.
 
 `render_campaign` streams the phone rows straight into a SHA-256 of the canonical body,
-holding only a small batch at a time; `create_body` builds the same body in memory for
-the API call. Both share one row pipeline, so `fingerprint(create_body(c)) ==
-render_campaign(c).fingerprint`.
+holding only a small batch at a time. Asked to keep the body (apply), the same pass writes
+the canonical bytes to a spooled temporary file (in memory up to a few MB, then on disk):
+the body apply sends is the one whose fingerprint the plan shows, rendered once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from dialogops import localhours, phones, sources
 from dialogops.errors import Location, Problem, RenderError
 from dialogops.masking import mask_digits
-from dialogops.specs import Campaign
+from dialogops.specs import Campaign, InlineSource
 from dialogops.templates import AddDataError, Vars, compile_valid
 from dialogops.yamlio import display_path
 
@@ -26,6 +28,8 @@ INITIAL_STATE = "Создано"
 MAX_PROBLEMS = 50
 SAMPLE_SIZE = 5
 _BATCH = 2048
+# A kept body stays in memory up to this size, then moves to a temporary file.
+SPOOL_BYTES = 4 * 1024 * 1024
 
 # Asked once per recipient after dedupe, with its E.164 number and source position: whether
 # to call it (the contact ledger's frequency caps and `only_new` answer).
@@ -58,6 +62,17 @@ class SkippedRow:
 
 
 @dataclass(frozen=True)
+class RequestBody:
+    """A rendered create body: its canonical JSON in a spooled temporary file of `size` bytes.
+
+    The owner closes it (`RenderedCampaign.close`); the file is read from the start.
+    """
+
+    file: IO[bytes]
+    size: int
+
+
+@dataclass(frozen=True)
 class RenderedCampaign:
     name: str
     fingerprint: str  # "sha256:<64 hex>"
@@ -66,6 +81,14 @@ class RenderedCampaign:
     add_data_keys: tuple[str, ...]
     # The first MAX_PROBLEMS rows skipped as invalid; `stats.skipped` counts them all.
     skipped_rows: tuple[SkippedRow, ...] = ()
+    # `sha256:<hex>` of the phone file and each exclude file, hashed as they were read.
+    data_files: Mapping[Path, str] = field(default_factory=dict)
+    body: RequestBody | None = None  # when asked to keep it: exactly what was fingerprinted
+
+    def close(self) -> None:
+        """Drop the kept body, if any."""
+        if self.body is not None:
+            self.body.file.close()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -99,38 +122,50 @@ def campaign_object(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def create_body(
-    campaign: Campaign, vars: Mapping[str, str], keep: Keep | None = None
-) -> dict[str, Any]:
-    """The exact `POST /campaigns` body; RenderError lists every row that cannot be rendered."""
-    phone_list: list[dict[str, Any]] = []
-    _render_rows(campaign, vars, phone_list.extend, keep)
-    return {"campaign": campaign_object(campaign), "phones": phone_list}
-
-
 def render_campaign(
-    campaign: Campaign, vars: Mapping[str, str], keep: Keep | None = None
+    campaign: Campaign,
+    vars: Mapping[str, str],
+    keep: Keep | None = None,
+    *,
+    keep_body: bool = False,
 ) -> RenderedCampaign:
-    """Stats, sample phones and the fingerprint of the body, without holding the phones."""
+    """Stats, sample phones and the fingerprint of the body, without holding the phones;
+    with `keep_body`, the body itself in a spooled temporary file (the caller closes it)."""
     digest = hashlib.sha256()
+    # Closed here on a failure, else by the owner of the result.
+    spool = tempfile.SpooledTemporaryFile(SPOOL_BYTES) if keep_body else None  # noqa: SIM115
     # The canonical body is `{"campaign":...,"phones":[...]}` ("campaign" sorts first);
     # each batch is encoded as a list and its brackets dropped. The campaign part is
     # encoded only once the rows rendered without problems: a title that cannot be
     # encoded is one of those problems.
     first = True
 
-    def hash_batch(batch: list[dict[str, Any]]) -> None:
+    def write(data: bytes) -> None:
+        digest.update(data)
+        if spool is not None:
+            spool.write(data)
+
+    def write_batch(batch: list[dict[str, Any]]) -> None:
         nonlocal first
         if first:
-            digest.update(_body_head(campaign))
+            write(_body_head(campaign))
         text = _ENCODER.encode(batch)[1:-1]
-        digest.update((text if first else "," + text).encode("utf-8"))
+        write((text if first else "," + text).encode("utf-8"))
         first = False
 
-    stats, sample, keys, skipped = _render_rows(campaign, vars, hash_batch, keep)
-    if first:
-        digest.update(_body_head(campaign))
-    digest.update(b"]}")
+    try:
+        stats, sample, keys, skipped, files = _render_rows(campaign, vars, write_batch, keep)
+        if first:
+            write(_body_head(campaign))
+        write(b"]}")
+    except BaseException:
+        if spool is not None:
+            spool.close()
+        raise
+    body = None
+    if spool is not None:
+        body = RequestBody(spool, spool.tell())
+        spool.seek(0)
     return RenderedCampaign(
         name=campaign.name,
         fingerprint="sha256:" + digest.hexdigest(),
@@ -138,6 +173,8 @@ def render_campaign(
         sample_phones=sample,
         add_data_keys=keys,
         skipped_rows=skipped,
+        data_files=files,
+        body=body,
     )
 
 
@@ -221,11 +258,12 @@ def _render_rows(
     vars: Mapping[str, str],
     emit: Callable[[list[dict[str, Any]]], None],
     ledger_keep: Keep | None = None,
-) -> tuple[RenderStats, tuple[str, ...], tuple[str, ...], tuple[SkippedRow, ...]]:
+) -> tuple[RenderStats, tuple[str, ...], tuple[str, ...], tuple[SkippedRow, ...], dict[Path, str]]:
     """Run every row through phones and templates, passing batches of phone entries to `emit`.
 
     Order per row: invalid phone (error, or skipped), excluded, duplicate, then add_data.
-    Returns the stats, the first phones sent, the add_data keys and the first rows skipped.
+    Returns the stats, the first phones sent, the add_data keys, the first rows skipped and
+    the digests of the data files (the phone file first), taken as they were read.
     """
     spec = campaign.phones
     problems = _Problems(campaign)
@@ -234,8 +272,9 @@ def _render_rows(
     renderer, template_problems = compile_valid(campaign)
     problems.upfront.extend(template_problems)
     excludes: dict[str, int] = {}
+    read: dict[Path, str] = {}
     try:
-        excludes = sources.read_excludes(spec.exclude, spec.default_region)
+        excludes = sources.read_excludes(spec.exclude, spec.default_region, read)
     except RenderError as exc:
         problems.upfront.extend(exc.problems)
     region = spec.default_region
@@ -253,7 +292,7 @@ def _render_rows(
     excluded_by = [0] * len(spec.exclude)
 
     try:
-        for data, raw, position in sources.raw_rows(spec.source):
+        for data, raw, position in sources.raw_rows(spec.source, read):
             rows += 1
             if raw is None:
                 problems.add(position, column, f"the row has no {column!r} field")
@@ -314,4 +353,12 @@ def _render_rows(
         (display_path(e.path), count) for e, count in zip(spec.exclude, excluded_by, strict=True)
     )
     stats = RenderStats(rows, sent, duplicates, excluded, skipped, by_list, dropped)
-    return stats, tuple(sample), renderer.keys, tuple(skipped_rows)
+    files = {path: read[path] for path in _data_paths(campaign)}
+    return stats, tuple(sample), renderer.keys, tuple(skipped_rows), files
+
+
+def _data_paths(campaign: Campaign) -> list[Path]:
+    """The phone file (if any), then each exclude file."""
+    source = campaign.phones.source
+    paths = [] if isinstance(source, InlineSource) else [source.path]
+    return paths + [exclude.path for exclude in campaign.phones.exclude]

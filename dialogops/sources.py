@@ -6,13 +6,15 @@ entry) so rendering problems can point at it. Files are read lazily, row by row.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dialogops import datafiles, phones
-from dialogops.datafiles import DataFileError
+from dialogops.datafiles import ByteSink, DataFileError
 from dialogops.errors import Location, Problem, RenderError, Rule
 from dialogops.specs import CsvSource, Exclude, InlineSource, JsonlSource, PhoneSource
 from dialogops.yamlio import display_path
@@ -45,13 +47,26 @@ def origin(source: PhoneSource, position: int) -> Location:
     return Location(display_path(source.path), position, 1)
 
 
-def raw_rows(source: PhoneSource) -> Iterator[RawRow]:
-    """The rows of `source` as (record, phone text or None, position) tuples."""
+def raw_rows(source: PhoneSource, digests: dict[Path, str] | None = None) -> Iterator[RawRow]:
+    """The rows of `source` as (record, phone text or None, position) tuples; once a file
+    is read to its end, its `sha256:<hex>` is put in `digests` under its path."""
     if isinstance(source, CsvSource):
-        return _csv_rows(source)
+        return _csv_rows(source, digests)
     if isinstance(source, JsonlSource):
-        return _jsonl_rows(source)
+        return _jsonl_rows(source, digests)
     return _inline_rows(source)
+
+
+@contextmanager
+def _hashed(path: Path, digests: dict[Path, str] | None) -> Iterator[ByteSink | None]:
+    """A sink for the bytes of `path` as they are read, giving its digest to `digests`
+    when the block ends without an error (the file was read whole)."""
+    if digests is None:
+        yield None
+        return
+    digest = hashlib.sha256()
+    yield digest.update
+    digests[path] = "sha256:" + digest.hexdigest()
 
 
 @contextmanager
@@ -64,11 +79,14 @@ def _reported(where: Location) -> Iterator[None]:
         raise RenderError([Problem(where, "", exc.problem.message, Rule.DATA_FILE)]) from None
 
 
-def _csv_rows(source: CsvSource) -> Iterator[RawRow]:
+def _csv_rows(source: CsvSource, digests: dict[Path, str] | None) -> Iterator[RawRow]:
     shown = display_path(source.path)
     with (
         _reported(source.location),
-        closing(datafiles.csv_rows(source.path, shown, source.encoding, source.delimiter)) as rows,
+        _hashed(source.path, digests) as sink,
+        closing(
+            datafiles.csv_rows(source.path, shown, source.encoding, source.delimiter, sink)
+        ) as rows,
     ):
         header = datafiles.csv_header(rows, source.phone_column, shown)
         columns, phone_at = header.columns, header.phone_index
@@ -86,11 +104,12 @@ def _csv_rows(source: CsvSource) -> Iterator[RawRow]:
                 yield data, phone, line
 
 
-def _jsonl_rows(source: JsonlSource) -> Iterator[RawRow]:
+def _jsonl_rows(source: JsonlSource, digests: dict[Path, str] | None) -> Iterator[RawRow]:
     shown = display_path(source.path)
     with (
         _reported(source.location),
-        closing(datafiles.jsonl_records(source.path, shown, source.encoding)) as records,
+        _hashed(source.path, digests) as sink,
+        closing(datafiles.jsonl_records(source.path, shown, source.encoding, sink)) as records,
     ):
         for line, record in records:
             yield record, _phone_text(record.get(source.phone_column)), line
@@ -125,31 +144,42 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_excludes(excludes: Sequence[Exclude], region: str) -> dict[str, int]:
+def read_excludes(
+    excludes: Sequence[Exclude], region: str, digests: dict[Path, str] | None = None
+) -> dict[str, int]:
     """The E.164 numbers listed in the exclude files (one number a line, or a CSV column),
     each with the index of the first file that lists it.
 
     A CSV file with a `phone` column is read by that column; otherwise the first column
     is used and a first line without digits is taken as a header. Blank lines and lines
     starting with `#` are ignored. Every invalid number is reported, with its file:line.
+    Each file's digest is put in `digests`, as `raw_rows` does.
     """
     numbers: dict[str, int] = {}
     problems: list[Problem] = []
     for index, exclude in enumerate(excludes):
-        problems.extend(_read_exclude(exclude, region, index, numbers))
+        problems.extend(_read_exclude(exclude, region, index, numbers, digests))
     if problems:
         raise RenderError(problems)
     return numbers
 
 
 def _read_exclude(
-    exclude: Exclude, region: str, index: int, numbers: dict[str, int]
+    exclude: Exclude,
+    region: str,
+    index: int,
+    numbers: dict[str, int],
+    digests: dict[Path, str] | None,
 ) -> list[Problem]:
     problems: list[Problem] = []
     display = display_path(exclude.path)
     column = 0
     first = True
-    with _reported(exclude.location), closing(datafiles.csv_rows(exclude.path, display)) as rows:
+    with (
+        _reported(exclude.location),
+        _hashed(exclude.path, digests) as sink,
+        closing(datafiles.csv_rows(exclude.path, display, sink=sink)) as rows,
+    ):
         for line, cells in rows:
             if not cells[0].strip() or cells[0].lstrip().startswith("#"):
                 continue

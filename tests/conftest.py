@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from dialogops.render import canonical_json
 from dialogops.sandbox import SandboxServer
 
 _real_connect = socket.socket.connect
@@ -41,6 +42,12 @@ def _network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Annotations name files relative to it: a test run inside GitHub Actions must not see it.
     monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
     yield
+
+
+def upload(body: object) -> tuple[io.BytesIO, int]:
+    """A create body as `DialogClient.create_campaign` takes it: its JSON, and the size."""
+    data = canonical_json(body)
+    return io.BytesIO(data), len(data)
 
 
 def child_env(env: dict[str, str] | None = None) -> dict[str, str]:

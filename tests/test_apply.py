@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -54,21 +56,21 @@ class Harness:
                 self.sandbox.url, token=SANDBOX_TOKEN, timeout=2, retry_503=retry_503
             ) as client,
         ):
-            plan = self.plan(lock, **options)
-            refuse_blockers(plan)
-            executor = Executor(
-                lock,
-                client,
-                {},
-                parallelism=parallelism,
-                retry=retry or RetryPolicy(max_wait=1.0),
-                on_outcome=seen.append,
-            )
-            if halt_first:
-                executor.halt(halt_first)
-            if meanwhile is not None:
-                threading.Thread(target=meanwhile, args=(executor,), daemon=True).start()
-            return ApplyResult(executor.run(plan.creates)), seen
+            plan = self.plan(lock, keep_bodies=True, **options)
+            with contextlib.closing(plan):
+                refuse_blockers(plan)
+                executor = Executor(
+                    lock,
+                    client,
+                    parallelism=parallelism,
+                    retry=retry or RetryPolicy(max_wait=1.0),
+                    on_outcome=seen.append,
+                )
+                if halt_first:
+                    executor.halt(halt_first)
+                if meanwhile is not None:
+                    threading.Thread(target=meanwhile, args=(executor,), daemon=True).start()
+                return ApplyResult(executor.run(plan.creates)), seen
 
 
 @pytest.fixture
@@ -241,11 +243,11 @@ def test_a_changed_campaign_blocks_apply_naming_the_fix(harness: Harness) -> Non
     )
 
 
-def test_a_manifest_changed_during_apply_sends_nothing_for_it_and_starts_nothing_new(
+def test_apply_sends_the_body_the_plan_fingerprinted_even_if_the_file_changes_after(
     tmp_path: Path,
     sandbox: SandboxServer,
 ) -> None:
-    root = write_project(tmp_path / "project", ["alpha", "beta"])
+    root = write_project(tmp_path / "project", ["alpha"])
     (root / "campaigns" / "phones.csv").write_text("phone\n+79990000001\n", encoding="utf-8")
     text = (root / "campaigns" / "alpha.yaml").read_text("utf-8")
     before, after = text.split("    inline:\n", 1)
@@ -259,14 +261,20 @@ def test_a_manifest_changed_during_apply_sends_nothing_for_it_and_starts_nothing
         backend.lock("test") as lock,
         DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client,
     ):
-        plan = build_plan(load_project([], load_config(None, root)), lock.read())
+        plan = build_plan(load_project([], load_config(None, root)), lock.read(), keep_bodies=True)
+        # Rendered once, by the plan: what the file holds afterwards is never read.
         (root / "campaigns" / "phones.csv").write_text("phone\n+79990000002\n", encoding="utf-8")
-        outcomes = Executor(lock, client, {}, parallelism=1).run(plan.creates)
+        outcomes = Executor(lock, client, parallelism=1).run(plan.creates)
+        plan.close()
 
-    assert [(o.name, o.result) for o in outcomes] == [("alpha", "failed"), ("beta", "skipped")]
-    assert "changed since the plan was made" in outcomes[0].message
-    assert sandbox.requests == []
-    assert LocalBackend(root / "dialogops.state.json").read().campaigns == {}
+    assert [(o.name, o.result) for o in outcomes] == [("alpha", "created")]
+    [received] = sandbox.requests
+    [action] = plan.creates
+    assert action.rendered is not None
+    assert received.digest == action.rendered.fingerprint
+    assert [p["phone"] for p in received.body["phones"]] == ["+79990000001"]
+    entry = LocalBackend(root / "dialogops.state.json").read().campaigns["alpha"]
+    assert entry.fingerprint == action.rendered.fingerprint
 
 
 def test_a_halted_executor_starts_nothing(harness: Harness) -> None:
@@ -288,15 +296,16 @@ def test_stopping_during_a_retry_wait_abandons_the_retry_and_forgets_the_entry(
         backend.lock("test") as lock,
         DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client,
     ):
-        plan = build_plan(load_project([], load_config(None, root)), lock.read())
-        executor = Executor(lock, client, {}, retry=RetryPolicy(max_wait=30))
+        plan = build_plan(load_project([], load_config(None, root)), lock.read(), keep_bodies=True)
+        executor = Executor(lock, client, retry=RetryPolicy(max_wait=30))
 
         def interrupt_once_refused() -> None:
             wait_for(lambda: bool(sandbox.requests), "the refused create")
             executor.halt("apply was interrupted")
 
         threading.Thread(target=interrupt_once_refused, daemon=True).start()
-        [outcome] = executor.run(plan.creates)
+        with contextlib.closing(plan):
+            [outcome] = executor.run(plan.creates)
 
     assert (outcome.result, outcome.message) == ("skipped", "not retried: apply was interrupted")
     assert backend.read().campaigns == {}
@@ -325,16 +334,17 @@ def test_workers_keep_at_most_parallelism_creates_in_flight_taken_in_plan_order(
     most = 0
     send = DialogClient.create_campaign
 
-    def counted(self: DialogClient, body: Any) -> int:
+    def counted(self: DialogClient, body: IO[bytes], size: int) -> int:
         nonlocal most
+        name = json.loads(body.read())["campaign"]["name"]
         with guard:
-            in_flight.append(body["campaign"]["name"])
+            in_flight.append(name)
             most = max(most, len(in_flight))
         try:
-            return send(self, body)
+            return send(self, body, size)
         finally:
             with guard:
-                in_flight.remove(body["campaign"]["name"])
+                in_flight.remove(name)
 
     monkeypatch.setattr(DialogClient, "create_campaign", counted)
 
@@ -402,7 +412,7 @@ def test_an_unexpected_error_is_unknown_and_starts_no_other_create(
     def broken(*_args: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("dialogops.apply.create_body", broken)
+    monkeypatch.setattr("dialogops.apply.utc_now", broken)  # before the pending entry
 
     summary, seen = harness.apply(parallelism=1)
 
@@ -421,7 +431,7 @@ def test_an_unexpected_error_while_sending_is_unknown_and_shows_no_secret(
     harness: Harness,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def fails(self: DialogClient, body: Any) -> int:
+    def fails(self: DialogClient, body: IO[bytes], size: int) -> int:
         raise ValueError(f"Invalid header value b'Bearer {SANDBOX_TOKEN}'")
 
     monkeypatch.setattr(DialogClient, "create_campaign", fails)

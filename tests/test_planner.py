@@ -188,7 +188,7 @@ def test_resolutions_repeat_sandbox_and_env() -> None:
 def revised(revision: int, *, edited: bool) -> tuple[Plan, Plan]:
     """The plan of campaign `c` at `revision`, created at revision 1 (edited since or not)."""
     created = make_campaign("c")
-    entry = entry_for(created, sent=sent_summary(created, Path("/p")))
+    entry = entry_for(created, sent=sent_summary(created, Path("/p"), {}))
     now = make_campaign("c", PHONES[:3] if edited else PHONES)
     now = dataclasses.replace(now, revision=revision)
     state = make_state(entry)
@@ -214,7 +214,7 @@ def test_a_raised_revision_replaces_a_created_campaign(
 
 def test_a_lower_revision_than_recorded_is_no_replacement() -> None:
     campaign = dataclasses.replace(make_campaign("c"), revision=3)
-    entry = entry_for(campaign, sent=sent_summary(campaign, Path("/p")))
+    entry = entry_for(campaign, sent=sent_summary(campaign, Path("/p"), {}))
     lowered = dataclasses.replace(campaign, revision=2)
     assert statuses(build_plan(make_project(lowered), make_state(entry))) == {"c": "unchanged"}
 
@@ -227,7 +227,7 @@ def test_an_unknown_outcome_stays_unknown_whatever_the_revision() -> None:
 
 def test_changed_fields_are_listed_old_to_new() -> None:
     created = make_campaign("c", add_data={"name": "{{ row.phone }}", "gone": "x"})
-    entry = entry_for(created, sent=sent_summary(created, Path("/p")))
+    entry = entry_for(created, sent=sent_summary(created, Path("/p"), {}))
     later = dataclasses.replace(
         make_campaign(
             "c", PHONES[:3], title="Опрос", add_data={"name": "{{ row.phone }}!", "n": 1}
@@ -244,7 +244,7 @@ def test_changed_fields_are_listed_old_to_new() -> None:
         FieldChange("add_data.n", None, 1),
         FieldChange("phones", 4, 3),
     )
-    assert changed.sent == sent_summary(later, Path("/p"))
+    assert changed.sent == sent_summary(later, Path("/p"), {})
 
 
 def test_an_entry_without_a_summary_plans_with_changes_not_recorded() -> None:

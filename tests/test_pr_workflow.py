@@ -3,6 +3,7 @@ plans among other merges, var files and environments, and --sandbox on every com
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shlex
@@ -14,7 +15,7 @@ from typing import Any
 from dialogops.client.api import DialogClient
 from dialogops.config import load_config
 from dialogops.manifests import load_project, today_in
-from dialogops.render import create_body
+from dialogops.render import render_campaign
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
 from tests.conftest import CliResult, child_env, run_cli
 from tests.samples import REPO, api_env, example_project, start_state, state_as_started
@@ -109,8 +110,10 @@ def test_a_finished_campaign_in_state_leaves_validate_plan_and_its_report_workin
     config = load_config(None, root)
     done = load_project([], config).campaign("done")
     assert done is not None
-    with DialogClient(sandbox.url, token=SANDBOX_TOKEN) as client:
-        done_id = client.create_campaign(create_body(done, {}))
+    rendered = render_campaign(done, {}, keep_body=True)
+    assert rendered.body is not None
+    with DialogClient(sandbox.url, token=SANDBOX_TOKEN) as client, contextlib.closing(rendered):
+        done_id = client.create_campaign(rendered.body.file, rendered.body.size)
     ok(run_cli(["import", "done", str(done_id)], root, env=env))
 
     validated = ok(run_cli(["validate"], root))

@@ -280,7 +280,7 @@ def test_an_empty_plan_says_so() -> None:
 
 def test_changed_fields_show_old_to_new_with_digests_cut_short() -> None:
     created = make_campaign("c", add_data={"vip": True, "note": ""})
-    entry = entry_for(created, sent=sent_summary(created, Path("/p")))
+    entry = entry_for(created, sent=sent_summary(created, Path("/p"), {}))
     assert entry.sent is not None
     recorded = msgspec.structs.replace(
         entry,

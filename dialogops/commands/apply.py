@@ -23,7 +23,7 @@ from dialogops.commands.project import ProjectFiles
 from dialogops.commands.wiring import ledger_store, no_state, open_client, state_backend
 from dialogops.errors import StateError, UsageError
 from dialogops.hints import PLAIN, Hints
-from dialogops.ledger.judge import LedgerCheck, needed_by
+from dialogops.ledger.judge import needed_by
 from dialogops.ledger.keys import optional_key, require_key
 from dialogops.ledger.recorder import Recorder
 from dialogops.manifests import load_project
@@ -97,9 +97,11 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
             if applied:
                 view.already_applied(applied)
                 return 0
+        # Each body to send is rendered once, here: the one the plan fingerprints, with
+        # the recipients the contact ledger leaves out already left out.
         check = None
-        if recorder is not None and needed is not None:
-            check = LedgerCheck(recorder.ledger, recorder.key, config.policy.frequency, files.hints)
+        if recorder is not None:
+            check = recorder.check(config.policy.frequency, files.hints)
         plan = build_plan(
             project,
             state,
@@ -108,21 +110,23 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
             vars=vars,
             hints=files.hints,
             ledger=check,
+            keep_bodies=True,
         )
-        if saved is not None:
-            check_fresh(saved, plan)
-        view.plan(plan)
-        refuse_blockers(plan)
-        if not plan.creates:
-            view.nothing_to_create()
-            return 0
-        # The sandbox starts a state of its own; a real one is started on purpose.
-        if not files.sandbox and not backend.exists():
-            raise StateError("apply refused: " + no_state(backend, files.hints))
-        if saved is None and not request.auto_approve:
-            confirm(len(plan.creates), ask, files.hints)
-        with open_client(config, sandbox=files.sandbox) as client:
-            return _execute(plan, lock, client, vars, request.parallelism, view, recorder)
+        with contextlib.closing(plan):
+            if saved is not None:
+                check_fresh(saved, plan)
+            view.plan(plan)
+            refuse_blockers(plan)
+            if not plan.creates:
+                view.nothing_to_create()
+                return 0
+            # The sandbox starts a state of its own; a real one is started on purpose.
+            if not files.sandbox and not backend.exists():
+                raise StateError("apply refused: " + no_state(backend, files.hints))
+            if saved is None and not request.auto_approve:
+                confirm(len(plan.creates), ask, files.hints)
+            with open_client(config, sandbox=files.sandbox) as client:
+                return _execute(plan, lock, client, request.parallelism, view, recorder)
 
 
 def check_options(saved: SavedPlan, targets: tuple[str, ...], replace: tuple[str, ...]) -> None:
@@ -169,7 +173,6 @@ def _execute(
     plan: Plan,
     lock: StateLock,
     client: DialogClient,
-    vars: Mapping[str, str],
     parallelism: int,
     view: ApplyView,
     recorder: Recorder | None,
@@ -178,7 +181,6 @@ def _execute(
     executor = Executor(
         lock,
         client,
-        vars,
         parallelism=parallelism,
         on_outcome=progress.done,
         hints=plan.hints,

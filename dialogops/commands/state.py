@@ -122,7 +122,7 @@ def import_campaign(
         raise UsageError(f"no Campaign named {name!r} in the manifests")
     values = resolve_vars(config.vars, var_files, vars)
     rendered = render_campaign(campaign, values)
-    sent = sent_summary(campaign, config.root)
+    sent = sent_summary(campaign, config.root, rendered.data_files)
     backend = state_backend(config, sandbox=files.sandbox)
     with backend.lock(command, lock_timeout) as lock:
         state = lock.read()

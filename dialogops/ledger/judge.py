@@ -189,14 +189,25 @@ class LedgerCheck:
     """Frequency caps and `only_new` for every campaign of one plan, in plan order."""
 
     def __init__(
-        self, ledger: Ledger, key: LedgerKey, caps: Frequency, hints: Hints = PLAIN
+        self,
+        ledger: Ledger,
+        key: LedgerKey,
+        caps: Frequency,
+        hints: Hints = PLAIN,
+        *,
+        keep_sent: bool = False,
     ) -> None:
+        """With `keep_sent` (apply), the hashes each campaign to create keeps are held for
+        `sent`, also for a campaign the ledger has nothing to judge."""
         self.ledger = ledger
         self.key = key
         self.caps = caps
         self.hints = hints
+        self._keep_sent = keep_sent
         self._planned: list[tuple[int, bytes]] = []  # (day, kept hashes) per campaign checked
         self._checks: dict[str, CampaignCheck] = {}
+        self._judged: set[str] = set()
+        self._sent: dict[str, bytes] = {}
         self._open: CampaignCheck | None = None
 
     def start(self, campaign: Campaign, entry: StateEntry | None, replacing: bool) -> Keep | None:
@@ -211,7 +222,10 @@ class LedgerCheck:
         replaced = self._replaced(campaign, entry)
         counts = self._counts(campaign.schedule.date) if self.caps.rules else None
         if counts is None and replaced is None:
-            return None
+            if not self._keep_sent:
+                return None
+        else:
+            self._judged.add(campaign.name)
         check = CampaignCheck(campaign, self.key, counts, replaced)
         self._checks[campaign.name] = self._open = check
         return check.keep
@@ -219,7 +233,10 @@ class LedgerCheck:
     def _close_previous(self) -> None:
         if self._open is not None:
             day = self._open.campaign.schedule.date.toordinal()
-            self._planned.append((day, bytes(self._open.kept)))
+            kept = bytes(self._open.kept)
+            self._planned.append((day, kept))
+            if self._keep_sent:
+                self._sent[self._open.campaign.name] = kept
             self._open.kept = bytearray()
             self._open = None
 
@@ -240,7 +257,14 @@ class LedgerCheck:
 
     def findings(self, name: str) -> LedgerFindings | None:
         check = self._checks.get(name)
-        return None if check is None else check.findings()
+        return None if check is None or name not in self._judged else check.findings()
+
+    def sent(self, name: str) -> bytes | None:
+        """The hashes, joined, of the recipients `name` keeps (with `keep_sent`)."""
+        if name in self._sent:
+            return self._sent[name]
+        check = self._checks.get(name)
+        return None if check is None else bytes(check.kept)
 
     def _counts(self, date: dt.date) -> _Counts:
         window = Window.of(date)

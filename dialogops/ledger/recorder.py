@@ -7,16 +7,15 @@ removed again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from typing import Any
 
-from dialogops.ledger.judge import LedgerFindings
+from dialogops.hints import Hints
+from dialogops.ledger.judge import LedgerCheck, LedgerFindings
 from dialogops.ledger.keys import LedgerKey
+from dialogops.ledger.keyset import split
 from dialogops.ledger.records import LedgerCampaign
 from dialogops.ledger.store import Ledger
-from dialogops.render import Keep
-from dialogops.specs import Campaign
+from dialogops.specs import Campaign, Frequency
 
 
 class Recorder:
@@ -25,26 +24,25 @@ class Recorder:
     def __init__(self, ledger: Ledger, key: LedgerKey) -> None:
         self.ledger = ledger
         self.key = key
+        self._check: LedgerCheck | None = None
 
-    def keep(self, findings: LedgerFindings | None) -> Keep | None:
-        """The row filter that leaves out what the plan left out, or None to keep all."""
-        if findings is None or not findings.dropped:
-            return None
-        dropped, hash = findings.dropped, self.key.hash
-        return lambda e164, _position: hash(e164) not in dropped
+    def check(self, caps: Frequency, hints: Hints) -> LedgerCheck:
+        """The check apply's plan renders with: it judges the recipients and keeps the
+        hashes of those each campaign sends, for `sending`."""
+        self._check = LedgerCheck(self.ledger, self.key, caps, hints, keep_sent=True)
+        return self._check
 
     def sending(
-        self,
-        campaign: Campaign,
-        fingerprint: str,
-        body: Mapping[str, Any],
-        findings: LedgerFindings | None,
+        self, campaign: Campaign, fingerprint: str, findings: LedgerFindings | None
     ) -> LedgerCampaign:
-        """Record the recipients of `body`, about to be sent, and those left out of it."""
-        hashes = (self.key.hash(phone["phone"]) for phone in body["phones"])
+        """Record the recipients of `campaign`'s body as the plan rendered it, about to be
+        sent, and those left out of it."""
+        sent = None if self._check is None else self._check.sent(campaign.name)
+        if sent is None:
+            raise ValueError(f"{campaign.name}: the plan kept no recipients to record")
         left_out = () if findings is None else findings.dropped
         date = campaign.schedule.date
-        return self.ledger.record(campaign.name, date, fingerprint, hashes, left_out=left_out)
+        return self.ledger.record(campaign.name, date, fingerprint, split(sent), left_out=left_out)
 
     def created(self, recorded: LedgerCampaign, campaign_id: int) -> None:
         self.ledger.confirm(recorded, campaign_id)

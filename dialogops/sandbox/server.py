@@ -7,6 +7,7 @@ routes, authenticates, applies faults in order and writes the JSON answers.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import logging
@@ -54,6 +55,7 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: Any  # the parsed JSON, None when the body was not JSON
+    digest: str = ""  # "sha256:<hex>" of the body's bytes as received
 
 
 def is_loopback(host: str) -> bool:
@@ -120,7 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
             raw = self._read_body()
             form = self.headers.get_content_type() == "application/x-www-form-urlencoded"
             body = _form(raw) if form else self._parse(raw)
-            self.server.sandbox._record(self.command, path, dict(self.headers.items()), body)
+            self.server.sandbox._record(
+                self.command, path, dict(self.headers.items()), body, _digest(raw)
+            )
             if path == "/api/login":
                 self._login(body, form=form)
             elif path == "/api/campaigns":
@@ -291,6 +295,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+def _digest(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
 def _form(raw: bytes) -> dict[str, str]:
     """An urlencoded form as a dict (a field given twice keeps its last value)."""
     try:
@@ -424,7 +432,9 @@ class SandboxServer:
         """How many campaigns were stored per `campaign.name`: a duplicate shows as 2+."""
         return self._store.counts_by_name()
 
-    def _record(self, method: str, path: str, headers: Mapping[str, str], body: Any) -> None:
+    def _record(
+        self, method: str, path: str, headers: Mapping[str, str], body: Any, digest: str = ""
+    ) -> None:
         if not self._record_requests:
             return
         seen = {
@@ -433,4 +443,4 @@ class SandboxServer:
         if isinstance(body, dict) and "password" in body:
             body = {**body, "password": "<redacted>"}
         with self._lock:
-            self.requests.append(ReceivedRequest(method, path, seen, body))
+            self.requests.append(ReceivedRequest(method, path, seen, body, digest))
