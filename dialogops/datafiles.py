@@ -361,16 +361,31 @@ def _inspect_csv(source: CsvSource, shown: str, count_rows: bool) -> Inspection:
 
 def _inspect_jsonl(source: JsonlSource, shown: str, count_rows: bool) -> Inspection:
     with closing(jsonl_records(source.path, shown, source.encoding)) as records:
-        first = next(records, None)
-        if first is None:
-            message = f"{shown} is empty: a JSONL phone file needs one JSON object per line"
-            raise DataFileError(Kind.EMPTY, message)
-        line, record = first
-        if source.phone_column not in record:
-            hint = did_you_mean(source.phone_column, list(record))
-            message = f"{shown} line {line} has no key {source.phone_column!r}{hint}"
-            raise DataFileError(Kind.COLUMN, message)
-        return Inspection(tuple(record), 1 + sum(1 for _ in records) if count_rows else None)
+        checked = phone_records(records, source.phone_column, shown)
+        _, first = next(checked)
+        return Inspection(tuple(first), 1 + sum(1 for _ in checked) if count_rows else None)
+
+
+def phone_records(
+    records: Iterator[tuple[int, dict[str, Any]]], phone_column: str, shown: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`records` (as given by `jsonl_records`), the file checked to hold one, and the
+    first to hold `phone_column`."""
+    first = next(records, None)
+    if first is None:
+        message = f"{shown} is empty: a JSONL phone file needs one JSON object per line"
+        raise DataFileError(Kind.EMPTY, message)
+    line, record = first
+    if phone_column not in record:
+        hint = did_you_mean(phone_column, list(record))
+        raise DataFileError(Kind.COLUMN, f"{shown} line {line} has no key {phone_column!r}{hint}")
+    yield first
+    yield from records
+
+
+def too_many_rows(shown: str, rows: int, limit: int) -> str:
+    """The policy problem of a phone file of more rows than a campaign may call."""
+    return f"{shown} has {rows} rows, more than the {limit} phones allowed by policy"
 
 
 def _first_undecodable_line(path: Path, codec: str, shown: str) -> int | None:

@@ -16,7 +16,14 @@ from typing import Any
 from dialogops import datafiles, phones
 from dialogops.datafiles import ByteSink, DataFileError
 from dialogops.errors import Location, Problem, RenderError, Rule
-from dialogops.specs import CsvSource, Exclude, InlineSource, JsonlSource, PhoneSource
+from dialogops.specs import (
+    CsvSource,
+    Exclude,
+    FileChecks,
+    InlineSource,
+    JsonlSource,
+    PhoneSource,
+)
 from dialogops.yamlio import display_path
 
 # A raw row: the record, its phone text (None when the record has no phone field) and its
@@ -70,19 +77,36 @@ def _hashed(path: Path, digests: dict[Path, str] | None) -> Iterator[ByteSink | 
 
 
 @contextmanager
-def _reported(where: Location) -> Iterator[None]:
-    """A data file problem as a RenderError placed where the manifest names the file,
-    worded as `validate` words it."""
+def _reported(where: Location, checks: FileChecks | None = None) -> Iterator[None]:
+    """A data file problem as a RenderError, worded as `validate` words it: placed where
+    validation would place it (`checks`), else where the manifest names the file."""
     try:
         yield
     except DataFileError as exc:
-        raise RenderError([Problem(where, "", exc.problem.message, Rule.DATA_FILE)]) from None
+        found = exc.problem
+        place, field = (where, "") if checks is None else checks.places[found.kind.field]
+        raise RenderError([Problem(place, field, found.message, Rule.DATA_FILE)]) from None
+
+
+def _shown(source: CsvSource | JsonlSource) -> str:
+    """The file as messages name it: as the manifest writes it when the render checks it."""
+    return display_path(source.path) if source.checks is None else source.checks.written
+
+
+def _check_count(checks: FileChecks | None, rows: int) -> None:
+    """The policy's bound on a file's rows, checked as validation checks it."""
+    if checks is None or checks.max_rows is None or rows <= checks.max_rows:
+        return
+    place, field = checks.places["path"]
+    message = datafiles.too_many_rows(checks.written, rows, checks.max_rows)
+    raise RenderError([Problem(place, field, message, Rule.POLICY)])
 
 
 def _csv_rows(source: CsvSource, digests: dict[Path, str] | None) -> Iterator[RawRow]:
-    shown = display_path(source.path)
+    shown = _shown(source)
+    rows_read = 0
     with (
-        _reported(source.location),
+        _reported(source.location, source.checks),
         _hashed(source.path, digests) as sink,
         closing(
             datafiles.csv_rows(source.path, shown, source.encoding, source.delimiter, sink)
@@ -92,6 +116,7 @@ def _csv_rows(source: CsvSource, digests: dict[Path, str] | None) -> Iterator[Ra
         columns, phone_at = header.columns, header.phone_index
         width = len(columns)
         for line, cells in rows:
+            rows_read += 1
             if len(cells) == width:
                 phone: str | None = cells[phone_at]
                 data = dict(zip(columns, cells, strict=True))
@@ -102,17 +127,21 @@ def _csv_rows(source: CsvSource, digests: dict[Path, str] | None) -> Iterator[Ra
                 data = dict(zip(columns, cells, strict=False))
             if phone or any(cell.strip() for cell in cells):
                 yield data, phone, line
+        _check_count(source.checks, rows_read)
 
 
 def _jsonl_rows(source: JsonlSource, digests: dict[Path, str] | None) -> Iterator[RawRow]:
-    shown = display_path(source.path)
+    shown = _shown(source)
+    rows_read = 0
     with (
-        _reported(source.location),
+        _reported(source.location, source.checks),
         _hashed(source.path, digests) as sink,
         closing(datafiles.jsonl_records(source.path, shown, source.encoding, sink)) as records,
     ):
-        for line, record in records:
+        for line, record in datafiles.phone_records(records, source.phone_column, shown):
+            rows_read += 1
             yield record, _phone_text(record.get(source.phone_column)), line
+        _check_count(source.checks, rows_read)
 
 
 def _inline_rows(source: InlineSource) -> Iterator[RawRow]:

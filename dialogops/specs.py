@@ -132,12 +132,26 @@ class Config:
 
 
 @dataclass(frozen=True)
+class FileChecks:
+    """A phone file's checks left by validation to the one read that renders it (plan and
+    apply read each data file once): where validation places each problem, and the policy.
+    """
+
+    written: str  # the path as the manifest writes it, as messages name the file
+    # by the manifest setting a problem belongs to (`path`, `encoding`, `phone_column`):
+    # where it is written, and the field as problems name it
+    places: Mapping[str, tuple[Location, str]]
+    max_rows: int | None = None  # policy.max_phones_per_campaign, checked on the rows read
+
+
+@dataclass(frozen=True)
 class CsvSource:
     path: Path  # absolute, checked to be inside the project root
     location: Location  # where `csv.path` is written in the manifest
     phone_column: str = "phone"
     delimiter: str | None = None  # None: detect among , ; TAB
     encoding: str = "utf-8"  # utf-8 also accepts a BOM
+    checks: FileChecks | None = None  # None: validation inspected the file itself
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,7 @@ class JsonlSource:
     location: Location
     phone_column: str = "phone"  # the key holding the phone in every object
     encoding: str = "utf-8"
+    checks: FileChecks | None = None  # as for CsvSource
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,9 @@ def run(request: ApplyRequest, ask: Callable[[str], str] | None) -> int:
         check_url(config.api_url)  # before the lock, the plan and any pending entry
     view = ApplyView(no_color=request.no_color)
     saved = read_saved_plan(request.plan_file) if request.plan_file is not None else None
-    project = load_project(list(request.paths) or list(config.manifests), config)
+    project = load_project(
+        list(request.paths) or list(config.manifests), config, defer_data_files=True
+    )
     targets, replace = request.targets, request.replace
     if saved is not None:
         check_options(saved, targets, replace)

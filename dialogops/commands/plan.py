@@ -105,7 +105,7 @@ def _plan(request: PlanRequest) -> tuple[Plan, Path]:
     """The plan, and the project root it was made in."""
     files = request.files
     config = files.load_config()
-    project = load_project(list(request.paths), config)
+    project = load_project(list(request.paths), config, defer_data_files=True)
     backend = state_backend(config, sandbox=files.sandbox)
     state = backend.read()
     vars = resolve_vars(config.vars, request.var_files, request.vars)

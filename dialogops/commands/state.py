@@ -116,7 +116,7 @@ def import_campaign(
     """Record `name` as created with `campaign_id`, with its manifest's current fingerprint
     and the summary of what it sends."""
     config = files.load_config()
-    project = load_project(config.manifests, config)
+    project = load_project(config.manifests, config, defer_data_files=True)
     campaign = localhours.find(project.campaigns, name)
     if campaign is None:
         raise UsageError(f"no Campaign named {name!r} in the manifests")

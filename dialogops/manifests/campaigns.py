@@ -12,7 +12,13 @@ from typing import Any
 
 from dialogops import schemas
 from dialogops.config import merge_defaults, parse_hhmm
-from dialogops.datafiles import DataFileError, FileProblem, existing_file, inspect
+from dialogops.datafiles import (
+    DataFileError,
+    FileProblem,
+    existing_file,
+    inspect,
+    too_many_rows,
+)
 from dialogops.errors import Location, Problem, RenderError, Rule
 from dialogops.manifests.run import NO_MARKS, Located, Run
 from dialogops.specs import (
@@ -20,6 +26,7 @@ from dialogops.specs import (
     Config,
     CsvSource,
     Exclude,
+    FileChecks,
     InlineSource,
     JsonlSource,
     Marks,
@@ -29,7 +36,7 @@ from dialogops.specs import (
     ZoneRules,
 )
 from dialogops.templates import compile_add_data
-from dialogops.yamlio import Document, FieldPath
+from dialogops.yamlio import Document, FieldPath, format_field
 
 # Required in every Campaign spec once dialogops.yaml defaults are merged in, so the
 # published schema leaves them optional for manifests that rely on defaults.
@@ -314,7 +321,7 @@ def _phone_file(
         source = CsvSource(path, where, column, delimiter=delimiter, encoding=encoding)
     else:
         source = JsonlSource(path, where, column, encoding=encoding)
-    return source if _check_file(run, source, raw, base, located) else None
+    return _check_file(run, source, raw, base, located)
 
 
 def _inline(run: Run, raw: list[Any], located: Located) -> InlineSource | None:
@@ -354,10 +361,18 @@ def _check_file(
     raw: dict[str, Any],
     base: FieldPath,
     located: Located,
-) -> bool:
+) -> CsvSource | JsonlSource | None:
     """Inspect a phone file once per run, however many campaigns share it, and place its
-    problem on the manifest field it belongs to."""
+    problem on the manifest field it belongs to; or, when the run leaves reading the file
+    to the render, hand the render those places."""
     limit = run.config.policy.max_phones_per_campaign
+    if run.defer_data_files:
+        places = {
+            field: (located.at(path), format_field(path))
+            for field in ("path", "encoding", "phone_column")
+            for path in [_field_of(field, raw, base)]
+        }
+        return dataclasses.replace(source, checks=FileChecks(raw["path"], places, limit))
     key = (
         type(source),
         source.path,
@@ -369,20 +384,22 @@ def _check_file(
         run.data_files[key] = inspect(source, raw["path"], count_rows=limit is not None)
     found = run.data_files[key]
     if isinstance(found, FileProblem):
-        field = found.kind.field
-        if field == "phone_column" and field not in raw:
-            field = "path"  # the manifest relies on the default column: the file lacks it
-        where: FieldPath = (*base, field)
+        where = _field_of(found.kind.field, raw, base)
         run.problem(located.at(where), where, found.message, Rule.DATA_FILE)
-        return False
+        return None
     if limit is not None and found.rows is not None and found.rows > limit:
         where = (*base, "path")
-        message = (
-            f"{raw['path']} has {found.rows} rows, more than the {limit} phones allowed by policy"
-        )
+        message = too_many_rows(raw["path"], found.rows, limit)
         run.problem(located.at(where), where, message, Rule.POLICY)
-        return False
-    return True
+        return None
+    return source
+
+
+def _field_of(field: str, raw: dict[str, Any], base: FieldPath) -> FieldPath:
+    """The manifest field a data file problem is placed on."""
+    if field == "phone_column" and field not in raw:
+        field = "path"  # the manifest relies on the default column: the file lacks it
+    return (*base, field)
 
 
 def _defaults_marks(config: Config) -> tuple[Marks, Marks]:

@@ -28,10 +28,18 @@ def today_in(timezone: str) -> dt.date:
 
 
 def check_project(
-    paths: Sequence[Path], config: Config, today: dt.date | None = None
+    paths: Sequence[Path],
+    config: Config,
+    today: dt.date | None = None,
+    *,
+    defer_data_files: bool = False,
 ) -> tuple[Project, list[Problem]]:
-    """Load every manifest under `paths`; return the valid records and every problem."""
-    run = Run(config, today or today_in(config.timezone))
+    """Load every manifest under `paths`; return the valid records and every problem.
+
+    With `defer_data_files`, phone files are only found here: the render, which reads them
+    anyway, checks them as validation would (`specs.FileChecks`), so each is read once.
+    """
+    run = Run(config, today or today_in(config.timezone), defer_data_files=defer_data_files)
     if not paths:
         run.problems.extend(missing_manifest_folders(config))
     for path in discover(paths, config):
@@ -64,9 +72,12 @@ def check_files(
     return project, sorted(set(run.problems))
 
 
-def load_project(paths: Sequence[Path], config: Config) -> Project:
-    """The Project, or `ManifestError` carrying every error found (warnings pass)."""
-    project, problems = check_project(paths, config)
+def load_project(
+    paths: Sequence[Path], config: Config, *, defer_data_files: bool = False
+) -> Project:
+    """The Project, or `ManifestError` carrying every error found (warnings pass);
+    `defer_data_files` as for `check_project`."""
+    project, problems = check_project(paths, config, defer_data_files=defer_data_files)
     errors = [p for p in problems if p.is_error]
     if errors:
         raise ManifestError(errors)

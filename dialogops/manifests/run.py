@@ -34,9 +34,11 @@ class Located:
 class Run:
     """Records and problems over all documents of one run."""
 
-    def __init__(self, config: Config, today: dt.date) -> None:
+    def __init__(self, config: Config, today: dt.date, *, defer_data_files: bool = False) -> None:
         self.config = config
         self.today = today
+        # Phone files are left to the render to read and check (see `FileChecks`).
+        self.defer_data_files = defer_data_files
         self.campaigns: list[Campaign] = []
         self.reports: list[Report] = []
         self.problems: list[Problem] = []
