@@ -10,6 +10,7 @@ command (a subprocess: start-up, loading, planning, lock, creates), each against
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import subprocess
@@ -58,10 +59,11 @@ def time_executor(root: Path, server: SandboxServer, parallelism: int) -> float:
         LocalBackend(root / "executor.state.json").lock("benchmark") as lock,
         DialogClient(server.url, token=SANDBOX_TOKEN, timeout=30) as client,
     ):
-        plan = build_plan(project, lock.read())
-        started = time.perf_counter()
-        outcomes = Executor(lock, client, {}, parallelism=parallelism).run(plan.creates)
-        elapsed = time.perf_counter() - started
+        plan = build_plan(project, lock.read(), keep_bodies=True)
+        with contextlib.closing(plan):
+            started = time.perf_counter()
+            outcomes = Executor(lock, client, parallelism=parallelism).run(plan.creates)
+            elapsed = time.perf_counter() - started
     failed = [o for o in outcomes if o.result != "created"]
     if failed:
         raise SystemExit(f"benchmark broken: {failed[0]}")

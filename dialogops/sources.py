@@ -138,7 +138,10 @@ def _jsonl_rows(source: JsonlSource, digests: dict[Path, str] | None) -> Iterato
         _hashed(source.path, digests) as sink,
         closing(datafiles.jsonl_records(source.path, shown, source.encoding, sink)) as records,
     ):
-        for line, record in datafiles.phone_records(records, source.phone_column, shown):
+        checked: Iterator[tuple[int, dict[str, Any]]] = records
+        if source.checks is not None:  # the first-object check validation left to this read
+            checked = datafiles.phone_records(records, source.phone_column, shown)
+        for line, record in checked:
             rows_read += 1
             yield record, _phone_text(record.get(source.phone_column)), line
         _check_count(source.checks, rows_read)
