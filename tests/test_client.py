@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import upload
 
 from dialogops.client.api import DialogClient
 from dialogops.client.errors import (
@@ -64,7 +65,7 @@ def client(sandbox) -> Iterator[DialogClient]:
 
 
 def test_create_campaign_sends_the_body_once_and_returns_the_id(sandbox, client):
-    campaign_id = client.create_campaign(BODY)
+    campaign_id = client.create_campaign(*upload(BODY))
     [stored] = sandbox.campaigns()
     assert stored.id == campaign_id and stored.body == BODY
     [received] = sandbox.requests
@@ -73,8 +74,8 @@ def test_create_campaign_sends_the_body_once_and_returns_the_id(sandbox, client)
 
 
 def test_the_session_is_reused_between_calls(sandbox, client):
-    client.create_campaign(BODY)
-    client.create_campaign(BODY)
+    client.create_campaign(*upload(BODY))
+    client.create_campaign(*upload(BODY))
     assert len(sandbox.campaigns()) == 2
     assert len(client._session.adapters["http://"].poolmanager.pools) == 1
 
@@ -99,7 +100,7 @@ def test_each_status_maps_to_its_error_and_is_not_retried(
 ):
     sandbox.faults.update(status=status, status_count=1, retry_after=retry_after)
     with pytest.raises(ApiError) as caught:
-        client.create_campaign(BODY)
+        client.create_campaign(*upload(BODY))
     assert type(caught.value) is error
     assert caught.value.status == status
     assert caught.value.server_message.startswith(f"sandbox fault: injected {status}")
@@ -113,27 +114,27 @@ def test_each_status_maps_to_its_error_and_is_not_retried(
 def test_429_without_retry_after_waits_a_default(sandbox, client):
     sandbox.faults.update(status=429, status_count=1)
     with pytest.raises(ApiRetryLater) as caught:
-        client.create_campaign(BODY)
+        client.create_campaign(*upload(BODY))
     assert caught.value.retry_after == 1.0
 
 
 def test_503_without_retry_after_is_ambiguous(sandbox, client):
     sandbox.faults.update(status=503, status_count=1)
     with pytest.raises(ApiAmbiguous):
-        client.create_campaign(BODY)
+        client.create_campaign(*upload(BODY))
 
 
 def test_a_503_after_the_server_stored_is_ambiguous_unless_retry_503_opts_in(sandbox, client):
     sandbox.faults.update(status=503, status_count=2, retry_after=1, status_after_store=True)
     with pytest.raises(ApiAmbiguous, match=r"HTTP 503: .*\(the outcome is unknown\)"):
-        client.create_campaign(BODY)
+        client.create_campaign(*upload(BODY))
     assert len(sandbox.campaigns()) == 1  # it was stored: a retry would have made two
 
     with (
         DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=5, retry_503=True) as opted,
         pytest.raises(ApiRetryLater) as caught,
     ):
-        opted.create_campaign(BODY)
+        opted.create_campaign(*upload(BODY))
     assert caught.value.retry_after == 1
 
 
@@ -141,21 +142,21 @@ def test_a_503_after_the_server_stored_is_ambiguous_unless_retry_503_opts_in(san
 def test_an_id_that_is_not_a_positive_integer_is_ambiguous(sandbox, client, answer):
     sandbox.faults.update(answer_id=answer if answer is not None else {"x": 1}, answer_id_count=1)
     with pytest.raises(ApiAmbiguous, match="positive integer") as caught:
-        client.create_campaign(BODY)
+        client.create_campaign(*upload(BODY))
     assert "the outcome is unknown" in str(caught.value)
     assert len(sandbox.campaigns()) == 1
 
 
 def test_the_largest_64_bit_id_is_accepted(sandbox, client):
     sandbox.faults.update(answer_id=2**63 - 1, answer_id_count=1)
-    assert client.create_campaign(BODY) == 2**63 - 1
+    assert client.create_campaign(*upload(BODY)) == 2**63 - 1
 
 
 def test_a_validation_error_carries_the_servers_message(sandbox, client):
     body = json.loads(json.dumps(BODY))
     body["campaign"]["schedule"]["attempts"] = {"id": 2, "title": "3"}
     with pytest.raises(ApiRejected) as caught:
-        client.create_campaign(body)
+        client.create_campaign(*upload(body))
     assert caught.value.status == 422
     assert caught.value.server_message == (
         "campaign.schedule.attempts.title: must be \"2\" (equal to id), got '3'"
@@ -167,7 +168,7 @@ def test_a_validation_error_carries_the_servers_message(sandbox, client):
 def test_a_dropped_connection_is_ambiguous_and_not_resent(sandbox, client, point):
     sandbox.faults.update(drop=point, drop_count=1)
     with pytest.raises(ApiAmbiguous, match="outcome is unknown") as caught:
-        client.create_campaign(BODY)
+        client.create_campaign(*upload(BODY))
     assert len(sandbox.requests) == 1
     # The innermost cause only, not urllib3's tuple of wrappers.
     assert str(caught.value) == (
@@ -182,14 +183,14 @@ def test_a_timeout_after_the_server_stored_is_ambiguous(sandbox):
         DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=0.3) as api,
         pytest.raises(ApiAmbiguous, match=r"no answer .* within 0.3s"),
     ):
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
     assert len(sandbox.campaigns()) == 1 and len(sandbox.requests) == 1
 
 
 def test_a_200_without_an_id_is_ambiguous(sandbox, client):
     sandbox.faults.malformed_count = 1
     with pytest.raises(ApiAmbiguous, match=r"without a campaign\.id") as caught:
-        client.create_campaign(BODY)
+        client.create_campaign(*upload(BODY))
     assert caught.value.status == 200
     assert len(sandbox.campaigns()) == 1
 
@@ -202,7 +203,7 @@ def test_a_refused_connection_is_rejected_because_nothing_was_sent():
             DialogClient(f"http://127.0.0.1:{port}/api", token="t", timeout=2) as api,
             pytest.raises(ApiRejected, match="nothing was sent") as caught,
         ):
-            api.create_campaign(BODY)
+            api.create_campaign(*upload(BODY))
     assert type(caught.value) is ApiRejected and caught.value.status is None
 
 
@@ -211,12 +212,12 @@ def test_a_wrong_token_is_unauthorized(sandbox):
         DialogClient(sandbox.url, token="not-the-sandbox-token", timeout=5) as api,
         pytest.raises(ApiUnauthorized) as caught,
     ):
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
     assert caught.value.status == 401 and "credentials" in str(caught.value)
 
 
 def test_open_report_streams_the_answer(sandbox, client):
-    campaign_id = client.create_campaign(BODY)
+    campaign_id = client.create_campaign(*upload(BODY))
     with client.open_report(
         1,
         {
@@ -280,7 +281,7 @@ def test_from_environment_prefers_the_env_url_and_token(sandbox, tmp_path):
     }
     with DialogClient.from_environment(config(tmp_path), env) as api:
         assert api.base_url == sandbox.url and api.timeout == 5
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
     assert [r.path for r in sandbox.requests] == ["/api/campaigns"]
 
 
@@ -294,7 +295,7 @@ def test_from_environment_uses_the_config_url(sandbox, tmp_path):
 def test_from_environment_logs_in_with_login_and_password(sandbox, tmp_path):
     env = {"DIALOG_LOGIN": SANDBOX_LOGIN, "DIALOG_PASSWORD": SANDBOX_PASSWORD}
     with DialogClient.from_environment(config(tmp_path, sandbox.url), env) as api:
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
     login, create = sandbox.requests
     assert login.path == "/api/login" and "Authorization" not in login.headers
     assert login.body == {"username": SANDBOX_LOGIN, "password": "<redacted>"}
@@ -407,7 +408,7 @@ def test_login_reads_the_token_from_any_documented_field(scripted, tmp_path, ans
     scripted.answer(200, {"campaign": {"id": 42}})
     env = {"DIALOG_LOGIN": "me", "DIALOG_PASSWORD": "pw-1"}
     with DialogClient.from_environment(config(tmp_path, scripted.url), env) as api:
-        assert api.create_campaign(BODY) == 42
+        assert api.create_campaign(*upload(BODY)) == 42
     assert scripted.seen[0]["body"] == {"username": "me", "password": "pw-1"}
     assert scripted.seen[1]["auth"] == "Bearer tok-1"
 
@@ -447,7 +448,7 @@ def test_secrets_are_redacted_from_errors_and_logs(scripted, tmp_path, caplog):
     scripted.answer(400, {"message": f"bad token {token} for this call"})
     caplog.set_level(logging.DEBUG)
     with DialogClient(scripted.url, token=token) as api, pytest.raises(ApiRejected) as caught:
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
     logging.getLogger("dialogops.client").debug("leak attempt: %s", token)
     assert caught.value.server_message == "bad token *** for this call"
     assert token not in str(caught.value)
@@ -478,7 +479,7 @@ def test_secrets_are_redacted_from_errors_and_logs(scripted, tmp_path, caplog):
 def test_unusual_answers(scripted, status, body, headers, error, text):
     scripted.answer(status, body, headers)
     with DialogClient(scripted.url, token="t") as api, pytest.raises(ApiError) as caught:
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
     assert type(caught.value) is error
     assert text in scrub(str(caught.value))
     assert len(scripted.seen) == 1
@@ -489,7 +490,7 @@ def test_only_a_create_calls_a_server_error_an_unknown_outcome(scripted):
     scripted.answer(500, {"message": "boom"})
     with DialogClient(scripted.url, token="t") as api:
         with pytest.raises(ApiAmbiguous) as create:
-            api.create_campaign(BODY)
+            api.create_campaign(*upload(BODY))
         with pytest.raises(ApiAmbiguous) as report, api.open_report(1, {}):
             pass
     assert str(create.value) == "creating the campaign: HTTP 500: boom (the outcome is unknown)"
@@ -525,7 +526,7 @@ FORM = "application/x-www-form-urlencoded"
 def test_a_server_refusing_the_login_form_gets_the_json_login(sandbox, tmp_path, status):
     sandbox.faults.login_form_status = status
     with DialogClient.from_environment(config(tmp_path, sandbox.url), login_env()) as api:
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
     assert logins(sandbox) == [FORM, "application/json"]
     assert sandbox.requests[1].body == {"login": SANDBOX_LOGIN, "password": "<redacted>"}
     assert len(sandbox.campaigns()) == 1
@@ -548,7 +549,7 @@ def test_login_format_pins_one_body(sandbox, tmp_path, pinned, refused, sent):
     pinned_config = dataclasses.replace(config(tmp_path, sandbox.url), login_format=pinned)
     if refused is None:
         with DialogClient.from_environment(pinned_config, login_env()) as api:
-            api.create_campaign(BODY)
+            api.create_campaign(*upload(BODY))
     else:
         with pytest.raises(ApiRejected, match="logging in: HTTP 415"):
             DialogClient.from_environment(pinned_config, login_env())
@@ -558,8 +559,8 @@ def test_login_format_pins_one_body(sandbox, tmp_path, pinned, refused, sent):
 def test_an_expired_token_means_one_new_login_and_the_call_once_more(sandbox, tmp_path):
     sandbox.faults.token_lifetime = 1  # every token serves one request
     with DialogClient.from_environment(config(tmp_path, sandbox.url), login_env()) as api:
-        first = api.create_campaign(BODY)
-        second = api.create_campaign(BODY)  # 401 "token expired", login, sent again
+        first = api.create_campaign(*upload(BODY))
+        second = api.create_campaign(*upload(BODY))  # 401 "token expired", login, sent again
     paths = [r.path for r in sandbox.requests]
     assert paths == [
         "/api/login",
@@ -576,17 +577,17 @@ def test_an_expired_token_means_one_new_login_and_the_call_once_more(sandbox, tm
 def test_a_second_401_stops_as_before(sandbox, tmp_path):
     sandbox.faults.token_lifetime = 1
     with DialogClient.from_environment(config(tmp_path, sandbox.url), login_env()) as api:
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
         sandbox.faults.update(status=401, status_count=2)
         with pytest.raises(ApiUnauthorized, match="HTTP 401"):
-            api.create_campaign(BODY)
+            api.create_campaign(*upload(BODY))
     assert [r.path for r in sandbox.requests].count("/api/login") == 2
     assert len(sandbox.campaigns()) == 1
 
 
 def test_a_report_is_fetched_again_after_a_new_login(sandbox, tmp_path):
     with DialogClient(sandbox.url, token=SANDBOX_TOKEN) as setup:
-        campaign_id = setup.create_campaign(BODY)
+        campaign_id = setup.create_campaign(*upload(BODY))
     sandbox.faults.token_lifetime = 1
     body = {
         "analytics_filter": {
@@ -617,9 +618,9 @@ def test_a_report_is_fetched_again_after_a_new_login(sandbox, tmp_path):
 def test_a_static_token_that_expires_is_not_renewed(sandbox):
     sandbox.faults.token_lifetime = 1
     with DialogClient(sandbox.url, token=SANDBOX_TOKEN) as api:
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
         with pytest.raises(ApiUnauthorized, match="HTTP 401: token expired"):
-            api.create_campaign(BODY)
+            api.create_campaign(*upload(BODY))
     assert len(sandbox.campaigns()) == 1
 
 
@@ -627,7 +628,7 @@ def test_a_long_server_message_is_cut_only_after_the_token_is_hidden(scripted):
     token = "acc-token-7f3e9a8b1c2d"
     scripted.answer(400, {"message": "p" * 495 + f" {token} " + "q" * 600})
     with DialogClient(scripted.url, token=token) as api, pytest.raises(ApiRejected) as caught:
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
     shown = scrub(str(caught.value))
     assert "acc-token" not in shown and "7f3e" not in shown
     assert "p *** q" in shown
@@ -638,7 +639,7 @@ def test_the_url_userinfo_is_never_shown(scripted):
     url = scripted.url.replace("http://", "http://robot:s3cret-pass@")
     scripted.answer(500, {"message": "upstream http://robot:s3cret-pass@10.0.0.1 failed"})
     with DialogClient(url, token="t0ken") as api, pytest.raises(ApiAmbiguous) as caught:
-        api.create_campaign(BODY)
+        api.create_campaign(*upload(BODY))
     assert api.shown_url == scripted.url.replace("http://", "http://***@")
     assert "s3cret" not in scrub(str(caught.value))
     assert "upstream http://***@10.0.0.1 failed" in scrub(str(caught.value))
@@ -646,7 +647,7 @@ def test_the_url_userinfo_is_never_shown(scripted):
 
 def test_a_report_larger_than_the_cap_is_refused(sandbox):
     with DialogClient(sandbox.url, token=SANDBOX_TOKEN) as setup:
-        campaign_id = setup.create_campaign(BODY)
+        campaign_id = setup.create_campaign(*upload(BODY))
     sandbox.faults.report_rows = 1000
     body = {
         "analytics_filter": {

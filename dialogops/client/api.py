@@ -12,11 +12,11 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import IO, Any
 
 from dialogops.client.errors import OUTCOME_UNKNOWN, ApiAmbiguous
 from dialogops.client.session import Session, log, usable_token
-from dialogops.client.transport import AnswerBody
+from dialogops.client.transport import AnswerBody, Upload
 from dialogops.errors import ApiError, UsageError
 from dialogops.masking import redact, secrets
 from dialogops.specs import MAX_ID, Config
@@ -68,23 +68,25 @@ class DialogClient(Session):
             "(or use --sandbox to try against the built-in sandbox)"
         )
 
-    def create_campaign(self, body: Mapping[str, Any]) -> int:
-        """Create one campaign and return its ID. One attempt; never retried.
+    def create_campaign(self, body: IO[bytes], size: int) -> int:
+        """Create one campaign from its JSON body (`size` bytes, streamed from the start of
+        `body`) and return its ID. One attempt; never retried.
 
         (A 401 with a login and password is the exception: it proves nothing was created,
         so the client logs in again and sends the create once more.)
         """
-        phones = body.get("phones")
-        log.debug(
-            "creating campaign %r with %d phones",
-            (body.get("campaign") or {}).get("name"),
-            len(phones) if isinstance(phones, list) else 0,
-        )
-        data = self._authorized(
-            lambda: self._post_for_json(
-                "/campaigns", action="creating the campaign", unknown=OUTCOME_UNKNOWN, json=body
+        log.debug("creating a campaign: %d bytes", size)
+
+        def send() -> Any:
+            body.seek(0)
+            return self._post_for_json(
+                "/campaigns",
+                action="creating the campaign",
+                unknown=OUTCOME_UNKNOWN,
+                upload=Upload(body, size),
             )
-        )
+
+        data = self._authorized(send)
         campaign = data.get("campaign") if isinstance(data, dict) else None
         campaign_id = campaign.get("id") if isinstance(campaign, dict) else None
         if not is_campaign_id(campaign_id):

@@ -271,7 +271,8 @@ class Session:
         too_large: Callable[[int], ApiError],
         **send: Any,
     ) -> Iterator[AnswerBody]:
-        """POST once (`send`: `json=` or `form=`) within the total deadline; yield the 2xx body.
+        """POST once (`send`: `json=`, `form=` or a JSON `upload=`) within the total deadline;
+        yield the 2xx body.
 
         `unknown` is appended to errors that leave the outcome open (for creates).
         """
@@ -286,7 +287,8 @@ class Session:
                 response = self._session.post(
                     url,
                     json=send.get("json"),
-                    data=send.get("form"),
+                    data=send.get("form", send.get("upload")),
+                    headers={"Content-Type": "application/json"} if "upload" in send else None,
                     stream=True,
                     allow_redirects=False,
                     timeout=(min(self.timeout, _MAX_CONNECT_TIMEOUT), self.timeout),

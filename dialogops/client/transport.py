@@ -6,7 +6,8 @@ request's time is up, shuts down the socket its connection uses, which wakes any
 receive at once. Connections bind to the deadline of the thread that uses them and are
 unbound when they go back to the pool, so a timer never touches another request's socket.
 
-`AnswerBody` reads a 2xx answer decoded and size-capped, under that deadline.
+`AnswerBody` reads a 2xx answer decoded and size-capped, under that deadline; `Upload`
+streams a request body from a file.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import contextlib
 import socket
 import threading
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import requests
 import urllib3.exceptions
@@ -154,6 +155,27 @@ class Adapter(HTTPAdapter):
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         manager.pool_classes_by_scheme = _POOLS
         return manager
+
+
+class Upload:
+    """A request body streamed from a file of known size (read from where it stands).
+
+    Its `__len__` gives requests the Content-Length; left to find it, requests would ask a
+    spooled temporary file for its descriptor, which moves the file to disk.
+    """
+
+    def __init__(self, file: IO[bytes], size: int) -> None:
+        self._file, self._size = file, size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, size: int = -1) -> bytes:
+        return self._file.read(size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self._file.read(_CHUNK):
+            yield chunk
 
 
 class AnswerBody:
