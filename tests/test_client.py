@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import upload
 
 from dialogops.client.api import DialogClient
 from dialogops.client.errors import (
@@ -29,6 +28,7 @@ from dialogops.errors import ApiError, UsageError
 from dialogops.masking import redact, scrub
 from dialogops.sandbox import SANDBOX_LOGIN, SANDBOX_PASSWORD, SANDBOX_TOKEN
 from dialogops.specs import Config
+from tests.conftest import upload
 
 BODY: dict[str, Any] = {
     "campaign": {

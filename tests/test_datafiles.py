@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,7 +236,7 @@ def test_each_problem_has_its_kind_and_field(
     tmp_path: Path,
     kind: type[CsvSource | JsonlSource],
     content: bytes,
-    options: dict[str, str],
+    options: dict[str, Any],
     problem: FileProblem,
 ) -> None:
     source = kind(_file(tmp_path, "p", content), WHERE, **options)

@@ -100,7 +100,7 @@ def typed(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-DOCUMENTED = {
+DOCUMENTED: dict[str, Any] = {
     "campaign": {
         "project_id": 1,
         "name": "Обзвон клиентов",

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from samples import api_env, example_project
 
 from dialogops.render import canonical_json
 from dialogops.sandbox import SandboxServer
+from tests.conftest import run_cli
+from tests.samples import api_env, example_project
 
 CASES = Path(__file__).parent / "cases" / "invalid"
 # The corpus cases whose problem is found by reading a data file.
@@ -46,7 +46,8 @@ sys.addaudithook(_audit)  # audit hooks stay for the process: it records only wh
 def opens() -> Iterator[list[str]]:
     """The paths this process opens meanwhile, as Python's `open` audit event reports them."""
     global _opened
-    _opened = found = []
+    found: list[str] = []
+    _opened = found
     try:
         yield found
     finally:
