@@ -113,6 +113,18 @@ def scrub(text: str, *, limit: int | None = LINE_LIMIT, one_line: bool = False) 
     return shown if limit is None else cut(shown, limit)
 
 
+def scrub_cells(cells: list[str]) -> list[str]:
+    """`scrub(cell, one_line=True)` of each cell, in one pass over all of them.
+
+    For long listings (`state list` of 100,000 entries): the cells, their newlines already
+    escaped, are masked as the lines of one text; no number-like run crosses a line.
+    """
+    lines = "\n".join(cells)
+    if lines.count("\n") + 1 != len(cells) or _ALL_CONTROLS.search(lines.replace("\n", "")):
+        lines = "\n".join(escape_controls(cell, keep="\t") for cell in cells)
+    return cut(mask_numbers(redact(lines)), LINE_LIMIT).split("\n")
+
+
 def scrub_json(text: str) -> str:
     """A JSON document for people: `scrub` without a cut, controls as JSON escapes.
 

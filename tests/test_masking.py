@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from dialogops.masking import LINE_LIMIT, escape_controls, mask_numbers, scrub, scrub_json, secrets
+from dialogops.masking import (
+    LINE_LIMIT,
+    escape_controls,
+    mask_numbers,
+    scrub,
+    scrub_cells,
+    scrub_json,
+    secrets,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,3 +84,15 @@ def test_lines_are_cut_after_masking_never_through_a_secret() -> None:
 def test_json_for_people_stays_json() -> None:
     shown = scrub_json('{\n  "name": "a\x7fb\x9b",\n  "phone": "+79991234567"\n}')
     assert shown == '{\n  "name": "a\\u007fb\\u009b",\n  "phone": "+7999*****67"\n}'
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["c01", "1001", "2099-01-01T09:00:00Z", "+79991234567", "8 (912) 345-67-89"],
+        ["a\nb", "c\x1b[31m", "tab\there", "79991234\n567", "x" * (LINE_LIMIT + 5)],
+        ["12345", "67890", "", "-"],
+    ],
+)
+def test_cells_scrubbed_in_one_pass_as_each_alone(cells: list[str]) -> None:
+    assert scrub_cells(cells) == [scrub(cell, one_line=True) for cell in cells]
