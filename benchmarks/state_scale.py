@@ -6,9 +6,10 @@ decode (text to State), encode (State to text), a backend read (file to State) a
 under the lock that changes one entry (what each step of `apply` pays: the check that the
 file is unchanged, the encode, the backup link and the durable write), and the whole
 `dialogops state list` and `dialogops plan` commands of the example project on this state
-beside an empty one, in wall and CPU seconds (a command's CPU includes its process). With `--postgres DSN` the same state is stored in a scratch schema of that
-database (dropped afterwards) and the postgres backend's read and one-change write are
-measured beside the file's.
+beside an empty one, in wall and CPU seconds (a command's CPU includes its process).
+With `--postgres DSN` the same state is stored in a scratch schema of that database
+(dropped afterwards) and the postgres backend's read and one-change write are measured
+beside the file's.
 
     python benchmarks/state_scale.py [--entries 100000] [--runs 5] [--postgres DSN]
 """
