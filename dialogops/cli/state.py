@@ -188,9 +188,9 @@ def import_command(
     For a campaign created elsewhere, or an `unknown` one checked by hand in the Dialog UI.
     The manifest's current fingerprint, phone count and summary are recorded.
     """
-    from dialogops.commands import state
+    from dialogops.commands import importing
 
-    return state.import_campaign(
+    return importing.import_campaign(
         files,
         name,
         campaign_id,

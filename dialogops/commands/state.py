@@ -1,25 +1,15 @@
-"""`dialogops state init|list|show|rm|unlock|migrate` and `dialogops import NAME ID`: state
-by hand.
+"""`dialogops state init|list|show|rm|unlock|migrate`: state by hand.
 
-Every change happens under the state lock with the same durable writes as apply.
+Every change happens under the state lock with the same durable writes as apply
+(`importing.py` records a campaign created elsewhere the same way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-
-from dialogops import localhours
-from dialogops.changes import sent_summary
 from dialogops.commands.project import ProjectFiles
-from dialogops.commands.wiring import ledger_store, state_backend
+from dialogops.commands.wiring import state_backend
 from dialogops.errors import StateError, UsageError
-from dialogops.ledger.keys import optional_key
-from dialogops.ledger.rebuild import rebuild
-from dialogops.manifests import load_project
-from dialogops.render import render_campaign
-from dialogops.state import Backend, State, forget, record_import, require
-from dialogops.variables import resolve_vars
+from dialogops.state import Backend, State, forget, require
 from dialogops.views import state as view
 
 
@@ -101,49 +91,6 @@ def _refuse_to_overwrite(state: State, there: State, location: str) -> None:
             f"{location} is ahead of this state (serial {there.serial}, this one is at "
             f"{state.serial}); refusing to go back: move it the other way"
         )
-
-
-def import_campaign(
-    files: ProjectFiles,
-    name: str,
-    campaign_id: int,
-    *,
-    vars: Mapping[str, str],
-    var_files: Sequence[Path] = (),
-    lock_timeout: float,
-    command: str,
-) -> int:
-    """Record `name` as created with `campaign_id`, with its manifest's current fingerprint
-    and the summary of what it sends."""
-    config = files.load_config()
-    project = load_project(config.manifests, config, defer_data_files=True)
-    campaign = localhours.find(project.campaigns, name)
-    if campaign is None:
-        raise UsageError(f"no Campaign named {name!r} in the manifests")
-    values = resolve_vars(config.vars, var_files, vars)
-    rendered = render_campaign(campaign, values)
-    sent = sent_summary(campaign, config.root, rendered.data_files)
-    backend = state_backend(config, sandbox=files.sandbox)
-    with backend.lock(command, lock_timeout) as lock:
-        state = lock.read()
-        previous = state.get(name)
-        new_state, recorded = record_import(
-            state,
-            name,
-            campaign_id,
-            rendered.fingerprint,
-            rendered.stats.phones,
-            sent=sent,
-            hints=files.hints,
-        )
-        lock.write(new_state)
-        key = optional_key()
-        if key is not None:  # a campaign whose manifest is known joins the contact ledger
-            with ledger_store(config, sandbox=files.sandbox, lock=lock) as ledger:
-                ledger.reconcile(new_state)
-                rebuild(ledger, key, project, new_state, values, (name,))
-    view.imported(recorded, previous)
-    return 0
 
 
 def _backend(files: ProjectFiles) -> Backend:

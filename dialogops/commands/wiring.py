@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dialogops.hints import Hints
-from dialogops.ledger.sqlite import open_sqlite_ledger
-from dialogops.ledger.store import Ledger
 from dialogops.specs import Config
 from dialogops.state import Backend, LocalBackend, StateLock, backend_for
 
 if TYPE_CHECKING:
     from dialogops.client.api import DialogClient
+    from dialogops.ledger.store import Ledger
 
 
 def sandbox_state(config: Config) -> Path:
@@ -72,6 +71,9 @@ def ledger_store(
         with open_postgres_ledger(PostgresBackend.from_config(config), held) as ledger:
             yield ledger
         return
+    # Imported here: the state commands use this module without the ledger.
+    from dialogops.ledger.sqlite import open_sqlite_ledger
+
     path = sandbox_state(config) if sandbox else config.state_path
     with open_sqlite_ledger(path, read_only=read_only) as ledger:
         yield ledger
