@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from dialogops.changes import FieldChange, field_changes, sent_summary
@@ -86,11 +88,12 @@ class Plan:
     environment: str | None = None  # the dialogops.yaml environment planned for
     hints: Hints = field(default_factory=Hints)  # how the commands in hints are written
 
-    @property
+    # Cached: a plan of years of state holds 100,000 actions, and every view asks these.
+    @cached_property
     def creates(self) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.will_create)
 
-    @property
+    @cached_property
     def blockers(self) -> tuple[Action, ...]:
         """Campaigns that stop apply: changed without --replace, of unknown outcome,
         calling people outside their allowed local hours, or with recipients over a
@@ -113,7 +116,11 @@ class Plan:
         return sum(a.rendered.stats.phones for a in self.creates if a.rendered is not None)
 
     def count(self, status: ActionStatus) -> int:
-        return sum(1 for a in self.actions if a.status == status)
+        return self._counts[status]
+
+    @cached_property
+    def _counts(self) -> Counter[ActionStatus]:
+        return Counter(a.status for a in self.actions)
 
     def close(self) -> None:
         """Drop the request bodies kept for apply (`build_plan(keep_bodies=True)`)."""

@@ -230,6 +230,46 @@ def test_markdown_puts_the_summary_and_table_first_and_folds_details() -> None:
     assert_no_raw_phones(output)
 
 
+def plan_with_orphans(count: int) -> Plan:
+    """One campaign to create, and `count` orphaned entries left by years of campaigns."""
+    project, _ = all_statuses()
+    new = project.campaigns[0]
+    gone = [entry_for(make_campaign(f"old-{i:03d}"), id=i + 1) for i in range(count)]
+    return build_plan(make_project(new), make_state(*gone))
+
+
+def test_text_lists_ten_orphans_then_counts_the_rest_and_names_the_flag() -> None:
+    output = view.text(plan_with_orphans(25))
+    orphans = [line for line in output.splitlines() if line.startswith("- old-")]
+    assert [line.split()[1] for line in orphans] == [f"old-{i:03d}" for i in range(10)]
+    assert (
+        "- ... and 15 more orphaned campaigns: in state but no manifest; apply leaves them "
+        "alone; dialogops plan -v lists them\n" in output
+    )
+    assert "25 orphaned" in output
+
+
+def test_verbose_text_and_json_list_every_orphan() -> None:
+    plan = plan_with_orphans(25)
+    verbose = view.text(plan, verbose=True)
+    assert len([line for line in verbose.splitlines() if line.startswith("- old-")]) == 25
+    assert "more orphaned" not in verbose
+    assert json.loads(view.as_json(plan))["summary"]["orphaned"] == 25
+    assert len(json.loads(view.as_json(plan))["campaigns"]) == 26
+    assert "more orphaned" not in view.text(plan_with_orphans(10))
+
+
+def test_markdown_lists_ten_orphans_and_one_row_for_the_rest() -> None:
+    output = view.markdown(plan_with_orphans(25))
+    rows = [line for line in output.splitlines() if line.startswith("| `-` | `old-")]
+    assert len(rows) == 10
+    assert (
+        "| | ... and 15 more orphaned campaigns: in state but no manifest; apply leaves them "
+        "alone; `dialogops plan -v` lists them | | | | | | |" in output
+    )
+    assert output.count("<details>") == 11  # the campaign to create, and the listed orphans
+
+
 def test_markdown_escapes_user_text() -> None:
     campaign = make_campaign("odd", title="a | b <script>", add_data={"*key*": "x"})
     output = view.markdown(build_plan(make_project(campaign), State()))

@@ -29,6 +29,8 @@ from dialogops.state import StateEntry, TemplateSource
 from dialogops.views import ledger, localhours, problems
 
 MARKDOWN_LIMIT = 60_000
+# Years of campaigns leave thousands of orphaned entries: views list this many, then count.
+ORPHANS_LISTED = 10
 
 # github and sarif are for CI: a plan that cannot be made reports its problems in them.
 PlanFormat = Literal["text", "json", "markdown", "github", "sarif"]
@@ -54,7 +56,8 @@ def show(
     """Print `plan` on stdout in `fmt`; text is styled on a terminal unless colour is off.
 
     github shows the text (a job log); sarif only a log without problems, for code scanning.
-    `verbose` lists the rows skipped as invalid; `commit` is named in the Markdown header.
+    `verbose` lists the rows skipped as invalid and every orphaned campaign; `commit` is
+    named in the Markdown header.
     """
     if fmt == "json":
         sys.stdout.write(as_json(plan))
@@ -105,13 +108,15 @@ def text(plan: Plan, *, verbose: bool = False) -> str:
 def styled(plan: Plan, *, verbose: bool = False) -> Text:
     """The text view with rich styles: one block per campaign, then the summary line.
 
-    A plan for an environment names it first; `verbose` lists the rows skipped as invalid.
+    A plan for an environment names it first; `verbose` lists the rows skipped as invalid
+    and every orphaned campaign (else the first `ORPHANS_LISTED`, then how many more).
     Every piece passes `scrub` on one line: a title cannot move the cursor or add a line.
     """
     out = Text()
     if plan.environment is not None:
         out.append(f"Environment: {plan.environment}\n\n", style="bold")
-    for action in plan.actions:
+    listed, more = _listed(plan, verbose)
+    for action in listed:
         out.append(_shown(f"{action.mark} {action.name}"), style=STYLES[action.status])
         out.append(_shown(f"  {action.status}  {_headline(action)}") + "\n")
         for label, value in _details(action, verbose):
@@ -124,10 +129,33 @@ def styled(plan: Plan, *, verbose: bool = False) -> Text:
         advice = _advice(action, plan.hints)
         if advice:
             out.append(_shown(f"    {advice}") + "\n", style=STYLES[action.status])
+    if more:
+        out.append(_shown(_more_orphans(more, plan.hints)) + "\n", style=STYLES["orphaned"])
     if plan.actions:
         out.append("\n")
     out.append(_shown(plan.summary()) + "\n", style="bold")
     return out
+
+
+def _listed(plan: Plan, verbose: bool) -> tuple[list[Action], int]:
+    """The actions a view lists, and how many orphaned ones it leaves out."""
+    if verbose:
+        return list(plan.actions), 0
+    listed, orphans = [], 0
+    for action in plan.actions:
+        if action.status == "orphaned":
+            orphans += 1
+            if orphans > ORPHANS_LISTED:
+                continue
+        listed.append(action)
+    return listed, len(plan.actions) - len(listed)
+
+
+def _more_orphans(count: int, hints: Hints, quote: Callable[[str], str] = str) -> str:
+    return (
+        f"- ... and {count} more orphaned campaigns: in state but no manifest; apply leaves "
+        f"them alone; {quote(hints.command('plan -v'))} lists them"
+    )
 
 
 def _shown(text: str) -> str:
@@ -320,9 +348,14 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, *, commit: str | None = No
     head = f"### dialogops plan\n\n{' · '.join(context)}\n\n**{_shown(plan.summary())}**\n\n"
     if not plan.actions:
         return head + "No campaigns.\n"
-    rows = [_table_row(a) for a in plan.actions]
+    listed, more = _listed(plan, verbose=False)
+    rows = [_table_row(a) for a in listed]
+    if more:
+        # A code span in a table cell still ends the cell at `|`: escaped, it shows as `|`.
+        note = _more_orphans(more, plan.hints, lambda c: code(c).replace("|", "\\|"))
+        rows.append(f"| | {_shown(note.removeprefix('- '))} | | | | | | |\n")
     blocks = [
-        _details_block(a, plan.hints) for a in plan.actions if _details(a) or _advice(a, plan.hints)
+        _details_block(a, plan.hints) for a in listed if _details(a) or _advice(a, plan.hints)
     ]
     full = head + _TABLE_HEAD + "".join(rows) + "\n" + "".join(blocks)
     if len(full) <= limit:
