@@ -208,26 +208,40 @@ def test_a_title_with_escape_sequences_is_shown_escaped_by_plan_and_apply(
     assert sandbox.requests[0].body["campaign"]["name"] == "\x1b]0;pwned\x07\x1b[2J"
 
 
-def test_a_state_file_with_control_characters_is_shown_escaped(tmp_path: Path) -> None:
+def test_a_state_file_with_control_characters_is_refused_or_shown_escaped(
+    tmp_path: Path,
+) -> None:
     root = write_project(tmp_path / "p", [])
+    hostile = "2099-01-01T00:00:00Z\x1b[2J\x9b\r"
+    replaced = {"id": 6, "fingerprint": "x", "created_at": hostile, "replaced_at": hostile}
     entry = {
         "status": "created",
         "fingerprint": "sha256:" + "a" * 64,
         "phones": 1,
         "id": 7,
-        "created_at": "2099-01-01T00:00:00Z\x1b[2J\x9b\r",
+        "created_at": "2099-01-01T00:00:00Z",
+        "history": [replaced],
     }
+    path = root / "dialogops.state.json"
     state = {"version": 1, "serial": 1, "lineage": "x", "campaigns": {"nps": entry}}
-    (root / "dialogops.state.json").write_text(json.dumps(state), encoding="utf-8")
+    path.write_text(json.dumps(state), encoding="utf-8")
 
     listed = run_cli(["state", "list"], root)
     shown = run_cli(["state", "show", "nps"], root)
+    entry["created_at"] = hostile  # a field with a format is checked as the state is read
+    path.write_text(json.dumps(state), encoding="utf-8")
+    refused = run_cli(["state", "list"], root)
 
-    assert "nps   created  7   1       2099-01-01T00:00:00Z\\x1b[2J\\x9b\\x0d" in listed.stdout
-    assert json.loads(shown.stdout)["created_at"] == entry["created_at"]  # JSON escapes
+    assert "nps   created  7   1       2099-01-01T00:00:00Z" in listed.stdout
+    assert json.loads(shown.stdout)["history"][0]["created_at"] == hostile  # JSON escapes
     assert '"created_at": "2099-01-01T00:00:00Z\\u001b[2J\\u009b\\r"' in shown.stdout
-    for output in (listed.stdout, shown.stdout):
-        assert not any(char in output for char in "\x1b\r\x07\x9b")
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        f"error: {path}: not a valid dialogops state file: campaigns.nps.created_at: "
+        "Expected `str` like 2099-01-01T09:00:00Z (ISO 8601)\n"
+    )
+    for output in (listed, shown, refused):
+        assert not any(char in output.stdout + output.stderr for char in "\x1b\r\x07\x9b")
 
 
 def test_a_lock_file_with_control_characters_is_described_escaped(tmp_path: Path) -> None:

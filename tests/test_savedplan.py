@@ -179,7 +179,7 @@ def _breaks(path: list[str | int], value: Any) -> Callable[[Any], None]:
         (
             _breaks(["campaigns", 0, "render", "fingerprint"], "md5:1"),
             "$.campaigns[0].render.fingerprint: Expected `str` matching regex "
-            "'^sha256:[0-9a-f]{64}$'",
+            "'^sha256:[0-9a-f]{64}\\\\Z'",
         ),
         (
             _breaks(["campaigns", 1, "render"], None),

@@ -16,6 +16,7 @@ import msgspec
 
 from dialogops.errors import StateError
 from dialogops.state.model import (
+    TIMESTAMP_PATTERN,
     CampaignId,
     CampaignName,
     Count,
@@ -25,12 +26,14 @@ from dialogops.state.model import (
     State,
     StateEntry,
     Status,
+    Timestamp,
 )
 
 FORMAT_VERSION = 1
 # The most read from a state file: 100,000 campaigns take about 26 MB, and a file that
 # never ends (/dev/zero, a link to it) must not fill memory.
 MAX_STATE_BYTES = 256 * 1024 * 1024
+_TIMESTAMP_LIKE = "like 2099-01-01T09:00:00Z (ISO 8601)"
 
 
 class _Entry(
@@ -50,8 +53,8 @@ class _Entry(
     id: CampaignId | None = None
     fingerprint: Fingerprint
     phones: Count
-    created_at: str | None = None
-    started_at: str | None = None
+    created_at: Timestamp | None = None
+    started_at: Timestamp | None = None
     sent: Sent | None = None
     history: tuple[Replaced, ...] = ()
 
@@ -242,6 +245,8 @@ def _block_problem(name: str, block: bytes | msgspec.Raw) -> str | None:
 def _reason_and_path(error: msgspec.ValidationError) -> tuple[str, str]:
     """msgspec's `reason - at `$.a[0].b`` split in two; the path is `$` at the top level."""
     reason, at, path = str(error).partition(" - at `")
+    # The timestamp pattern, said the way a person reads it (and not masked as a phone).
+    reason = reason.replace(f"matching regex {TIMESTAMP_PATTERN!r}", _TIMESTAMP_LIKE)
     return reason, path.removesuffix("`") if at else "$"
 
 

@@ -24,10 +24,16 @@ Status = Literal["pending", "created", "unknown"]
 # The platform's IDs are positive signed 64-bit integers (client.py checks answers the same way).
 CampaignId = Annotated[int, Meta(ge=1, le=MAX_ID)]
 # A part of a campaign split by timezone is named NAME@+03 (or @+05:30).
+# Patterns end in \Z: msgspec searches them, and `$` would also match before a final newline.
 CampaignName = Annotated[
-    str, Meta(pattern="^[a-z0-9][a-z0-9._-]{0,99}(@[+-][0-9]{2}(:[0-9]{2})?)?$")
+    str, Meta(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}(@[+-][0-9]{2}(:[0-9]{2})?)?\Z")
 ]
-Fingerprint = Annotated[str, Meta(pattern="^sha256:[0-9a-f]{64}$")]
+Fingerprint = Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}\Z")]
+# ISO 8601 to the second, UTC (`Z`) or with an offset: what `utc_now` writes.
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
+)
+Timestamp = Annotated[str, Meta(pattern=TIMESTAMP_PATTERN)]
 Count = Annotated[int, Meta(ge=0, le=MAX_ID)]
 
 
@@ -87,8 +93,8 @@ class StateEntry(msgspec.Struct, frozen=True, gc=False):
     fingerprint: Fingerprint  # "sha256:<hex>" of the canonical create body
     phones: Count
     id: CampaignId | None = None
-    created_at: str | None = None  # ISO 8601 UTC, set when created
-    started_at: str | None = None  # when the create was sent (pending / unknown)
+    created_at: Timestamp | None = None  # set when created
+    started_at: Timestamp | None = None  # when the create was sent (pending / unknown)
     history: tuple[Replaced, ...] = ()
     sent: Sent | None = None  # None in entries written before dialogops recorded it
 

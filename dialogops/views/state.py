@@ -39,7 +39,8 @@ def _columns(state: State) -> list[str]:
     """The header and one line per entry, each column padded to its widest cell.
 
     A state file is input like any other: nothing in it may drive the terminal, so its
-    texts are scrubbed (the id too: a long one can look like a phone number).
+    texts are scrubbed (the id too: a long one can look like a phone number). Status,
+    phones and times are checked when the state is read and shown as they are.
     """
     names = sorted(state.campaigns)
     entries = [state.campaigns[name] for name in names]
@@ -48,16 +49,14 @@ def _columns(state: State) -> list[str]:
         ["pending (outcome unknown)" if e.status == "pending" else e.status for e in entries],
         scrub_cells([str(e.id) if e.id is not None else "-" for e in entries]),
         [str(e.phones) for e in entries],
-        scrub_cells([e.created_at or "-" for e in entries]),
+        [e.created_at or "-" for e in entries],
     ]
     header = ["name", "status", "id", "phones", "created"]
     widths = [
         max(len(title), *map(len, cells)) for title, cells in zip(header, columns, strict=True)
     ]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *zip(*columns, strict=True)]
-    ]
+    line = "  ".join(f"{{:<{width}}}" for width in widths).format
+    return [line(*row).rstrip() for row in [header, *zip(*columns, strict=True)]]
 
 
 def started(state: State, new: bool, location: str) -> None:
