@@ -305,8 +305,14 @@ def _body(
     """Every field after format_version, in the order the document declares them.
 
     `for_review`: the plan document, with masked phones and changed fields; else the saved
-    plan, without them.
+    plan, without them, and listing only the campaigns apply acts on (the summary still
+    counts every one: years of unchanged and orphaned entries would make it megabytes).
     """
+    listed = (
+        plan.actions
+        if for_review
+        else [a for a in plan.actions if a.status not in ("unchanged", "orphaned")]
+    )
     return (
         __version__,
         StateDoc(plan.lineage, plan.serial),
@@ -323,7 +329,7 @@ def _body(
             has_changes=plan.has_changes,
             blocked=bool(plan.blockers),
         ),
-        tuple(_campaign(action, for_review) for action in plan.actions),
+        tuple(_campaign(action, for_review) for action in listed),
     )
 
 

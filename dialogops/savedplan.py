@@ -19,8 +19,9 @@ from dialogops.plandoc import EntryDoc, SavedPlan, decode_saved, encode, entry_d
 from dialogops.planner import Plan
 from dialogops.state import State, StateEntry
 
-# The most read from a plan file: a campaign takes about 1 KB (an orphaned one 0.3 KB), and
-# a file that never ends (/dev/zero, a link to it) must not fill memory.
+# The most read from a plan file: a campaign to create takes about 1 KB (unchanged and
+# orphaned ones are only counted), and a file that never ends (/dev/zero, a link to it)
+# must not fill memory.
 MAX_SAVED_PLAN_BYTES = 64 * 1024 * 1024
 
 

@@ -82,15 +82,16 @@ def test_a_saved_plan_is_the_plan_document_with_its_time_and_without_sample_phon
 
     assert (saved.pop("format_version"), shown.pop("format_version")) == (2, 1)
     assert saved.pop("created_at")
-    assert shown["campaigns"][1]["render"].pop("sample_phones") == [
+    assert shown["campaigns"].pop(0)["status"] == "orphaned"  # counted, not saved
+    assert shown["campaigns"][0]["render"].pop("sample_phones") == [
         "+7999***4567",
         "+7999***4568",
         "+7999***4569",
     ]
-    assert shown["campaigns"][1]["render"].pop("skipped_rows") == []
-    assert shown["campaigns"][1]["render"].pop("excluded_by") == []
-    assert shown["campaigns"][1]["render"].pop("left_out") == 0
-    assert [c.pop("changes") for c in shown["campaigns"]] == [None, None]
+    assert shown["campaigns"][0]["render"].pop("skipped_rows") == []
+    assert shown["campaigns"][0]["render"].pop("excluded_by") == []
+    assert shown["campaigns"][0]["render"].pop("left_out") == 0
+    assert [c.pop("changes") for c in shown["campaigns"]] == [None]
     assert saved == shown
 
 
@@ -105,17 +106,13 @@ def test_a_saved_plan_holds_no_phone_number_and_no_add_data_value(tmp_path: Path
     assert json.loads(text)["options"]["vars"] == ["k"]
 
 
-def test_orphans_are_saved_without_a_render(tmp_path: Path) -> None:
+def test_campaigns_apply_leaves_alone_are_counted_not_saved(tmp_path: Path) -> None:
     project, state = all_statuses()
     path = tmp_path / "plan.json"
-    write_saved_plan(build_plan(project, state, targets=["gone"]), path)
-    [orphan] = read_saved_plan(path).campaigns
-    assert (orphan.name, orphan.status, orphan.campaign, orphan.render) == (
-        "gone",
-        "orphaned",
-        None,
-        None,
-    )
+    write_saved_plan(build_plan(project, state, targets=["new", "same", "gone"]), path)
+    saved = read_saved_plan(path)
+    assert [(c.name, c.status) for c in saved.campaigns] == [("new", "create")]
+    assert (saved.summary.create, saved.summary.unchanged, saved.summary.orphaned) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(
