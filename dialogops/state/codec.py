@@ -150,12 +150,15 @@ def loads_blocks(
 ) -> State:
     """A state from each campaign's block as JSON text (a database's rows), checked as a
     state file is, in one decode: `origin` names the store in every error."""
-    campaigns = ",".join(f"{json.dumps(name)}:{block}" for name, block in blocks)
-    text = (
-        f'{{"version":{FORMAT_VERSION},"serial":{serial},"lineage":{json.dumps(lineage)},'
-        f'"campaigns":{{{campaigns}}}}}'
+    encode = _ENCODER.encode
+    campaigns = b",".join(b"%s:%s" % (encode(name), block.encode()) for name, block in blocks)
+    text = b'{"version":%d,"serial":%d,"lineage":%s,"campaigns":{%s}}' % (
+        FORMAT_VERSION,
+        serial,
+        encode(lineage),
+        campaigns,
     )
-    return loads(text, origin)
+    return loads(text.decode(), origin)
 
 
 def _entry(name: str, block: _Entry) -> StateEntry:
