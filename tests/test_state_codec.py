@@ -9,6 +9,7 @@ import pytest
 
 from dialogops.errors import StateError
 from dialogops.state import Replaced, Sent, SentSchedule, State, StateEntry, dumps, loads
+from dialogops.state.codec import listing_rows
 from tests.state_samples import FP_A, FP_B, created
 
 NOW = "2099-01-01T09:00:00Z"
@@ -401,3 +402,22 @@ def test_an_invalid_summary_names_its_field(sent: dict[str, object], problem: st
     with pytest.raises(StateError) as caught:
         loads(json.dumps(block), "s.json")
     assert str(caught.value).startswith(f"s.json: not a valid dialogops state file: {problem}")
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        (("Nps", "created", 1, 3, None), "campaigns: 'Nps' is not a campaign name: Expected `str`"),
+        (("a", "gone", 1, 3, None), "campaigns.a.status: Invalid enum value 'gone'"),
+        (("a", "created", 0, 3, None), "campaigns.a.id: Expected `int` >= 1"),
+        (("a", "created", 1, -3, None), "campaigns.a.phones: Expected `int` >= 0"),
+        (("a", "created", 1, 3, "9 May"), "campaigns.a.created_at: Expected `str` like 2099-"),
+    ],
+)
+def test_a_listing_row_is_checked_as_a_state_entry_is(
+    row: tuple[object, ...], problem: str
+) -> None:
+    good = ("b", "created", 2, 3, "2099-01-01T09:00:00Z")
+    with pytest.raises(StateError) as caught:
+        listing_rows(1, [good, row], "db")
+    assert str(caught.value).startswith(f"db: not a valid dialogops state file: {problem}")

@@ -19,12 +19,20 @@ import pytest
 
 from dialogops.errors import StateError
 from dialogops.specs import Config
-from dialogops.state import LocalBackend, State, backend_for, superseded
+from dialogops.state import (
+    Listing,
+    LocalBackend,
+    State,
+    StateEntry,
+    Summary,
+    backend_for,
+    superseded,
+)
 from dialogops.state.postgres import PostgresBackend
 from tests.conftest import run_cli
 from tests.postgres import DSN_ENV, PG_DSN, connect, count, pg_env, use_postgres
 from tests.samples import write_project
-from tests.state_samples import created, wait_for_a_holder
+from tests.state_samples import FP_A, created, wait_for_a_holder
 
 
 def backend(schema: str, workspace: str = "default", dsn: str = PG_DSN) -> PostgresBackend:
@@ -102,6 +110,32 @@ def test_a_state_changed_behind_the_lock_is_not_overwritten(pg_schema: str) -> N
         with pytest.raises(StateError, match=expected):
             lock.write(lock.read().put(created("a", 1)))
     assert backend(pg_schema).read().campaigns == {}
+
+
+def test_a_listing_reads_the_summaries_checked_as_a_read_checks_them(pg_schema: str) -> None:
+    states = backend(pg_schema)
+    assert states.listing() == Listing(0, ())
+    unknown = StateEntry("b", "unknown", FP_A, 7, started_at="2099-01-01T00:00:00Z")
+    with states.lock("test") as lock:
+        lock.write(lock.read().put(created("a", 1)).put(unknown))
+    listing = states.listing()
+    assert (listing.serial, sorted(listing.entries, key=lambda e: e.name)) == (
+        1,
+        [
+            Summary("a", "created", 1, 3, "2099-01-01T00:00:00Z"),
+            Summary("b", "unknown", None, 7, None),
+        ],
+    )
+    with connect() as conn:
+        conn.execute(
+            f"UPDATE {pg_schema}.entries SET entry = jsonb_set(entry, '{{created_at}}', "
+            "'\"9 May\"') WHERE name = 'a'"
+        )
+    problem = "campaigns.a.created_at: Expected `str` like 2099-01-01T09:00:00Z (ISO 8601)"
+    for read in (states.listing, states.read):
+        with pytest.raises(StateError) as caught:
+            read()
+        assert str(caught.value).endswith(f"not a valid dialogops state file: {problem}")
 
 
 # --- the lock --------------------------------------------------------------------------

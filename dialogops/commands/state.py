@@ -30,8 +30,12 @@ def start(backend: Backend, command: str, lock_timeout: float = 0.0) -> tuple[St
 
 
 def list_entries(files: ProjectFiles, fmt: view.ListFormat, *, no_color: bool = False) -> int:
+    """Every entry: the table needs only each entry's summary, JSON every field."""
     backend = _backend(files)
-    view.entries(backend.read(), backend.location, fmt, no_color=no_color)
+    if fmt == "json":
+        view.entries_json(backend.read())
+    else:
+        view.listing(backend.listing(), backend.location, no_color=no_color)
     return 0
 
 

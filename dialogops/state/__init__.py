@@ -22,12 +22,14 @@ from dialogops.state.codec import dumps, every_field, file_fields, loads
 from dialogops.state.local import LocalBackend
 from dialogops.state.locking import LockInfo
 from dialogops.state.model import (
+    Listing,
     Replaced,
     Sent,
     SentSchedule,
     State,
     StateEntry,
     Status,
+    Summary,
     TemplateSource,
     forget,
     record_import,
@@ -38,6 +40,7 @@ from dialogops.state.model import (
 
 __all__ = [
     "Backend",
+    "Listing",
     "LocalBackend",
     "LockInfo",
     "Replaced",
@@ -47,6 +50,7 @@ __all__ = [
     "StateEntry",
     "StateLock",
     "Status",
+    "Summary",
     "TemplateSource",
     "backend_for",
     "dumps",
@@ -104,6 +108,11 @@ class Backend(Protocol):
 
     def read(self) -> State:
         """The state as stored; the empty state when there is none yet."""
+        ...
+
+    def listing(self) -> Listing:
+        """Each entry's `Summary` and the serial, checked as `read` checks those fields; a
+        database reads only them."""
         ...
 
     def exists(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -21,11 +21,13 @@ from dialogops.state.model import (
     CampaignName,
     Count,
     Fingerprint,
+    Listing,
     Replaced,
     Sent,
     State,
     StateEntry,
     Status,
+    Summary,
     Timestamp,
 )
 
@@ -159,6 +161,25 @@ def loads_blocks(
         campaigns,
     )
     return loads(text.decode(), origin)
+
+
+def listing_rows(serial: int, rows: Sequence[Sequence[object]], origin: str) -> Listing:
+    """A `Listing` from rows of (name, status, id, phones, created_at), each field checked as
+    a state's is: `origin` names the store in the error."""
+    try:
+        entries = msgspec.convert(rows, tuple[Summary, ...])
+    except msgspec.ValidationError as exc:
+        reason, path = _reason_and_path(exc)
+        # `$[row][field]`: the row's campaign and the field's name.
+        row, field = (int(n) for n in re.findall(r"\[(\d+)\]", path)[:2])
+        name, column = rows[row][0], Summary.__struct_fields__[field]
+        where = (
+            f"campaigns: {name!r} is not a campaign name"
+            if column == "name"
+            else (f"campaigns.{name}.{column}")
+        )
+        raise StateError(f"{origin}: not a valid dialogops state file: {where}: {reason}") from None
+    return Listing(serial, entries)
 
 
 def _entry(name: str, block: _Entry) -> StateEntry:

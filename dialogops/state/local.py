@@ -21,7 +21,7 @@ from dialogops.errors import StateError
 from dialogops.inputfiles import read_capped
 from dialogops.state.codec import MAX_STATE_BYTES, dumps, loads
 from dialogops.state.locking import LockInfo
-from dialogops.state.model import State
+from dialogops.state.model import Listing, State
 from dialogops.state.session import LockSession
 
 LOCK_POLL_SECONDS = 0.05
@@ -51,6 +51,9 @@ class LocalBackend:
         """The state on disk; a missing file is the empty state."""
         text = self.read_text()
         return State() if text is None else loads(text, self.location)
+
+    def listing(self) -> Listing:
+        return Listing.of(self.read())
 
     def read_text(self) -> str | None:
         """The state file's text as it is on disk; None when there is no file.

@@ -128,6 +128,32 @@ class StateEntry(msgspec.Struct, frozen=True, gc=False):
         return msgspec.structs.replace(self, status="unknown")
 
 
+class Summary(msgspec.Struct, frozen=True, gc=False, array_like=True):
+    """An entry as `state list` shows it: what a database backend can read without the rest."""
+
+    name: CampaignName
+    status: Status
+    id: CampaignId | None
+    phones: Count
+    created_at: Timestamp | None
+
+    @classmethod
+    def of(cls, entry: StateEntry) -> Summary:
+        return cls(entry.name, entry.status, entry.id, entry.phones, entry.created_at)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Every entry's summary, in no particular order, and the serial of the state."""
+
+    serial: int
+    entries: tuple[Summary, ...]
+
+    @classmethod
+    def of(cls, state: State) -> Listing:
+        return cls(state.serial, tuple(map(Summary.of, state.campaigns.values())))
+
+
 @dataclass(frozen=True)
 class State:
     """The whole state; every change returns a new value."""

@@ -24,9 +24,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from dialogops.errors import StateError
 from dialogops.masking import secrets
 from dialogops.specs import Config
-from dialogops.state.codec import entry_json, loads_blocks
+from dialogops.state.codec import entry_json, listing_rows, loads_blocks
 from dialogops.state.locking import LockInfo
-from dialogops.state.model import State, StateEntry
+from dialogops.state.model import Listing, State, StateEntry
 from dialogops.state.session import LockSession
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -120,6 +120,21 @@ class PostgresBackend:
     def read(self) -> State:
         with self._connection() as conn:
             return self._read(conn)
+
+    def listing(self) -> Listing:
+        # Only the columns shown: a fifth of the data of a read, and no JSON to decode.
+        with self._connection() as conn, self._errors("reading the state"), conn.transaction():
+            row = self._row(conn)
+            if row is None:
+                return Listing(0, ())
+            rows = conn.execute(
+                self._sql(
+                    "SELECT name, status, campaign_id, (entry->>'phones')::bigint, "
+                    "entry->>'created_at' FROM {schema}.entries WHERE workspace = %s"
+                ),
+                (self.workspace,),
+            ).fetchall()
+        return listing_rows(row[1], rows, self.location)
 
     def exists(self) -> bool:
         with self._connection() as conn, self._errors("reading the state"):

@@ -9,43 +9,52 @@ from typing import Literal
 from rich.console import Console
 
 from dialogops.masking import scrub, scrub_cells, scrub_json
-from dialogops.state import LockInfo, State, StateEntry, every_field, file_fields
+from dialogops.state import (
+    Listing,
+    LockInfo,
+    State,
+    StateEntry,
+    Summary,
+    every_field,
+    file_fields,
+)
 
 ListFormat = Literal["table", "json"]
 
 
-def entries(state: State, location: str, fmt: ListFormat, *, no_color: bool = False) -> None:
-    """Every entry: a table for people (with the serial and file) or JSON for scripts."""
-    if fmt == "json":
-        listed = [{"name": n, **file_fields(e)} for n, e in sorted(state.campaigns.items())]
-        print(json.dumps(listed, indent=2, ensure_ascii=False))
-        return
-    if not state.campaigns:
+def entries_json(state: State) -> None:
+    """Every entry as its block in the state file, by name, for scripts."""
+    listed = [{"name": n, **file_fields(e)} for n, e in sorted(state.campaigns.items())]
+    print(json.dumps(listed, indent=2, ensure_ascii=False))
+
+
+def listing(listed: Listing, location: str, *, no_color: bool = False) -> None:
+    """Every entry as an aligned line, by name, with the serial and where the state is."""
+    if not listed.entries:
         print(scrub(f"no campaigns in state ({location})"))
         return
     console = Console(no_color=no_color or None, highlight=False, soft_wrap=True)
-    header, *rows = _columns(state)
+    header, *rows = _columns(listed.entries)
     console.print(header, style="bold", markup=False)
     # Plain aligned lines, not a rich Table: a table laid out 100,000 entries in 110 s,
     # these lines take under a second (benchmarks/state_scale.py measures `state list`).
     sys.stdout.write("".join(row + "\n" for row in rows))
     console.print(
-        scrub(f"{len(state.campaigns)} campaign(s), serial {state.serial}, {location}"),
+        scrub(f"{len(listed.entries)} campaign(s), serial {listed.serial}, {location}"),
         markup=False,
     )
 
 
-def _columns(state: State) -> list[str]:
+def _columns(summaries: tuple[Summary, ...]) -> list[str]:
     """The header and one line per entry, each column padded to its widest cell.
 
-    A state file is input like any other: nothing in it may drive the terminal, so its
-    texts are scrubbed (the id too: a long one can look like a phone number). Status,
-    phones and times are checked when the state is read and shown as they are.
+    A state is input like any other: nothing in it may drive the terminal, so its texts
+    are scrubbed (the id too: a long one can look like a phone number). Status, phones
+    and times are checked when the state is read and shown as they are.
     """
-    names = sorted(state.campaigns)
-    entries = [state.campaigns[name] for name in names]
+    entries = sorted(summaries, key=lambda e: e.name)
     columns = [
-        scrub_cells(names),
+        scrub_cells([e.name for e in entries]),
         ["pending (outcome unknown)" if e.status == "pending" else e.status for e in entries],
         scrub_cells([str(e.id) if e.id is not None else "-" for e in entries]),
         [str(e.phones) for e in entries],
