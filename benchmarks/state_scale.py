@@ -207,6 +207,7 @@ def main() -> int:
         figures |= command_figures(
             "file", root, [], ["--state", "empty.state.json"], min(args.runs, 2)
         )
+        saved = (root / "saved.plan").stat().st_size  # the last run's: of this state
         if args.postgres:
             figures |= postgres_figures(args.postgres, state, folder / "postgres", args.runs)
     print(f"machine: {platform.machine()}, Python {platform.python_version()}")
@@ -214,6 +215,7 @@ def main() -> int:
     print(f"state of {args.entries:,} entries, {size:.1f} MB; best of {args.runs}:")
     for label, (wall, cpu) in figures.items():
         print(f"  {label:<50} {wall:6.3f} s wall  {cpu:6.3f} s CPU")
+    print(f"saved plan of this state (plan --out): {saved:,} bytes")
     print("targets:")
     for line in targets(figures):
         print(f"  {line}")
