@@ -422,6 +422,7 @@ def popen_apply(root: Path, sandbox: SandboxServer, *args: str) -> subprocess.Po
     )
 
 
+@pytest.mark.slow
 def test_a_second_apply_waits_for_the_lock_then_fails_naming_the_holder(
     tmp_path: Path,
     sandbox: SandboxServer,

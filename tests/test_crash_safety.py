@@ -131,6 +131,7 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, dict[
     return root, {DSN_ENV: PG_DSN}
 
 
+@pytest.mark.slow
 def test_killed_applies_never_create_a_campaign_twice(
     project: tuple[Path, dict[str, str]],
     sandbox: SandboxServer,

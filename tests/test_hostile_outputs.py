@@ -146,7 +146,10 @@ class QuotingServer:
 @pytest.fixture
 def quoting() -> Iterator[QuotingServer]:
     server = QuotingServer()
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the loop to look (0.5 s by default).
+    thread = threading.Thread(
+        target=server.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield server
     server.httpd.shutdown()

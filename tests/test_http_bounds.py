@@ -37,6 +37,7 @@ def project(tmp_path: Path, sandbox: SandboxServer, timeout: float = 3) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_apply_against_a_trickled_answer_ends_unknown_within_the_deadline(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
@@ -55,6 +56,7 @@ def test_apply_against_a_trickled_answer_ends_unknown_within_the_deadline(
     assert sandbox.creates_by_name() == {"alpha": 1}
 
 
+@pytest.mark.slow
 def test_report_against_a_trickled_answer_fails_within_the_deadline(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:

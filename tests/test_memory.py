@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROWS = 200_000
 LIMIT = 250 * 2**20
 MOBILE_CODES = ("900", "912", "922", "950", "977", "999", "982", "904")
@@ -46,6 +48,7 @@ print(json.dumps({"code": done.returncode, "peak": peak, "out": done.stdout,
 """
 
 
+@pytest.mark.slow
 def test_plan_of_200k_rows_stays_under_250_mb(tmp_path: Path) -> None:
     data = tmp_path / "campaigns" / "data"
     data.mkdir(parents=True)

@@ -130,6 +130,7 @@ def _noisy(rnd: random.Random, text: str) -> str:
     return "".join(c + rnd.choice(["", "", "", " ", "-", "(", ")", " ("]) for c in text)
 
 
+@pytest.mark.slow
 def test_fast_path_agrees_with_phonenumbers_on_a_random_sample() -> None:
     rnd = random.Random(20260101)
     prefixes = ["", "7", "8", "+7", "+7 ", "8 ", "810", "+8", "77", "78", "87", "0", "+"]

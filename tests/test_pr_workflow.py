@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dialogops.client.api import DialogClient
 from dialogops.config import load_config
 from dialogops.manifests import load_project, today_in
@@ -514,6 +516,7 @@ def readme_cycle() -> list[str]:
     return [line for line in block.splitlines() if line and not line.startswith("#")]
 
 
+@pytest.mark.slow
 def test_the_readme_pull_request_cycle_runs_as_written(tmp_path: Path) -> None:
     root = example_project(tmp_path)
     lines = readme_cycle()

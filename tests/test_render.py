@@ -393,6 +393,7 @@ def test_an_unreadable_source_is_reported_with_template_problems(tmp_path: Path)
     ]
 
 
+@pytest.mark.slow
 def test_render_streams_without_holding_the_phones(tmp_path: Path) -> None:
     rows = 12_000
     path = tmp_path / "big.csv"

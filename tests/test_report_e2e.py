@@ -445,6 +445,7 @@ def test_example_project_before_and_after_apply_to_stdout(tmp_path: Path) -> Non
     assert not (root / "-").exists()
 
 
+@pytest.mark.slow
 def test_totals_after_the_rows_and_a_failure_midway_replace_nothing(
     applied: Path, sandbox: SandboxServer
 ) -> None:

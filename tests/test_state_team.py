@@ -54,6 +54,7 @@ def two_runners(
     return roots, {DSN_ENV: PG_DSN}, ()
 
 
+@pytest.mark.slow
 def test_two_runners_at_once_create_each_campaign_once(
     two_runners: tuple[list[Path], dict[str, str], tuple[str, ...]], sandbox: SandboxServer
 ) -> None:
@@ -75,6 +76,7 @@ def test_two_runners_at_once_create_each_campaign_once(
         print(f"\nfigures: 2 runners, {len(NAMES)} campaigns, {sandbox.creates_by_name()}")
 
 
+@pytest.mark.slow
 def test_a_connection_killed_mid_apply_stops_it_and_nothing_is_resent(
     tmp_path: Path, pg_schema: str, sandbox: SandboxServer
 ) -> None:

@@ -11,6 +11,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from tests.samples import REPO, example_project
 
 
@@ -23,6 +25,7 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     built = _run(
