@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import fcntl
 import json
+import resource
+import subprocess
+import sys
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -15,7 +18,7 @@ from typing import Any
 import pytest
 
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
-from tests.conftest import run_cli
+from tests.conftest import child_env, run_cli
 from tests.samples import api_env, write_project
 
 ESCAPES = '"\x1b]0;pwned\x07\x1b[2J"'  # retitles the terminal window, then clears it
@@ -272,3 +275,70 @@ def test_a_lock_file_with_control_characters_is_described_escaped(tmp_path: Path
     assert unlocked.stderr.startswith(f"error: {described}, which is still running")
     for output in (waiting.stderr, unlocked.stderr):
         assert not any(char in output for char in "\x1b\r\x07")
+
+
+# --- lock files that are odd, and a disk that is full ---------------------------------------
+
+
+@pytest.mark.parametrize("pid", [2**63, -1, 1.5, "4242", None, [1]])
+def test_a_lock_record_with_any_pid_is_described_in_one_line(tmp_path: Path, pid: object) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    lock_file = root / "dialogops.state.json.lock"
+    lock_file.write_text(json.dumps({"pid": pid, "host": "ci", "command": "x"}), encoding="utf-8")
+    with lock_file.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        waiting = run_cli(["apply", "--auto-approve"], root, env={"DIALOG_TOKEN": "t0ken"})
+        unlocked = run_cli(["state", "unlock"], root)
+
+    for result in (waiting, unlocked):
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: state is locked by ")
+        assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"), [("folder", "Is a directory"), ("link", "it is a symbolic link")]
+)
+def test_a_lock_path_that_is_no_file_is_one_error(tmp_path: Path, make: str, reason: str) -> None:
+    root = write_project(tmp_path / "p", ["alpha"])
+    lock_file = root / "dialogops.state.json.lock"
+    lock_file.unlink(missing_ok=True)  # left by the state's start
+    if make == "folder":
+        lock_file.mkdir()
+    else:
+        lock_file.symlink_to(tmp_path / "elsewhere")
+    for args in (["state", "unlock"], ["apply", "--auto-approve"], ["state", "rm", "alpha"]):
+        result = run_cli(args, root, env={"DIALOG_TOKEN": "t0ken"})
+        assert (result.returncode, result.stderr) == (
+            1,
+            f"error: {lock_file}: cannot open the lock file: {reason}\n",
+        ), args
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_disk_too_full_for_the_lock_record_stops_apply_before_anything_is_sent(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    root = write_project(tmp_path / "p", ["alpha"], api_url=sandbox.url)
+    state = (root / "dialogops.state.json").read_bytes()
+
+    def no_file_may_grow() -> None:  # every write fails, as on a full disk (EFBIG, not ENOSPC)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    applied = subprocess.run(
+        [sys.executable, "-m", "dialogops", "apply", "--auto-approve"],
+        cwd=root,
+        env=child_env(api_env(sandbox)),
+        capture_output=True,
+        text=True,
+        preexec_fn=no_file_may_grow,
+        check=False,
+    )
+
+    assert (applied.returncode, applied.stdout) == (1, "")
+    assert applied.stderr == (
+        f"error: {root / 'dialogops.state.json.lock'}: cannot write the lock holder's details "
+        "(File too large); nothing was changed or sent\n"
+    )
+    assert sandbox.requests == []
+    assert (root / "dialogops.state.json").read_bytes() == state

@@ -9,6 +9,7 @@ ends with its holder; the file's text (who holds it) is only for the messages of
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import time
@@ -97,7 +98,13 @@ class LocalBackend:
         try:
             self._wait_for(fd, timeout)
             info = LockInfo.for_this_process(command)
-            _write_holder(fd, info.to_text())
+            try:
+                _write_holder(fd, info.to_text())
+            except OSError as exc:  # a full disk: nothing is sent that could not be recorded
+                raise StateError(
+                    f"{self.lock_path}: cannot write the lock holder's details ({exc.strerror}); "
+                    f"nothing was changed or sent"
+                ) from None
             session = LocalLock(self, info, fd)
             try:
                 yield session
@@ -136,7 +143,9 @@ class LocalBackend:
         except FileNotFoundError as exc:
             raise StateError(f"{self.path.parent}: the state folder does not exist") from exc
         except OSError as exc:
-            raise StateError(f"{self.lock_path}: cannot open the lock file: {exc}") from exc
+            # O_NOFOLLOW answers a link with ELOOP, whose own text would only puzzle.
+            reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            raise StateError(f"{self.lock_path}: cannot open the lock file: {reason}") from None
 
     def _wait_for(self, fd: int, timeout: float) -> None:
         deadline = time.monotonic() + max(timeout, 0.0)
