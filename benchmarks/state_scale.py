@@ -114,7 +114,10 @@ def example_project(folder: Path, state: str) -> Path:
     root = folder / "project"
     shutil.copytree(REPO / "campaigns", root / "campaigns")
     config = (REPO / "dialogops.yaml").read_text(encoding="utf-8")
-    before, _, after = config.partition("state:\n  backend: local\n  path: dialogops.state.json\n")
+    before, found, after = config.partition(
+        "state:\n  backend: local\n  path: dialogops.state.json\n"
+    )
+    assert found, "the example dialogops.yaml no longer has the state block this replaces"
     (root / "dialogops.yaml").write_text(before + state + after, encoding="utf-8")
     return root
 

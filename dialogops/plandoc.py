@@ -1,8 +1,8 @@
 """The plan document, declared once: what `plan --format json` prints and `plan --out` saves.
 
-A saved plan is the same document with `created_at` added and the masked phones (samples and
-skipped rows) and the changed fields left out, so it holds no phone number and no add_data
-template at all; `apply --plan` decodes it typed.
+A saved plan is the same document with `created_at` added, the masked phones (samples and
+skipped rows) and the changed fields left out, and only the campaigns it creates listed, so
+it holds no phone number and no add_data template at all; `apply --plan` decodes it typed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dialogops.planner import Action, ActionStatus, Plan
 from dialogops.render import RenderedCampaign, SkippedRow
 from dialogops.specs import Campaign
 from dialogops.state import StateEntry, Status, TemplateSource
-from dialogops.state.model import Count, Fingerprint
+from dialogops.state.model import Count, Fingerprint, readable
 
 # The layout of `plan --format json`.
 PLAN_FORMAT_VERSION = 1
@@ -288,6 +288,7 @@ def _decode(decoder: msgspec.json.Decoder[_T], raw: bytes, origin: str) -> _T:
     except msgspec.ValidationError as exc:
         # msgspec ends its message with " - at `$.path`" unless the top level is wrong.
         message, _, at = str(exc).partition(" - at `")
+        message = readable(message)
         raise UsageError(
             f"plan file {origin} is not a dialogops saved plan ({at.rstrip('`') or '$'}: {message})"
         ) from exc
@@ -305,14 +306,11 @@ def _body(
     """Every field after format_version, in the order the document declares them.
 
     `for_review`: the plan document, with masked phones and changed fields; else the saved
-    plan, without them, and listing only the campaigns apply acts on (the summary still
-    counts every one: years of unchanged and orphaned entries would make it megabytes).
+    plan, without them, and listing only the campaigns it creates (a blocked plan is not
+    saved; the summary still counts every one: years of unchanged and orphaned entries
+    would make it megabytes).
     """
-    listed = (
-        plan.actions
-        if for_review
-        else [a for a in plan.actions if a.status not in ("unchanged", "orphaned")]
-    )
+    listed = plan.actions if for_review else [a for a in plan.actions if a.will_create]
     return (
         __version__,
         StateDoc(plan.lineage, plan.serial),

@@ -1,8 +1,9 @@
 """Saved plans (`plan --out FILE`): what was reviewed, so `apply --plan` can refuse a stale one.
 
-The file is the plan document of `plandoc.py` with its time and without any phone number, so
-it is never a second format; this module writes and reads it, tells a plan applied already,
-and compares the campaigns it creates with a new plan of them.
+The file is the plan document of `plandoc.py` with its time, without any phone number and
+listing only the campaigns it creates, so it is never a second format; this module writes
+and reads it, tells a plan applied already, and compares the campaigns it creates with a new
+plan of them.
 """
 
 from __future__ import annotations

@@ -175,8 +175,8 @@ def _breaks(path: list[str | int], value: Any) -> Callable[[Any], None]:
         ),
         (
             _breaks(["campaigns", 0, "render", "fingerprint"], "md5:1"),
-            "$.campaigns[0].render.fingerprint: Expected `str` matching regex "
-            "'^sha256:[0-9a-f]{64}\\\\Z'",
+            "$.campaigns[0].render.fingerprint: "
+            "Expected `str` like sha256:<64 lowercase hex digits>",
         ),
         (
             _breaks(["campaigns", 1, "render"], None),

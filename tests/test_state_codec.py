@@ -176,7 +176,7 @@ def test_strings_are_escaped_as_json_dumps_without_ensure_ascii_did(text: str) -
         ),
         (
             document(a={"status": "created", "id": 1, "fingerprint": "md5:x", "phones": 1}),
-            "campaigns.a.fingerprint: Expected `str` matching regex '^sha256:[0-9a-f]{64}\\\\Z'",
+            "campaigns.a.fingerprint: Expected `str` like sha256:<64 lowercase hex digits>",
         ),
         (
             document(a={"status": "pending", "fingerprint": FP_A, "phones": -1}),
@@ -189,18 +189,28 @@ def test_strings_are_escaped_as_json_dumps_without_ensure_ascii_did(text: str) -
         (
             document(Nps={"status": "pending", "fingerprint": FP_A, "phones": 1}),
             "campaigns: 'Nps' is not a campaign name: "
-            "Expected `str` matching regex "
-            "'^[a-z0-9][a-z0-9._-]{0,99}(@[+-][0-9]{2}(:[0-9]{2})?)?\\\\Z'",
+            "Expected `str` that is a campaign name (a-z 0-9 . _ -, at most 100; a part: NAME@+03)",
         ),
         (
             # msgspec searches a pattern: one ending in `$` let a final newline through.
             document(**{"nps\n": {"status": "pending", "fingerprint": FP_A, "phones": 1}}),
             "campaigns: 'nps\\n' is not a campaign name: "
-            "Expected `str` matching regex "
-            "'^[a-z0-9][a-z0-9._-]{0,99}(@[+-][0-9]{2}(:[0-9]{2})?)?\\\\Z'",
+            "Expected `str` that is a campaign name (a-z 0-9 . _ -, at most 100; a part: NAME@+03)",
         ),
         (
             document(a={"status": "pending", "fingerprint": FP_A, "phones": 1, "started_at": "x"}),
+            "campaigns.a.started_at: Expected `str` like 2099-01-01T09:00:00Z (ISO 8601)",
+        ),
+        (
+            # A fraction long enough to hold a phone number: views show times unmasked.
+            document(
+                a={
+                    "status": "pending",
+                    "fingerprint": FP_A,
+                    "phones": 1,
+                    "started_at": "2099-01-01T00:00:00.79991234567+03:00",
+                }
+            ),
             "campaigns.a.started_at: Expected `str` like 2099-01-01T09:00:00Z (ISO 8601)",
         ),
         (
@@ -322,7 +332,10 @@ def test_broken_json_is_named_by_line_and_column(text: str, where: str) -> None:
 @pytest.mark.parametrize(
     ("entry", "problem"),
     [
-        (created("b", 2, fingerprint="md5:x"), "campaigns.b.fingerprint: Expected `str` matching"),
+        (
+            created("b", 2, fingerprint="md5:x"),
+            "campaigns.b.fingerprint: Expected `str` like sha256:",
+        ),
         (created("b", 2**63), "campaigns.b.id: Expected `int` <= 9223372036854775807"),
         (created("b", 2, phones=-1), "campaigns.b.phones: Expected `int` >= 0"),
         (created("B b", 2), "campaigns: 'B b' is not a campaign name"),

@@ -28,6 +28,7 @@ from dialogops.state import (
     backend_for,
     superseded,
 )
+from dialogops.state.codec import entry_json
 from dialogops.state.postgres import PostgresBackend
 from tests.conftest import run_cli
 from tests.postgres import DSN_ENV, PG_DSN, connect, count, pg_env, use_postgres
@@ -126,16 +127,25 @@ def test_a_listing_reads_the_summaries_checked_as_a_read_checks_them(pg_schema: 
             Summary("b", "unknown", None, 7, None),
         ],
     )
-    with connect() as conn:
-        conn.execute(
-            f"UPDATE {pg_schema}.entries SET entry = jsonb_set(entry, '{{created_at}}', "
-            "'\"9 May\"') WHERE name = 'a'"
-        )
-    problem = "campaigns.a.created_at: Expected `str` like 2099-01-01T09:00:00Z (ISO 8601)"
-    for read in (states.listing, states.read):
-        with pytest.raises(StateError) as caught:
-            read()
-        assert str(caught.value).endswith(f"not a valid dialogops state file: {problem}")
+    hand_edits = [
+        ("created_at", '"9 May"', "Expected `str` like 2099-01-01T09:00:00Z (ISO 8601)"),
+        ("phones", "-3", "Expected `int` >= 0"),
+    ]
+    for field, value, reason in hand_edits:
+        with connect() as conn:
+            conn.execute(
+                f"UPDATE {pg_schema}.entries SET entry = jsonb_set(entry, '{{{field}}}', "
+                f"'{value}') WHERE name = 'a'"
+            )
+        for read in (states.listing, states.read):
+            with pytest.raises(StateError) as caught:
+                read()
+            assert str(caught.value).endswith(f"state file: campaigns.a.{field}: {reason}")
+        with connect() as conn:  # put back, for the next edit
+            conn.execute(
+                f"UPDATE {pg_schema}.entries SET entry = %s::jsonb WHERE name = 'a'",
+                (entry_json(created("a", 1)),),
+            )
 
 
 # --- the lock --------------------------------------------------------------------------

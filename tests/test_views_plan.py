@@ -10,6 +10,7 @@ from pathlib import Path
 import msgspec
 
 from dialogops.changes import sent_summary
+from dialogops.hints import Hints
 from dialogops.planner import Plan, build_plan
 from dialogops.state import State
 from dialogops.views import plan as view
@@ -268,6 +269,20 @@ def test_markdown_lists_ten_orphans_and_one_row_for_the_rest() -> None:
         "alone; `dialogops plan -v` lists them | | | | | | |" in output
     )
     assert output.count("<details>") == 11  # the campaign to create, and the listed orphans
+
+
+def test_one_orphan_over_the_ten_is_named_in_the_singular() -> None:
+    assert (
+        "- ... and 1 more orphaned campaign: in state but no manifest; apply leaves it alone; "
+        "dialogops plan -v lists it\n" in view.text(plan_with_orphans(11))
+    )
+
+
+def test_a_state_path_with_a_bar_keeps_the_markdown_row_whole() -> None:
+    plan = dataclasses.replace(plan_with_orphans(12), hints=Hints(state="a|b.json"))
+    [row] = [line for line in view.markdown(plan).splitlines() if "more orphaned" in line]
+    assert row.endswith("`dialogops plan -v --state a\\|b.json` lists them | | | | | | |")
+    assert row.replace("\\|", "").count("|") == 9  # the table's 8 cells
 
 
 def test_markdown_escapes_user_text() -> None:

@@ -169,8 +169,8 @@ verbose_option = click.option(
     is_flag=True,
     expose_value=False,
     callback=_verbose,
-    help="More detail: the rows plan skipped, API requests on stderr, a traceback if "
-    "dialogops crashes.",
+    help="More detail: the rows plan skipped and every orphaned campaign, API requests on "
+    "stderr, a traceback if dialogops crashes.",
 )
 
 

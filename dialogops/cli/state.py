@@ -1,6 +1,5 @@
 """`dialogops state init|list|show|rm|unlock|migrate` and `dialogops import NAME ID`: parse
-the options
-and run `dialogops.commands.state`.
+the options and run `dialogops.commands.state` (import: `dialogops.commands.importing`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`dialogops import NAME -- ID`: record a campaign created outside dialogops (or of unknown
+"""`dialogops import NAME ID`: record a campaign created outside dialogops (or of unknown
 outcome, found in the Dialog UI) as created, under the state lock like apply.
 
 Apart from the state commands because it needs what they do not: the manifests, rendering

@@ -47,7 +47,7 @@ class PlanRequest:
     gitlab_report: Path | None = None
     detailed_exitcode: bool = False
     no_color: bool = False
-    verbose: bool = False  # list the rows skipped as invalid
+    verbose: bool = False  # list the rows skipped as invalid, and every orphaned campaign
 
 
 def run(request: PlanRequest) -> int:

@@ -112,7 +112,7 @@ class Backend(Protocol):
 
     def listing(self) -> Listing:
         """Each entry's `Summary` and the serial, checked as `read` checks those fields; a
-        database reads only them."""
+        database reads only them (postgres: status and id from their own columns)."""
         ...
 
     def exists(self) -> bool:

@@ -16,7 +16,6 @@ import msgspec
 
 from dialogops.errors import StateError
 from dialogops.state.model import (
-    TIMESTAMP_PATTERN,
     CampaignId,
     CampaignName,
     Count,
@@ -29,13 +28,13 @@ from dialogops.state.model import (
     Status,
     Summary,
     Timestamp,
+    readable,
 )
 
 FORMAT_VERSION = 1
 # The most read from a state file: 100,000 campaigns take about 26 MB, and a file that
 # never ends (/dev/zero, a link to it) must not fill memory.
 MAX_STATE_BYTES = 256 * 1024 * 1024
-_TIMESTAMP_LIKE = "like 2099-01-01T09:00:00Z (ISO 8601)"
 
 
 class _Entry(
@@ -172,13 +171,14 @@ def listing_rows(serial: int, rows: Sequence[Sequence[object]], origin: str) -> 
         reason, path = _reason_and_path(exc)
         # `$[row][field]`: the row's campaign and the field's name.
         row, field = (int(n) for n in re.findall(r"\[(\d+)\]", path)[:2])
-        name, column = rows[row][0], Summary.__struct_fields__[field]
-        where = (
-            f"campaigns: {name!r} is not a campaign name"
+        name = str(rows[row][0])
+        column = Summary.__struct_fields__[field]
+        problem = (
+            _name_problem(name, reason)
             if column == "name"
-            else (f"campaigns.{name}.{column}")
+            else _field_problem(name, column, reason)
         )
-        raise StateError(f"{origin}: not a valid dialogops state file: {where}: {reason}") from None
+        raise StateError(f"{origin}: not a valid dialogops state file: {problem}") from None
     return Listing(serial, entries)
 
 
@@ -245,7 +245,8 @@ def _first_problem(text: str, error: msgspec.ValidationError) -> str:
     """The error as `field.path: reason`, naming the campaign that msgspec leaves as `[...]`."""
     reason, path = _reason_and_path(error)
     if path.startswith("$.campaigns[") or path.endswith("in `$.campaigns"):
-        for name, raw in msgspec.json.decode(text, type=_Blocks).campaigns.items():
+        # By name: a database backend's rows come in any order, the message must not.
+        for name, raw in sorted(msgspec.json.decode(text, type=_Blocks).campaigns.items()):
             problem = _block_problem(name, raw)
             if problem is not None:
                 return problem
@@ -257,21 +258,28 @@ def _block_problem(name: str, block: bytes | msgspec.Raw) -> str | None:
     try:
         msgspec.convert(name, CampaignName)
     except msgspec.ValidationError as exc:
-        return f"campaigns: {name!r} is not a campaign name: {_reason_and_path(exc)[0]}"
+        return _name_problem(name, _reason_and_path(exc)[0])
     try:
         _ENTRY.decode(block)
     except msgspec.ValidationError as exc:
         reason, path = _reason_and_path(exc)
-        return f"{'.'.join(filter(None, ('campaigns', name, _dotted(path))))}: {reason}"
+        return _field_problem(name, _dotted(path), reason)
     return None
+
+
+def _name_problem(name: str, reason: str) -> str:
+    return f"campaigns: {name!r} is not a campaign name: {reason}"
+
+
+def _field_problem(name: str, field: str, reason: str) -> str:
+    """`campaigns.NAME.FIELD: reason`; the entry itself when `field` is empty."""
+    return f"{'.'.join(filter(None, ('campaigns', name, field)))}: {reason}"
 
 
 def _reason_and_path(error: msgspec.ValidationError) -> tuple[str, str]:
     """msgspec's `reason - at `$.a[0].b`` split in two; the path is `$` at the top level."""
     reason, at, path = str(error).partition(" - at `")
-    # The timestamp pattern, said the way a person reads it (and not masked as a phone).
-    reason = reason.replace(f"matching regex {TIMESTAMP_PATTERN!r}", _TIMESTAMP_LIKE)
-    return reason, path.removesuffix("`") if at else "$"
+    return readable(reason), path.removesuffix("`") if at else "$"
 
 
 def _dotted(path: str) -> str:

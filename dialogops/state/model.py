@@ -23,18 +23,34 @@ Status = Literal["pending", "created", "unknown"]
 
 # The platform's IDs are positive signed 64-bit integers (client.py checks answers the same way).
 CampaignId = Annotated[int, Meta(ge=1, le=MAX_ID)]
-# A part of a campaign split by timezone is named NAME@+03 (or @+05:30).
 # Patterns end in \Z: msgspec searches them, and `$` would also match before a final newline.
-CampaignName = Annotated[
-    str, Meta(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}(@[+-][0-9]{2}(:[0-9]{2})?)?\Z")
-]
-Fingerprint = Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}\Z")]
-# ISO 8601 to the second, UTC (`Z`) or with an offset: what `utc_now` writes.
-TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
+# A part of a campaign split by timezone is named NAME@+03 (or @+05:30).
+_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}(@[+-][0-9]{2}(:[0-9]{2})?)?\Z"
+_FINGERPRINT_PATTERN = r"^sha256:[0-9a-f]{64}\Z"
+# ISO 8601 to the second, UTC (`Z`) or with an offset: what `utc_now` writes. A fraction
+# of up to 9 digits: no run in a timestamp is long enough to be taken for a phone number,
+# so views show it as it is.
+_TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
-Timestamp = Annotated[str, Meta(pattern=TIMESTAMP_PATTERN)]
+CampaignName = Annotated[str, Meta(pattern=_NAME_PATTERN)]
+Fingerprint = Annotated[str, Meta(pattern=_FINGERPRINT_PATTERN)]
+Timestamp = Annotated[str, Meta(pattern=_TIMESTAMP_PATTERN)]
+# How a message names each pattern, instead of msgspec's `matching regex '...'`.
+_PATTERN_WORDS = {
+    _NAME_PATTERN: "that is a campaign name (a-z 0-9 . _ -, at most 100; a part: NAME@+03)",
+    _FINGERPRINT_PATTERN: "like sha256:<64 lowercase hex digits>",
+    _TIMESTAMP_PATTERN: "like 2099-01-01T09:00:00Z (ISO 8601)",
+}
 Count = Annotated[int, Meta(ge=0, le=MAX_ID)]
+
+
+def readable(reason: str) -> str:
+    """A msgspec error reason with each pattern of this module said in words."""
+    for pattern, words in _PATTERN_WORDS.items():
+        reason = reason.replace(f"matching regex {pattern!r}", words)
+    return reason
 
 
 def utc_now() -> str:
@@ -174,13 +190,15 @@ class State:
         )
 
     def owner_of(self, campaign_id: int, *, besides: str) -> str | None:
-        """The campaign other than `besides` that has (or had) `campaign_id`, if any."""
-        for entry in self.campaigns.values():
-            if entry.name != besides and (
-                entry.id == campaign_id or any(r.id == campaign_id for r in entry.history)
-            ):
-                return entry.name
-        return None
+        """The campaign other than `besides` that has (or had) `campaign_id`, if any (the
+        first by name: a backend may read the entries in any order)."""
+        owners = (
+            entry.name
+            for entry in self.campaigns.values()
+            if entry.name != besides
+            and (entry.id == campaign_id or any(r.id == campaign_id for r in entry.history))
+        )
+        return min(owners, default=None)
 
 
 def superseded(entry: StateEntry, now: str) -> tuple[Replaced, ...]:

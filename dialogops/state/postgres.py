@@ -30,8 +30,6 @@ from dialogops.state.model import Listing, State, StateEntry
 from dialogops.state.session import LockSession
 
 CONNECT_TIMEOUT_SECONDS = 10
-# A write of this many entries (a migrate, a first apply of many) refreshes the statistics.
-_BULK_ROWS = 1000
 
 # Each migration brings the schema from the version before it to its own (index + 1).
 MIGRATIONS: tuple[str, ...] = (
@@ -127,6 +125,8 @@ class PostgresBackend:
             row = self._row(conn)
             if row is None:
                 return Listing(0, ())
+            # Status and id from their columns (written with the entry); the JSON arrays of
+            # the entries' own fields took 0.1 s more for 100,000 entries.
             rows = conn.execute(
                 self._sql(
                     "SELECT name, status, campaign_id, (entry->>'phones')::bigint, "
@@ -384,11 +384,6 @@ class PostgresBackend:
                         ),
                         rows,
                     )
-            if len(rows) >= _BULK_ROWS:
-                # Fresh statistics at once (autovacuum may take minutes): without them a read
-                # sorts every entry on disk instead of walking the primary key in order. A
-                # role that does not own the table only gets a warning and skips it.
-                conn.execute(self._sql("ANALYZE {schema}.entries"))
 
     def _changed_behind(
         self, expected: tuple[str, int] | None, found: tuple[str, int] | None

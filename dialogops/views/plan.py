@@ -56,8 +56,8 @@ def show(
     """Print `plan` on stdout in `fmt`; text is styled on a terminal unless colour is off.
 
     github shows the text (a job log); sarif only a log without problems, for code scanning.
-    `verbose` lists the rows skipped as invalid and every orphaned campaign; `commit` is
-    named in the Markdown header.
+    `verbose` lists, in the text, the rows skipped as invalid and every orphaned campaign;
+    `commit` is named in the Markdown header.
     """
     if fmt == "json":
         sys.stdout.write(as_json(plan))
@@ -153,8 +153,9 @@ def _listed(plan: Plan, verbose: bool) -> tuple[list[Action], int]:
 
 def _more_orphans(count: int, hints: Hints, quote: Callable[[str], str] = str) -> str:
     return (
-        f"- ... and {count} more orphaned campaigns: in state but no manifest; apply leaves "
-        f"them alone; {quote(hints.command('plan -v'))} lists them"
+        f"- ... and {count} more orphaned {'campaign' if count == 1 else 'campaigns'}: in "
+        f"state but no manifest; apply leaves {'it' if count == 1 else 'them'} alone; "
+        f"{quote(hints.command('plan -v'))} lists {'it' if count == 1 else 'them'}"
     )
 
 
