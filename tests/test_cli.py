@@ -9,10 +9,12 @@ from typing import get_args
 
 import click
 import pytest
+from click.testing import CliRunner
 
-from dialogops import schemas, specs
+from dialogops import __version__, schemas, specs
 from dialogops.cli import report as report_cli
 from dialogops.cli import schema as schema_cli
+from dialogops.cli.group import LazyGroup, cli
 from dialogops.cli.options import command_line, target_option, var_option
 from dialogops.cli.plan import plan_command
 from dialogops.views.plan import PlanFormat
@@ -21,13 +23,13 @@ from tests.samples import example_project
 
 
 def modules_after(code: str, cwd: Path | None = None) -> set[str]:
-    """The dialogops, rich, requests and holidays modules a fresh interpreter holds after
-    `code`."""
+    """The dialogops, click, rich, requests and holidays modules a fresh interpreter holds
+    after `code`."""
     probe = (
         "import sys\n"
         f"{code}\n"
         "print('\\n'.join(m for m in sys.modules "
-        "if m.split('.')[0] in ('dialogops', 'rich', 'requests', 'holidays')))"
+        "if m.split('.')[0] in ('dialogops', 'click', 'rich', 'requests', 'holidays')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=True
@@ -46,14 +48,39 @@ def test_the_client_does_not_load_the_sandbox() -> None:
     assert not {m for m in loaded if m.startswith("dialogops.sandbox")}
 
 
-def test_version_and_help_load_no_command() -> None:
-    for args in (["--version"], ["--help"]):
-        loaded = modules_after(
-            f"from dialogops.cli import main\nimport contextlib, io\n"
-            f"with contextlib.redirect_stdout(io.StringIO()): main({args!r})"
-        )
-        heavy = {m for m in loaded if not m.startswith("dialogops.cli")}
-        assert heavy <= {"dialogops", "dialogops.errors"}, (args, heavy)
+def _loaded_by(args: list[str]) -> set[str]:
+    return modules_after(
+        f"from dialogops.cli import main\nimport contextlib, io\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): main({args!r})"
+    )
+
+
+def test_version_loads_neither_click_nor_any_command() -> None:
+    assert _loaded_by(["--version"]) == {"dialogops", "dialogops.cli"}
+
+
+def test_help_loads_no_command() -> None:
+    loaded = {m for m in _loaded_by(["--help"]) if not m.startswith("click")}
+    assert loaded == {"dialogops", "dialogops.cli", "dialogops.cli.group", "dialogops.errors"}
+
+
+def test_version_answered_without_click_is_the_line_click_prints(tmp_path: Path) -> None:
+    result = run_cli(["--version"], tmp_path)
+
+    assert (result.returncode, result.stdout) == (0, f"dialogops, version {__version__}\n")
+    assert CliRunner().invoke(cli, ["--version"]).output == result.stdout
+
+
+@pytest.mark.parametrize("group", [cli, cli.commands["sandbox"]], ids=["dialogops", "sandbox"])
+def test_help_lists_each_command_by_its_own_help(group: click.Group) -> None:
+    assert isinstance(group, LazyGroup)
+    ctx = click.Context(group)
+    for name, lazy in group.lazy_commands.items():
+        command = group.get_command(ctx, name)
+        assert command is not None
+        assert not command.hidden
+        # The whole first paragraph: listed cut to any width, the words are the same.
+        assert command.get_short_help_str(limit=1_000) == lazy.summary, name
 
 
 @pytest.mark.parametrize(

@@ -1,85 +1,18 @@
-"""The command line: a lazy group of the commands, and `main`, the one error boundary.
+"""The command line's entry: `main`, the one error boundary, around the command group.
 
-A command's module is imported only when that command runs or shows its help; `main`
-turns every outcome (an error, Ctrl-C, a bug) into an exit code.
+`main` turns every outcome (an error, Ctrl-C, a bug) into an exit code. The group
+(`dialogops.cli.group`) imports a command's module only when that command runs.
 """
 
 from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
-from importlib import import_module
-from typing import Any
-
-import click
 
 from dialogops import __version__
-from dialogops.errors import DialogOpsError
 
-# Each command's "module:attribute", imported only when the command runs or shows its help
-# (click's lazy-loading pattern): `dialogops --version` loads no command at all.
-COMMANDS: Mapping[str, str] = {
-    "apply": "dialogops.cli.apply:apply_command",
-    "fmt": "dialogops.cli.fmt:fmt_command",
-    "import": "dialogops.cli.state:import_command",
-    "init": "dialogops.cli.init:init_command",
-    "ledger": "dialogops.cli.ledger:ledger_group",
-    "plan": "dialogops.cli.plan:plan_command",
-    "report": "dialogops.cli.report:report_command",
-    "schema": "dialogops.cli.schema:schema_command",
-    "state": "dialogops.cli.state:state_group",
-    "validate": "dialogops.cli.validate:validate_command",
-}
-
-
-@dataclass
-class Invocation:
-    """What the error boundary learns while the command line is parsed (the context's `obj`)."""
-
-    verbose: bool = False
-
-
-class LazyGroup(click.Group):
-    """A group whose commands are named by import path and loaded on first use."""
-
-    def __init__(self, *args: Any, lazy_commands: Mapping[str, str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy_commands = lazy_commands
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*self.commands, *self.lazy_commands})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        path = self.lazy_commands.get(cmd_name)
-        if path is None:
-            return super().get_command(ctx, cmd_name)
-        module, _, attribute = path.partition(":")
-        command = getattr(import_module(module), attribute)
-        if not isinstance(command, click.Command):
-            raise TypeError(f"{path} is not a click command")
-        return command
-
-
-@click.group(
-    cls=LazyGroup,
-    lazy_commands=COMMANDS,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-@click.version_option(__version__, prog_name="dialogops")
-def cli() -> None:
-    """Outbound calling campaigns on the Dialog platform as code."""
-
-
-# A group of its own so that `dialogops --help` lists it without loading the server.
-cli.add_command(
-    LazyGroup(
-        "sandbox",
-        lazy_commands={"serve": "dialogops.cli.sandbox:serve"},
-        help="The built-in imitation of the Dialog API.",
-    )
-)
+# What `dialogops --version` prints; `main` answers it before loading click.
+VERSION_LINE = f"dialogops, version {__version__}"
 
 
 def _shown(text: str, *, cut: bool = True) -> str:
@@ -102,6 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+        # Importing click alone takes longer than Python's own start-up.
+        try:
+            print(VERSION_LINE, flush=True)
+        except BrokenPipeError:
+            return 1
+        return 0
+    import click
+
+    from dialogops.cli.group import Invocation, cli
+    from dialogops.errors import DialogOpsError
+
     invocation = Invocation()
     try:
         result = cli.main(args=argv, prog_name="dialogops", standalone_mode=False, obj=invocation)

@@ -74,7 +74,7 @@ def apply_command(
     no_color: bool,
 ) -> int:
     """Create the campaigns the plan shows, each exactly once."""
-    # Imported here, as in every command module: `dialogops --help` imports them all.
+    # Imported here, as in every command module: the command's `--help` loads no more.
     from dialogops.commands import apply
 
     request = apply.ApplyRequest(

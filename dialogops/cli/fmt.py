@@ -24,7 +24,7 @@ def fmt_command(
 ) -> int:
     """Rewrite manifests (PATHS, default: the config's `manifests`) in the canonical layout,
     comments kept."""
-    # Imported here, as in every command module: `dialogops --help` imports them all.
+    # Imported here, as in every command module: the command's `--help` loads no more.
     from dialogops.commands import fmt
     from dialogops.commands.project import ProjectFiles
 

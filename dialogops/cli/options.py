@@ -1,6 +1,6 @@
 """The project options, each given only to the commands it acts on, and the parsed command line.
 
-Nothing here loads the project: `dialogops --help` imports every command's options.
+Nothing here loads the project: a command's `--help` imports its options.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 import click
 from click.core import ParameterSource
 
-from dialogops.cli import Invocation
+from dialogops.cli.group import Invocation
 
 SANDBOX_KEEPS_ITS_STATE = (
     "--state and --workspace cannot be used with --sandbox: sandbox runs keep their own state in "
@@ -33,7 +33,7 @@ def _verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     """Remember `-v` for the error boundary and show the API client's debug lines on stderr."""
     if not value:
         return
-    # Imported here: only -v needs logging, and `dialogops --help` loads this module.
+    # Imported here: only -v needs logging, and a command's `--help` loads this module.
     import logging
 
     from dialogops.masking import ScrubFilter
@@ -191,7 +191,7 @@ def project_options(*, state: bool = True) -> Callable[[_Command], _Command]:
         ) -> Any:
             if sandbox and (state_path is not None or workspace is not None):
                 raise click.UsageError(SANDBOX_KEEPS_ITS_STATE)
-            # Imported here: `dialogops --help` loads this module, not the config reader.
+            # Imported here: a command's `--help` loads this module, not the config reader.
             from dialogops.commands.project import ProjectFiles
 
             files = ProjectFiles(config_path, state_path, env, sandbox, workspace)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from dialogops.cli import Invocation
+from dialogops.cli.group import Invocation
 from dialogops.cli.options import (
     no_color_option,
     project_options,
@@ -95,7 +95,7 @@ def plan_command(
     no_color: bool,
 ) -> int:
     """Show which campaigns apply would create, and which need attention."""
-    # Imported here, as in every command module: `dialogops --help` imports them all.
+    # Imported here, as in every command module: the command's `--help` loads no more.
     from dialogops.commands import plan
 
     request = plan.PlanRequest(

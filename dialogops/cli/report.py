@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from dialogops.specs import OutputFormat
 
 # `dialogops.specs.OUTPUT_FORMATS` (a test keeps them equal), spelled out here so that
-# `dialogops --help` need not load the specs.
+# `dialogops report --help` need not load the specs.
 FORMATS = ("table", "csv", "json", "jsonl", "markdown")
 
 
@@ -48,7 +48,7 @@ def report_command(
     no_color: bool,
 ) -> int:
     """Run the Report manifest NAME and write its rows (table, CSV, JSON, JSONL, Markdown)."""
-    # Imported here, as in every command module: `dialogops --help` imports them all.
+    # Imported here, as in every command module: the command's `--help` loads no more.
     from dialogops.commands import report
 
     command = report.ReportCommand(

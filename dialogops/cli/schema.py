@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 # `dialogops.schemas.KINDS` (a test keeps them equal), spelled out here so that
-# `dialogops --help` need not load the schema module and its YAML loader.
+# `dialogops schema --help` need not load the schema module and its YAML loader.
 KINDS = ("campaign", "report", "config")
 
 

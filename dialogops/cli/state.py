@@ -60,7 +60,7 @@ def init_command(ctx: click.Context, lock_timeout: float, files: ProjectFiles) -
 @no_color_option
 def list_command(fmt: str, files: ProjectFiles, no_color: bool) -> int:
     """List every campaign recorded in state."""
-    # Imported here, as in every command module: `dialogops --help` imports them all.
+    # Imported here, as in every command module: the command's `--help` loads no more.
     from dialogops.commands import state
 
     return state.list_entries(files, cast("ListFormat", fmt), no_color=no_color)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def validate_command(paths: tuple[Path, ...], fmt: str, changed: bool, files: ProjectFiles) -> int:
     """Check manifests without any network: PATHS (their problems only, checked within the
     whole project), or the config's `manifests`."""
-    # Imported here, as in every command module: `dialogops --help` imports them all.
+    # Imported here, as in every command module: the command's `--help` loads no more.
     from dialogops.commands import validate
 
     return validate.run(files, paths, cast("ProblemFormat", fmt), changed=changed)
