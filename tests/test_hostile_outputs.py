@@ -342,3 +342,18 @@ def test_a_disk_too_full_for_the_lock_record_stops_apply_before_anything_is_sent
     )
     assert sandbox.requests == []
     assert (root / "dialogops.state.json").read_bytes() == state
+
+
+def test_control_characters_in_a_data_file_are_shown_escaped(tmp_path: Path) -> None:
+    assert run_cli(["init"], tmp_path).returncode == 0
+    [data] = (tmp_path / "campaigns" / "data").glob("*.csv")
+    data.write_text("phone,name\n+7 999 123-45-67,Ann\n\x1b]0;pwned\x07\x1b[2J,Bob\n", "utf-8")
+
+    planned = run_cli(["plan"], tmp_path)
+
+    assert planned.returncode == 1
+    assert (
+        f"{data.relative_to(tmp_path)}:3:1: phone: '\\x1b]0;pwned\\x07\\x1b[2J' is not a valid "
+        "phone number" in planned.stderr
+    )
+    assert not any(char in planned.stdout + planned.stderr for char in "\x1b\x07")
