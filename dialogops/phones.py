@@ -15,9 +15,6 @@ from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
 
 from dialogops.masking import mask_digits
 
-# Only these separators are stripped on the fast path; any other character sends the
-# number to the library, which knows every other notation.
-_SEPARATORS = str.maketrans("", "", " -()")
 _TYPE_DESCS = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
     "pager", "uan", "voicemail", "fixed_line", "mobile",
@@ -74,24 +71,25 @@ def _region_validator(region: str) -> tuple[re.Pattern[str] | None, re.Pattern[s
     return leading, re.compile(rf"(?=(?:{general.national_number_pattern})\Z)(?:{alternatives})\Z")
 
 
-def _cc7_validity() -> Callable[[str], bool]:
+def _cc7_validity() -> Callable[[str], object]:
     """Validity of a ten-digit national number under +7, choosing the region like the library.
 
     +7 is shared by RU and KZ: a region with leading digits claims the numbers they match,
     a region without them claims the numbers valid for it (`_region_code_for_number_from_list`).
+    The regions become one pattern of alternatives in the library's order, each guarded
+    against the leading digits of the regions before it that claim numbers by them.
     """
-    regions = [_region_validator(r) for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[7]]
-
-    def valid(nsn: str) -> bool:
-        for leading, pattern in regions:
-            if leading is not None:
-                if leading.match(nsn):
-                    return pattern is not None and pattern.match(nsn) is not None
-            elif pattern is not None and pattern.match(nsn):
-                return True
-        return False
-
-    return valid
+    alternatives: list[str] = []
+    claimed: list[str] = []  # the leading digits of the regions seen so far
+    for leading, pattern in map(_region_validator, phonenumbers.COUNTRY_CODE_TO_REGION_CODE[7]):
+        guard = "".join(f"(?!{other})" for other in claimed)
+        own = "" if leading is None else f"(?={leading.pattern})"
+        if pattern is not None:
+            alternatives.append(f"{guard}{own}(?:{pattern.pattern})")
+        if leading is not None:
+            claimed.append(f"(?:{leading.pattern})")
+    # ASCII: only ASCII digits take the fast path; `(?!)` matches nothing.
+    return re.compile("|".join(alternatives) or "(?!)", re.ASCII).match
 
 
 _valid_cc7 = _cc7_validity()
@@ -108,7 +106,10 @@ def fast_e164(raw: str, region: str) -> str | None:
     """
     if len(raw) > _MAX_INPUT:
         return None
-    digits = raw.translate(_SEPARATORS)
+    # Only these separators are stripped; any other character sends the number to the
+    # library, which knows every other notation. (Chained replaces: several times faster
+    # than str.translate on such short text.)
+    digits = raw.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
     if digits[:2] == "+7":
         nsn = digits[2:]
     elif region != "RU" or _RU_IDD.match(digits):
@@ -119,7 +120,7 @@ def fast_e164(raw: str, region: str) -> str | None:
         nsn = digits
     # The library keeps an 11-digit "7..." whole when the rest is not a plausible RU number;
     # such numbers are never valid, so the fallback decides them.
-    if len(nsn) == _NSN_LENGTH and nsn.isdigit() and nsn.isascii() and _valid_cc7(nsn):
+    if len(nsn) == _NSN_LENGTH and _valid_cc7(nsn):
         return "+7" + nsn
     return None
 
