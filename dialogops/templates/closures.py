@@ -19,6 +19,8 @@ from dialogops.templates.bounds import (
 from dialogops.templates.environment import ENVIRONMENT, Vars
 from dialogops.templates.values import check_text, sendable
 
+# Called with the row as a plain dict and the --var values as a Vars (the renderer
+# makes sure of both), and the row's budget.
 Evaluate = Callable[[dict[str, Any], Vars, Budget], Any]
 
 _PLAIN_DICTS = (dict, Vars)
@@ -70,6 +72,13 @@ def sliced(inner: Evaluate, parts: list[Evaluate | None]) -> Evaluate:
 
 def _key_first(inner: Evaluate, key: str | int, sandboxed: Callable[[Any, Any], Any]) -> Evaluate:
     """A present key of a plain dict directly, anything else through the sandbox's lookup."""
+    if inner is the_row:
+        # `row.x`, the most common expression of all: the row is always a plain dict.
+        def row_field(row: dict[str, Any], _vars: Vars, _budget: Budget) -> Any:
+            value = row.get(key, _ABSENT)  # type: ignore[arg-type]  # `row[0]` misses
+            return value if value is not _ABSENT else sandboxed(row, key)
+
+        return row_field
 
     def lookup(row: dict[str, Any], vars: Vars, budget: Budget) -> Any:
         obj = inner(row, vars, budget)
@@ -211,11 +220,17 @@ def native(evaluate: Evaluate) -> Evaluate:
     return lambda row, vars, budget: sendable(evaluate(row, vars, budget))
 
 
-def joined(parts: list[Evaluate]) -> Evaluate:
-    """Text and expressions concatenated with `str`, as Jinja's output does."""
+def joined(parts: list[str | Evaluate]) -> Evaluate:
+    """Text and expressions concatenated with `str`, as Jinja's output does; the text
+    between the expressions is in place before each row."""
+    texts = [part if isinstance(part, str) else "" for part in parts]
+    slots = [(at, part) for at, part in enumerate(parts) if not isinstance(part, str)]
 
     def evaluate(row: dict[str, Any], vars: Vars, budget: Budget) -> str:
-        text = "".join([str(part(row, vars, budget)) for part in parts])
+        pieces = texts.copy()
+        for at, part in slots:
+            pieces[at] = str(part(row, vars, budget))
+        text = "".join(pieces)
         if len(text) > MAX_VALUE_BYTES or not text.isascii():
             check_text(text, "the value")
         return text

@@ -67,7 +67,9 @@ def compile_value(value: Any) -> Evaluate:
     compiler = _Compiler()
     if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
         return closures.native(compiler.expr(parts[0]))
-    return closures.joined([compiler.expr(part) for part in parts])
+    return closures.joined(
+        [p.data if isinstance(p, nodes.TemplateData) else compiler.expr(p) for p in parts]
+    )
 
 
 def _literal(value: Any) -> Any:
@@ -161,9 +163,6 @@ class _Compiler:
 
     def visit_Const(self, node: nodes.Const) -> Evaluate:
         return closures.constant(node.value)
-
-    def visit_TemplateData(self, node: nodes.TemplateData) -> Evaluate:
-        return closures.constant(node.data)
 
     def visit_Name(self, node: nodes.Name) -> Evaluate:
         if node.name == "row":
