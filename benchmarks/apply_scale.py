@@ -93,6 +93,14 @@ def main() -> int:
                 time.sleep(0.05)
             url = ready.read_text("utf-8").strip()
             env = {"DIALOG_API_URL": url, "DIALOG_TOKEN": TOKEN}
+            # Apply creates nothing without a state: start it, as a new project does.
+            subprocess.run(
+                [str(entry), "state", "init"],
+                cwd=root,
+                env={**os.environ, **env},
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             templates = json.dumps(TEMPLATES)
             # The reference scripts print their result; `body` is what they hashed.
             straightforward = STRAIGHTFORWARD + "body = body.decode()\n" + SEND_JSON
