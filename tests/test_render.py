@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import random
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from dialogops.manifests import load_project
 from dialogops.render import (
     MAX_PROBLEMS,
     RenderStats,
+    _batch_json,
     canonical_json,
     fingerprint,
     render_campaign,
@@ -175,6 +177,32 @@ def test_canonical_json_and_fingerprint() -> None:
     assert fingerprint({"a": "ё"}) == "sha256:" + digest
     with pytest.raises(ValueError):
         canonical_json({"x": float("nan")})
+
+
+def test_batches_are_written_byte_for_byte_as_the_canonical_json() -> None:
+    """Batches are encoded with msgspec unless they hold a float (its exponents differ from
+    json's): a fingerprint must never change with the encoder."""
+    rnd = random.Random(5)
+    chars = [chr(c) for c in range(0x80)] + ["\u2028", "\x85", "ё", "😀", "\ufeff", "\U0010ffff"]
+
+    def text() -> str:
+        return "".join(rnd.choice(chars) for _ in range(rnd.randint(0, 10)))
+
+    values: list[Callable[[], Any]] = [
+        text,
+        lambda: rnd.randint(-(2**70), 2**70),
+        lambda: 10 ** rnd.randint(0, 4299),
+        lambda: rnd.choice([True, False, None]),
+        lambda: [text(), {text(): rnd.randint(0, 9)}],
+        lambda: rnd.choice([1e16, 1e-7, 0.1, -2.5e300]),  # the json path
+        lambda: [1, {"x": 1e16}],
+    ]
+    for _ in range(2000):
+        batch = [
+            {"add_data": {text(): rnd.choice(values)() for _ in range(3)}, "phone": text()}
+            for _ in range(rnd.randint(1, 4))
+        ]
+        assert _batch_json(batch) == canonical_json(batch)[1:-1]
 
 
 SOURCES: dict[str, Callable[[Path], PhoneSource]] = {
