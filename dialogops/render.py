@@ -8,10 +8,12 @@ the body apply sends is the one whose fingerprint the plan shows, rendered once.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -161,7 +163,8 @@ def render_campaign(
         first = False
 
     try:
-        stats, sample, keys, skipped, files = _render_rows(campaign, vars, write_batch, keep)
+        with _few_collections():
+            stats, sample, keys, skipped, files = _render_rows(campaign, vars, write_batch, keep)
         if first:
             write(_body_head(campaign))
         write(b"]}")
@@ -183,6 +186,22 @@ def render_campaign(
         data_files=files,
         body=body,
     )
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """The cycle collector at a slower pace while rows are rendered.
+
+    Each row makes short-lived dicts and strings, none of them in a cycle; at the default
+    pace (a young pass every 700 allocations, a full pass of every object of the process
+    every hundred of those) the collector took a tenth of a plan's CPU.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(20_000, 10, 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _batch_json(batch: list[dict[str, Any]]) -> bytes:

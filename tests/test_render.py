@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import json
 import random
@@ -566,3 +567,12 @@ def test_text_that_utf8_cannot_encode_is_a_located_error_not_a_crash(tmp_path: P
             "campaigns/nps.yaml:1:1: title: the title contains '\\udc00', a lone surrogate "
             "that UTF-8 cannot encode"
         ]
+
+
+def test_the_collector_pace_is_restored_after_rendering(tmp_path: Path) -> None:
+    before = gc.get_threshold()
+    render_campaign(campaign(SOURCES["csv"](tmp_path), TEMPLATES), {})
+    assert gc.get_threshold() == before
+    with pytest.raises(RenderError):
+        render_campaign(campaign(SOURCES["csv"](tmp_path), {"x": "{{ row.nosuch }}"}), {})
+    assert gc.get_threshold() == before
