@@ -24,7 +24,7 @@ from dialogops.planner import Action, ActionStatus, Plan
 from dialogops.render import RenderedCampaign, SkippedRow
 from dialogops.specs import Campaign
 from dialogops.state import StateEntry, Status, TemplateSource
-from dialogops.state.model import Count, Fingerprint, readable
+from dialogops.state.model import Count, Fingerprint, reason_and_path
 
 # The layout of `plan --format json`.
 PLAN_FORMAT_VERSION = 1
@@ -286,11 +286,9 @@ def _decode(decoder: msgspec.json.Decoder[_T], raw: bytes, origin: str) -> _T:
     try:
         return decoder.decode(raw)
     except msgspec.ValidationError as exc:
-        # msgspec ends its message with " - at `$.path`" unless the top level is wrong.
-        message, _, at = str(exc).partition(" - at `")
-        message = readable(message)
+        message, at = reason_and_path(exc)
         raise UsageError(
-            f"plan file {origin} is not a dialogops saved plan ({at.rstrip('`') or '$'}: {message})"
+            f"plan file {origin} is not a dialogops saved plan ({at}: {message})"
         ) from exc
     except msgspec.DecodeError as exc:
         raise UsageError(f"plan file {origin} is not a dialogops saved plan ({exc})") from exc

@@ -28,7 +28,7 @@ from dialogops.state.model import (
     Status,
     Summary,
     Timestamp,
-    readable,
+    reason_and_path,
 )
 
 FORMAT_VERSION = 1
@@ -168,7 +168,7 @@ def listing_rows(serial: int, rows: Sequence[Sequence[object]], origin: str) -> 
     try:
         entries = msgspec.convert(rows, tuple[Summary, ...])
     except msgspec.ValidationError as exc:
-        reason, path = _reason_and_path(exc)
+        reason, path = reason_and_path(exc)
         # `$[row][field]`: the row's campaign and the field's name.
         row, field = (int(n) for n in re.findall(r"\[(\d+)\]", path)[:2])
         name = str(rows[row][0])
@@ -243,7 +243,7 @@ def _not_json(text: str, origin: str, error: msgspec.DecodeError) -> StateError:
 
 def _first_problem(text: str, error: msgspec.ValidationError) -> str:
     """The error as `field.path: reason`, naming the campaign that msgspec leaves as `[...]`."""
-    reason, path = _reason_and_path(error)
+    reason, path = reason_and_path(error)
     if path.startswith("$.campaigns[") or path.endswith("in `$.campaigns"):
         # By name: a database backend's rows come in any order, the message must not.
         for name, raw in sorted(msgspec.json.decode(text, type=_Blocks).campaigns.items()):
@@ -258,11 +258,11 @@ def _block_problem(name: str, block: bytes | msgspec.Raw) -> str | None:
     try:
         msgspec.convert(name, CampaignName)
     except msgspec.ValidationError as exc:
-        return _name_problem(name, _reason_and_path(exc)[0])
+        return _name_problem(name, reason_and_path(exc)[0])
     try:
         _ENTRY.decode(block)
     except msgspec.ValidationError as exc:
-        reason, path = _reason_and_path(exc)
+        reason, path = reason_and_path(exc)
         return _field_problem(name, _dotted(path), reason)
     return None
 
@@ -274,12 +274,6 @@ def _name_problem(name: str, reason: str) -> str:
 def _field_problem(name: str, field: str, reason: str) -> str:
     """`campaigns.NAME.FIELD: reason`; the entry itself when `field` is empty."""
     return f"{'.'.join(filter(None, ('campaigns', name, field)))}: {reason}"
-
-
-def _reason_and_path(error: msgspec.ValidationError) -> tuple[str, str]:
-    """msgspec's `reason - at `$.a[0].b`` split in two; the path is `$` at the top level."""
-    reason, at, path = str(error).partition(" - at `")
-    return readable(reason), path.removesuffix("`") if at else "$"
 
 
 def _dotted(path: str) -> str:

@@ -46,11 +46,13 @@ _PATTERN_WORDS = {
 Count = Annotated[int, Meta(ge=0, le=MAX_ID)]
 
 
-def readable(reason: str) -> str:
-    """A msgspec error reason with each pattern of this module said in words."""
+def reason_and_path(error: msgspec.ValidationError) -> tuple[str, str]:
+    """msgspec's `reason - at `$.a[0].b`` split in two, each pattern of this module said in
+    words; the path is `$` at the top level."""
+    reason, at, path = str(error).partition(" - at `")
     for pattern, words in _PATTERN_WORDS.items():
         reason = reason.replace(f"matching regex {pattern!r}", words)
-    return reason
+    return reason, path.removesuffix("`") if at else "$"
 
 
 def utc_now() -> str:
