@@ -460,8 +460,11 @@ def test_totals_after_the_rows_and_a_failure_midway_replace_nothing(
     ]
     assert written.stderr.startswith("report everything: 3 rows, total duration ")
 
-    # 40 bytes a second: cut off by the project's 10 s deadline, midway through the rows.
-    sandbox.faults.update(report_rows=None, trickle_bytes_per_second=40)
+    # 200 bytes a second: cut off by the project's deadline, made 2 s here, midway through
+    # the rows.
+    config = applied / "dialogops.yaml"
+    config.write_text(CONFIG.replace("timeout_seconds: 10", "timeout_seconds: 2"), "utf-8")
+    sandbox.faults.update(report_rows=None, trickle_bytes_per_second=200)
     failed = report(applied, sandbox, "everything", "--out", "r.csv")
     assert failed.returncode == 1
     assert "no answer from" in failed.stderr
