@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from dialogops.templates.bounds import (
+    INT_BITS,
     MAX_VALUE_BYTES,
     Budget,
     built,
@@ -35,6 +36,7 @@ _HELPERS: dict[str, Any] = {
     "ABSENT": _ABSENT,
     "PLAIN_DICTS": (dict, Vars),
     "MAX_VALUE_BYTES": MAX_VALUE_BYTES,
+    "INT_BITS": INT_BITS,
     "built": built,
     "measure": measure,
     "over_budget": over_budget,
@@ -301,11 +303,21 @@ def returning(value: Any) -> Evaluate:
 
 
 def native(code: Code) -> Evaluate:
-    """One expression keeps its value (like `compile_expression`), checked to be JSON;
-    `sendable` returns a short ASCII text as it is, so that common value skips the call."""
+    """One expression keeps its value (like `compile_expression`), checked to be JSON.
+
+    `sendable` returns a short ASCII text or an integer within the digits bound as it is:
+    those common values skip the call."""
     obj = code.value
-    short_ascii = f"type({obj}) is str and len({obj}) <= MAX_VALUE_BYTES and {obj}.isascii()"
-    return _function([*code.lines, f"return {obj} if {short_ascii} else sendable({obj})"], code)
+    lines = [
+        *code.lines,
+        f"if type({obj}) is str:",
+        f"    if len({obj}) <= MAX_VALUE_BYTES and {obj}.isascii():",
+        f"        return {obj}",
+        f"elif type({obj}) is int and {obj}.bit_length() <= INT_BITS:",
+        f"    return {obj}",
+        f"return sendable({obj})",
+    ]
+    return _function(lines, code)
 
 
 def joined(parts: list[str | Code]) -> Evaluate:
