@@ -1,6 +1,6 @@
 """add_data templates: literals, native single expressions, strict undefined, the sandbox,
 the refused constructs and the bounds (one test per hostile class), strict int and float,
-compile errors with locations, and the closures' equivalence with Jinja itself."""
+compile errors with locations, and the compiled templates' equivalence with Jinja itself."""
 
 from __future__ import annotations
 
@@ -550,7 +550,7 @@ def test_runtime_errors_are_reported_not_raised_raw() -> None:
     )
 
 
-# The closures must give exactly what Jinja gives (or fail the same way). The reference
+# The compiled templates must give exactly what Jinja gives (or fail the same way). The reference
 # is Jinja itself with the same filter functions (strict int and float, bounded replace).
 REFERENCE = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 REFERENCE.filters.update(FILTERS)
@@ -723,7 +723,7 @@ def _json_like(value: Any) -> Any:
 
 
 @pytest.mark.parametrize("template", EQUIVALENCE_TEMPLATES)
-def test_closures_match_jinja(template: str) -> None:
+def test_compiled_templates_match_jinja(template: str) -> None:
     for row in EQUIVALENCE_ROWS:
         ours, reference = _ours(template, dict(row)), _jinja(template, dict(row))
         if ours == ("error", "TemplateValueError") and reference[0] == "ok":

@@ -1,4 +1,4 @@
-"""add_data templates: text with `{{ expression }}` parts, compiled once into closures.
+"""add_data templates: text with `{{ expression }}` parts, each compiled once into a function.
 
 Jinja2 parses them; statements, calls, names other than `row` and `vars`, and filters and
 tests outside a bounded allow-list are refused when compiled (at validate). Evaluation
@@ -6,8 +6,9 @@ makes the calls Jinja's generated code makes, bounding every value built (64 KiB
 digits) and each row's work, so no manifest can stall a run or exhaust its memory.
 
     environment.py  the one sandboxed Jinja2 environment, its strict undefined, `Vars`
-    compiler.py     parsing and what a template may hold; each node to its evaluator
-    closures.py     the evaluators, making the calls Jinja's generated code makes
+    compiler.py     parsing and what a template may hold; each node to its source
+    codegen.py      the Python source of each node, making the calls Jinja's generated
+                    code makes; a template's source compiled into one function
     filters.py      the allowed filters and tests, strict `int` and `float`
     bounds.py       the size, digit and per-row work bounds; the bounded operators
     values.py       the JSON values sent, within the bounds

@@ -1,6 +1,7 @@
 """Compiling a template: Jinja2 parses it, what a template may hold is checked (no statements,
 no calls, only `row` and `vars`, the allowed filters and tests, bounded nesting), and each
-expression node becomes its evaluator from `closures.py`. Refusals are `TemplateProblem`s.
+expression node becomes its Python source from `codegen.py`, and the template one function.
+Refusals are `TemplateProblem`s.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, Undefined, nodes
 
-from dialogops.templates import closures
+from dialogops.templates import codegen
 from dialogops.templates.bounds import TemplateValueError, bounded_mod, bounded_mul, bounded_pow
-from dialogops.templates.closures import Evaluate
+from dialogops.templates.codegen import Code, Evaluate
 from dialogops.templates.environment import ENVIRONMENT
 from dialogops.templates.filters import FILTERS, TESTS, bound
 from dialogops.templates.values import check_text, sendable
@@ -52,7 +53,7 @@ def is_template(value: object) -> bool:
 def compile_value(value: Any) -> Evaluate:
     """The evaluator for one add_data value: a literal, one expression, or a string template."""
     if not is_template(value):
-        return closures.constant(_literal(value))
+        return codegen.returning(_literal(value))
     source = str(value)
     try:
         check_text(source, "the template")
@@ -66,8 +67,8 @@ def compile_value(value: Any) -> Evaluate:
         raise _nested_too_deeply() from None
     compiler = _Compiler()
     if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
-        return closures.native(compiler.expr(parts[0]))
-    return closures.joined(
+        return codegen.native(compiler.expr(parts[0]))
+    return codegen.joined(
         [p.data if isinstance(p, nodes.TemplateData) else compiler.expr(p) for p in parts]
     )
 
@@ -143,12 +144,12 @@ def _refusal(node: nodes.Node) -> str:
 
 
 class _Compiler:
-    """Turns one template's expression nodes into closures, refusing what is not allowed."""
+    """Turns one template's expression nodes into source, refusing what is not allowed."""
 
     def __init__(self) -> None:
         self.depth = 0
 
-    def expr(self, node: nodes.Node) -> Evaluate:
+    def expr(self, node: nodes.Node) -> Code:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise _nested_too_deeply()
@@ -156,44 +157,44 @@ class _Compiler:
             compile_node = getattr(self, f"visit_{type(node).__name__}", None)
             if compile_node is None:
                 raise TemplateProblem(_refusal(node))
-            evaluate: Evaluate = compile_node(node)
-            return evaluate
+            code: Code = compile_node(node)
+            return code
         finally:
             self.depth -= 1
 
-    def visit_Const(self, node: nodes.Const) -> Evaluate:
-        return closures.constant(node.value)
+    def visit_Const(self, node: nodes.Const) -> Code:
+        return codegen.constant(node.value)
 
-    def visit_Name(self, node: nodes.Name) -> Evaluate:
+    def visit_Name(self, node: nodes.Name) -> Code:
         if node.name == "row":
-            return closures.the_row
+            return codegen.THE_ROW
         if node.name == "vars":
-            return closures.the_vars
+            return codegen.THE_VARS
         raise TemplateProblem(
             f"unknown name {node.name!r}: add_data templates see only row and vars"
         )
 
-    def visit_Getattr(self, node: nodes.Getattr) -> Evaluate:
-        return closures.attribute(self.expr(node.node), node.attr)
+    def visit_Getattr(self, node: nodes.Getattr) -> Code:
+        return codegen.attribute(self.expr(node.node), node.attr)
 
-    def visit_Getitem(self, node: nodes.Getitem) -> Evaluate:
+    def visit_Getitem(self, node: nodes.Getitem) -> Code:
         inner = self.expr(node.node)
         arg = node.arg
         if isinstance(arg, nodes.Slice):
             parts = [None if p is None else self.expr(p) for p in (arg.start, arg.stop, arg.step)]
-            return closures.sliced(inner, parts)
+            return codegen.sliced(inner, parts)
         if isinstance(arg, nodes.Const) and type(arg.value) in (str, int):
-            return closures.constant_item(inner, arg.value)
-        return closures.item(inner, self.expr(arg))
+            return codegen.constant_item(inner, arg.value)
+        return codegen.item(inner, self.expr(arg))
 
-    def visit_Filter(self, node: nodes.Filter) -> Evaluate:
+    def visit_Filter(self, node: nodes.Filter) -> Code:
         func = _allowed_function("filter", node.name, FILTERS, ENVIRONMENT.filters)
         return self._applied(node, func)
 
-    def visit_Test(self, node: nodes.Test) -> Evaluate:
+    def visit_Test(self, node: nodes.Test) -> Code:
         return self._applied(node, _allowed_function("test", node.name, TESTS, ENVIRONMENT.tests))
 
-    def _applied(self, node: nodes.Filter | nodes.Test, func: Callable[..., Any]) -> Evaluate:
+    def _applied(self, node: nodes.Filter | nodes.Test, func: Callable[..., Any]) -> Code:
         if node.node is None or node.dyn_args is not None or node.dyn_kwargs is not None:
             raise TemplateProblem("filter and test arguments cannot be spread with * or **")
         inner = self.expr(node.node)
@@ -202,12 +203,12 @@ class _Compiler:
             kwargs = {
                 str(k.key): k.value.value for k in node.kwargs if isinstance(k.value, nodes.Const)
             }
-            return closures.applied_constants(func, inner, args, kwargs)
+            return codegen.applied_constants(func, inner, args, kwargs)
         arg_exprs = [self.expr(a) for a in node.args]
         kwarg_exprs = [(str(k.key), self.expr(k.value)) for k in node.kwargs]
-        return closures.applied(func, inner, arg_exprs, kwarg_exprs)
+        return codegen.applied(func, inner, arg_exprs, kwarg_exprs)
 
-    def visit_CondExpr(self, node: nodes.CondExpr) -> Evaluate:
+    def visit_CondExpr(self, node: nodes.CondExpr) -> Code:
         then, test = self.expr(node.expr1), self.expr(node.test)
         if node.expr2 is None:
             # Jinja's implicit else: the plain (not strict) Undefined with this hint.
@@ -215,62 +216,60 @@ class _Compiler:
                 f"the inline if-expression on line {node.lineno} evaluated to false and "
                 "no else section was defined."
             )
-            return closures.conditional(test, then, closures.constant(Undefined(hint=hint)))
-        return closures.conditional(test, then, self.expr(node.expr2))
+            return codegen.conditional(test, then, codegen.constant(Undefined(hint=hint)))
+        return codegen.conditional(test, then, self.expr(node.expr2))
 
-    def visit_And(self, node: nodes.And) -> Evaluate:
-        return closures.both(self.expr(node.left), self.expr(node.right))
+    def visit_And(self, node: nodes.And) -> Code:
+        return codegen.both(self.expr(node.left), self.expr(node.right))
 
-    def visit_Or(self, node: nodes.Or) -> Evaluate:
-        return closures.either(self.expr(node.left), self.expr(node.right))
+    def visit_Or(self, node: nodes.Or) -> Code:
+        return codegen.either(self.expr(node.left), self.expr(node.right))
 
-    def visit_Not(self, node: nodes.Not) -> Evaluate:
-        return closures.negated(self.expr(node.node))
+    def visit_Not(self, node: nodes.Not) -> Code:
+        return codegen.negated(self.expr(node.node))
 
-    def visit_Neg(self, node: nodes.Neg) -> Evaluate:
-        return closures.unary(self.expr(node.node), operator.neg)
+    def visit_Neg(self, node: nodes.Neg) -> Code:
+        return codegen.unary(self.expr(node.node), operator.neg)
 
-    def visit_Pos(self, node: nodes.Pos) -> Evaluate:
-        return closures.unary(self.expr(node.node), operator.pos)
+    def visit_Pos(self, node: nodes.Pos) -> Code:
+        return codegen.unary(self.expr(node.node), operator.pos)
 
-    def visit_Compare(self, node: nodes.Compare) -> Evaluate:
+    def visit_Compare(self, node: nodes.Compare) -> Code:
         first = self.expr(node.expr)
-        return closures.compared(first, [(_COMPARE[op.op], self.expr(op.expr)) for op in node.ops])
+        return codegen.compared(first, [(_COMPARE[op.op], self.expr(op.expr)) for op in node.ops])
 
-    def _binary(self, node: nodes.BinExpr, op: Callable[[Any, Any], Any]) -> Evaluate:
-        return closures.binary(self.expr(node.left), self.expr(node.right), op)
+    def _binary(self, node: nodes.BinExpr, op: Callable[[Any, Any], Any]) -> Code:
+        return codegen.binary(self.expr(node.left), self.expr(node.right), op)
 
-    def visit_Add(self, node: nodes.Add) -> Evaluate:
+    def visit_Add(self, node: nodes.Add) -> Code:
         return self._binary(node, operator.add)
 
-    def visit_Sub(self, node: nodes.Sub) -> Evaluate:
+    def visit_Sub(self, node: nodes.Sub) -> Code:
         return self._binary(node, operator.sub)
 
-    def visit_Div(self, node: nodes.Div) -> Evaluate:
+    def visit_Div(self, node: nodes.Div) -> Code:
         return self._binary(node, operator.truediv)
 
-    def visit_FloorDiv(self, node: nodes.FloorDiv) -> Evaluate:
+    def visit_FloorDiv(self, node: nodes.FloorDiv) -> Code:
         return self._binary(node, operator.floordiv)
 
-    def visit_Mul(self, node: nodes.Mul) -> Evaluate:
+    def visit_Mul(self, node: nodes.Mul) -> Code:
         return self._binary(node, bounded_mul)
 
-    def visit_Pow(self, node: nodes.Pow) -> Evaluate:
+    def visit_Pow(self, node: nodes.Pow) -> Code:
         return self._binary(node, bounded_pow)
 
-    def visit_Mod(self, node: nodes.Mod) -> Evaluate:
+    def visit_Mod(self, node: nodes.Mod) -> Code:
         return self._binary(node, bounded_mod)
 
-    def visit_Concat(self, node: nodes.Concat) -> Evaluate:
-        return closures.concatenated([self.expr(part) for part in node.nodes])
+    def visit_Concat(self, node: nodes.Concat) -> Code:
+        return codegen.concatenated([self.expr(part) for part in node.nodes])
 
-    def visit_List(self, node: nodes.List) -> Evaluate:
-        return closures.listed([self.expr(item) for item in node.items])
+    def visit_List(self, node: nodes.List) -> Code:
+        return codegen.listed([self.expr(item) for item in node.items])
 
-    def visit_Tuple(self, node: nodes.Tuple) -> Evaluate:
-        return closures.tupled([self.expr(item) for item in node.items])
+    def visit_Tuple(self, node: nodes.Tuple) -> Code:
+        return codegen.tupled([self.expr(item) for item in node.items])
 
-    def visit_Dict(self, node: nodes.Dict) -> Evaluate:
-        return closures.mapped(
-            [(self.expr(pair.key), self.expr(pair.value)) for pair in node.items]
-        )
+    def visit_Dict(self, node: nodes.Dict) -> Code:
+        return codegen.mapped([(self.expr(pair.key), self.expr(pair.value)) for pair in node.items])

@@ -13,7 +13,7 @@ from dialogops.errors import Problem, RenderError
 from dialogops.masking import mask_numbers
 from dialogops.specs import Campaign
 from dialogops.templates.bounds import MAX_ROW_WORK, Budget, TemplateValueError
-from dialogops.templates.closures import Evaluate
+from dialogops.templates.codegen import Evaluate
 from dialogops.templates.compiler import TemplateProblem, compile_value
 from dialogops.templates.environment import Vars
 from dialogops.templates.values import check_text
