@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,43 @@ def test_format_field_and_display_path(tmp_path: Path) -> None:
     assert format_field(("spec", "columns", 0, "filter")) == "spec.columns[0].filter"
     assert display_path(tmp_path / "a" / "b.yaml", tmp_path) == "a/b.yaml"
     assert display_path(Path("/elsewhere/x.yaml"), tmp_path) == "/elsewhere/x.yaml"
+
+
+def _read(text: str) -> tuple[list[tuple[int, str]], list[str]]:
+    documents, problems = _load(text)
+    return [(d.index, repr(d.data)) for d in documents], [str(p) for p in problems]
+
+
+def test_libyaml_reads_every_mutated_manifest_as_ruamel_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seeded character mutations of the shipped and valid-case manifests: the same data and
+    the same problems, whichever parser composed the nodes (a pattern that matches every
+    text sends each to ruamel's parser)."""
+    repo = Path(__file__).parents[1]
+    seeds = [
+        path.read_text("utf-8")
+        for path in sorted(repo.glob("campaigns/*.yaml"))
+        + sorted(repo.glob("tests/cases/valid/*/campaigns/*.yaml"))
+    ]
+    alphabet = ":-[]{},&*!|>'\"#%@` \t\n?\\é\u0418\x00\x85\ufeff\u2028019az.~="
+    rng = random.Random(11)
+    texts = []
+    for _ in range(600):
+        text = list(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(text))
+            text[at : at + rng.randint(0, 1)] = rng.choice(alphabet)
+        texts.append("".join(text))
+    read_by_libyaml = [_read(text) for text in texts]
+    monkeypatch.setattr(yamlio, "_READ_OTHERWISE_BY_LIBYAML", re.compile(""))
+    assert [_read(text) for text in texts] == read_by_libyaml
+
+
+def test_what_libyaml_reads_otherwise_is_read_by_ruamel() -> None:
+    """libyaml would read these as `{"a": "x\tb"}`, `{"x": 1, "None": 2}` and a sexagesimal."""
+    tab = "YAML syntax error: a tab character; YAML indentation must use spaces"
+    assert _read("a: x\tb\n") == ([], [f"m.yaml:1:5: {tab}"])
+    simple_key = "could not find expected ':' (while scanning a simple key)"
+    assert _read("x: 1\n&b: 2\n") == ([], [f"m.yaml:3:1: YAML syntax error: {simple_key}"])
+    assert _read("%YAML 1.1\n---\nt: 09:00\n") == ([(0, "{'t': '09:00'}")], [])
