@@ -387,6 +387,29 @@ def test_comparison_chains_as_long_as_the_size_cap_allows_compile_in_bounded_mem
     assert 0 < result["peak"] < CHAIN_PEAK_LIMIT, f"peak RSS {result['peak'] / 2**20:.1f} MB"
 
 
+@pytest.mark.parametrize(
+    ("refusal_by_python", "why"),
+    [
+        (IndentationError("too many levels of indentation"), "too many levels of indentation"),
+        (
+            RecursionError("maximum recursion depth exceeded during compilation"),
+            "nested too deeply",
+        ),
+        (MemoryError(), "out of memory"),
+    ],
+)
+def test_python_refusing_the_generated_source_is_a_located_error(
+    refusal_by_python: Exception, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refusing(*_args: object) -> None:
+        raise refusal_by_python
+
+    monkeypatch.setattr("dialogops.templates.codegen.compile", refusing, raising=False)
+    assert refusal("{{ row.a < row.b }}") == (
+        f"the template is too complex to compile ({why}); simplify it"
+    )
+
+
 def test_repeated_sequences_are_bounded_by_the_result_size() -> None:
     assert failure("{{ ('x' * 100000) * 20000 }}") == (
         "repeating a 1-character text 100,000 times builds 100,000 characters, "
