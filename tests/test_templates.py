@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from dialogops.specs import Campaign, InlineSource, PhonesSpec, Schedule
 from dialogops.templates import (
     FILTERS,
     MAX_ROW_WORK,
+    MAX_VALUE_BYTES,
     AddDataError,
     Budget,
     Vars,
@@ -316,6 +320,94 @@ def test_deep_nesting_is_a_located_error_not_a_crash(template: str) -> None:
 def test_nesting_within_the_bound_works() -> None:
     assert render({"n": "{{ " + "(" * 25 + "1" + ")" * 25 + " }}"}, ROW) == {"n": 1}
     assert render({"s": "{{ row.slot" + " | trim" * 28 + " }}"}, ROW) == {"s": "11:00"}
+
+
+# A comparison chain is one node however long, so the nesting bound does not limit it.
+LONG_CHAINS = {
+    "{{ " + " < ".join(map(str, range(201))) + " }}": True,
+    "{{ " + " <= ".join(["row.n"] * 201) + " }}": True,
+    "{{ " + " < ".join([*map(str, range(200)), "0"]) + " }}": False,  # the last one fails
+    # The second fails: the rest, which would fail on the undefined field, never run.
+    "{{ 1 < 2 > 5" + " < row.missing" * 198 + " }}": False,
+}
+
+
+@pytest.mark.parametrize(("template", "expected"), LONG_CHAINS.items())
+def test_a_200_comparison_chain_compiles_and_matches_jinja(template: str, expected: bool) -> None:
+    for row in EQUIVALENCE_ROWS:
+        assert _ours(template, dict(row)) == _jinja(template, dict(row)) == ("ok", expected)
+
+
+def _spent(template: str) -> int:
+    budget = Budget()
+    compile_value(template)(dict(ROW), Vars(), budget)
+    return MAX_ROW_WORK - budget.left
+
+
+def test_a_chain_charges_only_the_comparisons_it_makes() -> None:
+    assert _spent("{{ 1 < 2 > 5 }}") > _spent("{{ 1 < 2 }}") > 0
+    assert _spent("{{ 1 < 2 > 5" + " < row.missing" * 198 + " }}") == _spent("{{ 1 < 2 > 5 }}")
+    assert _spent("{{ " + " <= ".join(["1"] * 201) + " }}") == 200 * _spent("{{ 1 <= 1 }}")
+
+
+# The longest chains the template size cap allows: the most comparisons (the first fails),
+# and the longest chain that holds, so every comparison runs. The source generated for
+# a chain grows with its length, not its square. A fresh interpreter measures its own
+# peak RSS, under an address-space limit so that a regression fails instead of exhausting
+# the machine's memory.
+CHAIN_PEAK_LIMIT = 1024 * 2**20
+COMPILE_CHAINS = """
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+from dialogops.templates import Budget, Vars, compile_value
+values = []
+for template in json.loads(sys.stdin.read()):
+    values.append(compile_value(template)({}, Vars(), Budget()))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"values": values, "peak": peak}))
+"""
+
+
+@pytest.mark.slow
+def test_comparison_chains_as_long_as_the_size_cap_allows_compile_in_bounded_memory() -> None:
+    most = "{{ " + "<".join(["1"] * 32_700) + " }}"
+    holding = "{{ " + "<=".join(["1"] * 21_800) + " }}"
+    assert MAX_VALUE_BYTES - 200 < len(most) <= MAX_VALUE_BYTES
+    assert MAX_VALUE_BYTES - 200 < len(holding) <= MAX_VALUE_BYTES
+    measured = subprocess.run(
+        [sys.executable, "-c", COMPILE_CHAINS],
+        input=json.dumps([most, holding]),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert measured.returncode == 0, measured.stderr[-2000:]
+    result = json.loads(measured.stdout)
+    assert result["values"] == [False, True]
+    assert 0 < result["peak"] < CHAIN_PEAK_LIMIT, f"peak RSS {result['peak'] / 2**20:.1f} MB"
+
+
+@pytest.mark.parametrize(
+    ("refusal_by_python", "why"),
+    [
+        (IndentationError("too many levels of indentation"), "too many levels of indentation"),
+        (
+            RecursionError("maximum recursion depth exceeded during compilation"),
+            "nested too deeply",
+        ),
+        (MemoryError(), "out of memory"),
+    ],
+)
+def test_python_refusing_the_generated_source_is_a_located_error(
+    refusal_by_python: Exception, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refusing(*_args: object) -> None:
+        raise refusal_by_python
+
+    monkeypatch.setattr("dialogops.templates.codegen.compile", refusing, raising=False)
+    assert refusal("{{ row.a < row.b }}") == (
+        f"the template is too complex to compile ({why}); simplify it"
+    )
 
 
 def test_repeated_sequences_are_bounded_by_the_result_size() -> None:

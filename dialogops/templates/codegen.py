@@ -224,22 +224,21 @@ def unary(inner: Code, op: Callable[[Any], Any]) -> Code:
 
 def compared(first: Code, ops: list[tuple[Callable[[Any, Any], Any], Code]]) -> Code:
     """Python's chained comparison, as Jinja compiles `a < b < c`: each next operand is
-    evaluated only while the comparisons so far hold."""
+    evaluated only while the comparisons so far hold, and the first false result is the value.
+
+    A chain is one node however long, so each further comparison is guarded by its own `if`
+    at the same level: nesting them would indent the source once per comparison."""
     result, left = _local(), first.value
     lines, parts = list(first.lines), [first]
-    for depth, (op, right) in enumerate(ops):
+    for index, (op, right) in enumerate(ops):
         called = constant(op)
         parts += [right, called]
-        if depth:
-            lines.append("    " * (depth - 1) + f"if {result}:")
-        lines += [
-            "    " * depth + line
-            for line in [
-                *right.lines,
-                f"budget.spend(measure(({left}, {right.value}), budget.left))",
-                f"{result} = {called.value}({left}, {right.value})",
-            ]
+        compared = [
+            *right.lines,
+            f"budget.spend(measure(({left}, {right.value}), budget.left))",
+            f"{result} = {called.value}({left}, {right.value})",
         ]
+        lines += [f"if {result}:", *("    " + line for line in compared)] if index else compared
         left = right.value
     return _code(result, lines, *parts)
 

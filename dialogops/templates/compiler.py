@@ -66,11 +66,16 @@ def compile_value(value: Any) -> Evaluate:
     except RecursionError:
         raise _nested_too_deeply() from None
     compiler = _Compiler()
-    if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
-        return codegen.native(compiler.expr(parts[0]))
-    return codegen.joined(
-        [p.data if isinstance(p, nodes.TemplateData) else compiler.expr(p) for p in parts]
-    )
+    try:
+        if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
+            return codegen.native(compiler.expr(parts[0]))
+        return codegen.joined(
+            [p.data if isinstance(p, nodes.TemplateData) else compiler.expr(p) for p in parts]
+        )
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        # Python's own limits on the generated source; the checks above are meant to keep
+        # every template within them, and a template past them is the manifest's problem.
+        raise _too_complex(exc) from None
 
 
 def _literal(value: Any) -> Any:
@@ -87,6 +92,16 @@ def _nested_too_deeply() -> TemplateProblem:
     return TemplateProblem(
         f"the template nests more than {MAX_DEPTH} levels deep (parentheses, filters, operators)"
     )
+
+
+def _too_complex(exc: SyntaxError | RecursionError | MemoryError) -> TemplateProblem:
+    if isinstance(exc, SyntaxError):
+        why = exc.msg
+    elif isinstance(exc, RecursionError):
+        why = "nested too deeply"
+    else:
+        why = "out of memory"
+    return TemplateProblem(f"the template is too complex to compile ({why}); simplify it")
 
 
 def _parse(source: str) -> list[nodes.Node]:
