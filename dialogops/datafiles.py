@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from dialogops.inputfiles import NotRegularFileError, check_regular, open_regular
 from dialogops.schemas import did_you_mean
 from dialogops.specs import CsvSource, JsonlSource
-from dialogops.yamlio import MAX_DEPTH
+from dialogops.yamlparse import MAX_DEPTH
 
 DELIMITERS = ",;\t"
 # The longest CSV row or JSONL line read, in characters: a phone row holds tens, and a

@@ -21,7 +21,7 @@ from dialogops.ledger.records import Example
 from dialogops.localhours.groups import Example as HoursExample
 from dialogops.phones import mask
 from dialogops.planner import Action, ActionStatus, Plan
-from dialogops.render import RenderedCampaign, SkippedRow
+from dialogops.render import RenderedCampaign
 from dialogops.specs import Campaign
 from dialogops.state import StateEntry, Status, TemplateSource
 from dialogops.state.model import Count, Fingerprint, reason_and_path
@@ -257,10 +257,8 @@ def encode(document: PlanDocument) -> str:
 
 
 def decode_saved(raw: bytes, origin: str) -> SavedPlan:
-    """Read a saved plan; a malformed one is a `UsageError` naming the failing field's path.
-
-    A plan written by a newer dialogops (a higher format_version) is a `StateError`.
-    """
+    """Read a saved plan; a malformed one is a `UsageError` naming the failing field's path,
+    one written by a newer dialogops (a higher format_version) a `StateError`."""
     version = _decode(_VERSION_DECODER, raw, origin)
     if version.format_version > SAVED_PLAN_FORMAT_VERSION:
         raise StateError(
@@ -425,17 +423,16 @@ def _render(rendered: RenderedCampaign, for_review: bool) -> RenderDoc:
         excluded=stats.excluded,
         skipped=stats.skipped,
         sample_phones=masked_sample(rendered) if for_review else UNSET,
-        skipped_rows=tuple(_skipped(row) for row in rendered.skipped_rows) if for_review else UNSET,
+        skipped_rows=tuple(
+            SkippedDoc(f"{r.location.path}:{r.location.line}", r.phone, r.reason)
+            for r in rendered.skipped_rows
+        )
+        if for_review
+        else UNSET,
         excluded_by=tuple(ExcludedDoc(path, rows) for path, rows in stats.excluded_by)
         if for_review
         else UNSET,
         left_out=stats.dropped if for_review else UNSET,
-    )
-
-
-def _skipped(row: SkippedRow) -> SkippedDoc:
-    return SkippedDoc(
-        at=f"{row.location.path}:{row.location.line}", phone=row.phone, reason=row.reason
     )
 
 

@@ -1,6 +1,6 @@
 """Safe YAML loading that keeps the line and column of every key and value.
 
-ruamel.yaml composes the node graph; this module builds plain Python data from it itself,
+`yamlparse` composes the node graph; this module builds plain Python data from it itself,
 so no tag can construct an object, alias bombs are refused before any expansion, and
 timestamps and `09:00`-style sexagesimals stay the text the user wrote. `round_trip` is the
 instance `fmt` rewrites files with, once they loaded here without a problem.
@@ -8,47 +8,36 @@ instance `fmt` rewrites files with, once they loaded here without a problem.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _ruamel_yaml import CParser
 from ruamel.yaml import YAML
-from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.representer import RoundTripRepresenter
-from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import PlainScalarString
 
 from dialogops.errors import Location, Problem, Rule
 from dialogops.inputfiles import FileTooLargeError, read_capped
 from dialogops.specs import MAX_INT_DIGITS
+from dialogops.yamlparse import MAX_DEPTH, TooDeep, compose_all, ruamel_yaml
 
 FieldPath = tuple[str | int, ...]
 
 # Nodes an alias may add to a document when expanded; a billion-laughs document needs
 # billions, a hand-written manifest with a few `<<: *defaults` merges needs tens.
 MAX_ALIAS_EXPANSION = 10_000
-# Manifests nest a handful of levels; the composer recurses per level, so a deliberately
-# deep document would otherwise exhaust the Python stack.
-MAX_DEPTH = 64
-# The pure-Python composer holds ~50 bytes per byte of YAML; long phone lists belong in
+# The composed node graph holds ~50 bytes per byte of YAML; long phone lists belong in
 # CSV or JSONL files, which are streamed.
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 _CORE = "tag:yaml.org,2002:"
-# What libyaml reads otherwise than ruamel's YAML 1.2 parser: a `%YAML` directive (only
-# ruamel's parser passes the version to the resolver), anchors (YAML 1.2 lets `:` into
-# their names), tabs (libyaml lets them into plain scalars), NEL, LS and PS (line breaks
-# in YAML 1.1 only) and a BOM after the start.
-_READ_OTHERWISE_BY_LIBYAML = re.compile("%YAML|[&\t\x85\u2028\u2029\ufeff]")
 _INT_LIMIT = 10**MAX_INT_DIGITS
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
 
@@ -101,35 +90,6 @@ class _YamlProblem(Exception):
         super().__init__(message)
 
 
-class _TooDeep(MarkedYAMLError):
-    pass
-
-
-class _BoundedComposer(Composer):
-    """The stock composer, refusing documents nested deeper than MAX_DEPTH."""
-
-    _nesting = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self._nesting += 1
-        try:
-            if self._nesting > MAX_DEPTH:
-                mark = self.parser.peek_event().start_mark
-                raise _TooDeep(problem_mark=mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._nesting -= 1
-
-
-def _yaml(typ: str = "rt") -> YAML:
-    # Both modes read YAML 1.2 (so `09:00` and `no` are strings) and keep marks. `load_file`
-    # composes in safe mode, whose scanner skips the comments that only `fmt` keeps (a
-    # seventh faster), and builds scalars with the round-trip constructor.
-    yaml = YAML(typ=typ, pure=True)
-    yaml.Composer = _BoundedComposer
-    return yaml
-
-
 class _Timestamp(PlainScalarString):
     """A timestamp as the text written; dumped back as it came, unquoted."""
 
@@ -157,7 +117,7 @@ def round_trip() -> YAML:
     rewriting a file only after `load_file` read it without problems (size, depth, aliases
     and tags within bounds). Each file needs its own: the instance keeps the `%YAML` version
     it last read."""
-    yaml = _yaml()
+    yaml = ruamel_yaml()
     yaml.Constructor = _TextTimestamps
     yaml.Representer = _TimestampsAsWritten
     yaml.preserve_quotes = True
@@ -199,12 +159,12 @@ def load_text(text: str, path: Path, display: str) -> tuple[list[Document], list
         with warnings.catch_warnings():
             # YAML 1.2 allows redefining an anchor; ruamel warns about it, we do not.
             warnings.simplefilter("ignore", ReusedAnchorWarning)
-            for index, root in enumerate(_compose_all(text)):
+            for index, root in enumerate(compose_all(text)):
                 doc, found = _build_document(root, index, path, display)
                 problems.extend(found)
                 if doc is not None:
                     documents.append(doc)
-    except _TooDeep as exc:
+    except TooDeep as exc:
         problems.append(
             _marked_problem(
                 exc,
@@ -220,42 +180,6 @@ def load_text(text: str, path: Path, display: str) -> tuple[list[Document], list
             Problem(Location(display, 1, 1), "", f"YAML error: {exc}", Rule.YAML_SYNTAX)
         )
     return documents, problems
-
-
-def _compose_all(text: str) -> Iterator[Node]:
-    """The documents' node graphs: from libyaml's events when it reads the text without a
-    problem (five times faster), else from ruamel's own parser, which words the problem.
-
-    Text that libyaml, a YAML 1.1 parser, could read otherwise is always read by ruamel's."""
-    if not _READ_OTHERWISE_BY_LIBYAML.search(text):
-        try:
-            return iter(_LibyamlEvents(text).documents())
-        except YAMLError:
-            pass
-    nodes: Iterator[Node] = _yaml("safe").compose_all(io.StringIO(text))
-    return nodes
-
-
-class _LibyamlEvents:
-    """libyaml (ruamel.yaml.clib) parsing, this module's bounded composer and ruamel's YAML
-    1.2 resolver building the nodes: the same graph, tags and marks as ruamel's parser,
-    except that an empty value is marked just after its key rather than at the next token."""
-
-    max_depth = None  # ruamel's own bound, unused: `_BoundedComposer` applies MAX_DEPTH
-
-    def __init__(self, text: str) -> None:
-        self._parser = CParser(io.StringIO(text))
-        self._resolver = VersionedResolver(loadumper=self)
-        self._composer = _BoundedComposer(loader=self)
-
-    def documents(self) -> list[Node]:
-        nodes: list[Node] = []
-        try:
-            while self._composer.check_node():
-                nodes.append(self._composer.get_node())
-        finally:
-            self._parser.dispose()
-        return nodes
 
 
 def _marked_problem(exc: MarkedYAMLError, display: str, message: str, rule: Rule) -> Problem:
@@ -365,7 +289,7 @@ class _Builder:
         self.marks: dict[FieldPath, Location] = {}
         self.key_marks: dict[FieldPath, Location] = {}
         self.problems: list[Problem] = []
-        self._constructor = _yaml().constructor
+        self._constructor = ruamel_yaml().constructor
 
     def build(self, node: Node, path: FieldPath) -> Any:
         self.marks.setdefault(path, _location(node, self.display))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dialogops import yamlio
+from dialogops import yamlio, yamlparse
 from dialogops.errors import Location, Problem
 from dialogops.yamlio import Document, display_path, format_field, load_file, load_text
 
@@ -88,7 +88,7 @@ def test_billion_laughs_is_refused_unexpanded(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_deep_nesting_is_refused_before_the_stack_runs_out() -> None:
-    depth = yamlio.MAX_DEPTH
+    depth = yamlparse.MAX_DEPTH
     docs, problems = _load("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
     assert docs == []
     assert [str(p) for p in problems] == [
@@ -108,7 +108,7 @@ def test_aliases_cannot_chain_past_the_depth_limit() -> None:
     assert [(p.location.line, p.message) for p in problems] == [
         (
             3,
-            f"YAML nested deeper than {yamlio.MAX_DEPTH} levels once aliases are expanded; "
+            f"YAML nested deeper than {yamlparse.MAX_DEPTH} levels once aliases are expanded; "
             "refusing to load it",
         )
     ]
@@ -220,7 +220,7 @@ def test_libyaml_reads_every_mutated_manifest_as_ruamel_does(
             text[at : at + rng.randint(0, 1)] = rng.choice(alphabet)
         texts.append("".join(text))
     read_by_libyaml = [_read(text) for text in texts]
-    monkeypatch.setattr(yamlio, "_READ_OTHERWISE_BY_LIBYAML", re.compile(""))
+    monkeypatch.setattr(yamlparse, "_READ_OTHERWISE_BY_LIBYAML", re.compile(""))
     assert [_read(text) for text in texts] == read_by_libyaml
 
 
