@@ -16,6 +16,7 @@ from dialogops.config import deep_merge, load_config
 from dialogops.errors import ManifestError, UsageError
 from dialogops.manifests import check_project, discover, load_project
 from dialogops.manifests.discovery import MAX_ENTRIES
+from dialogops.templates import compiler
 from tests.conftest import run_cli, run_dialogops
 from tests.sample_manifests import new_project, write_campaign
 
@@ -205,3 +206,31 @@ def test_validate_reads_the_config_once(
         "2 problems in 1 file",
     ]
     assert opened == [project.resolve() / "dialogops.yaml"]
+
+
+def test_a_template_repeated_through_aliases_is_compiled_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A large template repeated by YAML aliases (a hostile pull request): validate would
+    # compile it once per alias, seconds each at the size cap.
+    template = "{{ row.name | upper ~ (row.name | lower) }}-" * 200 + " {{ row.name }}"
+    aliases = "".join(f"    k{i}: *big\n" for i in range(1, 500))
+    manifest = write_campaign(project, "survey", "    csv: {path: data/p.csv}")
+    manifest.write_text(
+        manifest.read_text().replace(
+            "    code: 7\n", f'    code: 7\n    k0: &big "{template}"\n{aliases}'
+        )
+    )
+    compiler._compiled.cache_clear()
+    compiled: list[str] = []
+    real = compiler._compile_template
+
+    def counting(source: str) -> Any:
+        compiled.append(source)
+        return real(source)
+
+    monkeypatch.setattr(compiler, "_compile_template", counting)
+    assert main(["validate"]) == 0, capsys.readouterr()
+    assert capsys.readouterr().out == "ok: 1 Campaign and 0 Report manifests valid\n"
+    # The alias template and the manifest's own `{{ row.name }}`, each once.
+    assert sorted(compiled) == sorted([template, "{{ row.name }}"])

@@ -28,9 +28,19 @@ from dialogops.templates import (
     Vars,
     compile_add_data,
     compile_value,
+    compiler,
 )
 
 MANIFEST = "campaigns/nps.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_compile_cache() -> Iterator[None]:
+    """Each test compiles its templates itself; a refusal it forces (by patching Python's
+    compile) is not left cached for the tests after it."""
+    compiler._compiled.cache_clear()
+    yield
+    compiler._compiled.cache_clear()
 
 
 def campaign(add_data: dict[str, Any]) -> Campaign:
@@ -826,3 +836,62 @@ def test_compiled_templates_match_jinja(template: str) -> None:
         assert ours[0] == reference[0], (template, row, ours, reference)
         assert ours[1] == _json_like(reference[1]), (template, row)
         assert type(ours[1]) is type(_json_like(reference[1])), (template, row)
+
+
+def counting_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The template texts compiled from now on (parsed, checked and turned into code)."""
+    compiled: list[str] = []
+    real = compiler._compile_template
+
+    def counting(source: str) -> Any:
+        compiled.append(source)
+        return real(source)
+
+    monkeypatch.setattr(compiler, "_compile_template", counting)
+    return compiled
+
+
+def test_a_template_text_is_compiled_once_and_its_evaluator_shared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compiled = counting_compiles(monkeypatch)
+    template = "{{ row.first_name | upper }} {{ vars.city }}"
+    first = compile_value(template)
+    assert compile_value(template) is first
+    assert compile_add_data(campaign({"a": template, "b": template})).render(
+        ROW, {"city": "Omsk"}
+    ) == {"a": "ИВАН Omsk", "b": "ИВАН Omsk"}
+    assert compiled == [template]
+    # Shared, it still renders each row by itself: nothing is kept from the row before.
+    assert first({"first_name": "ann"}, Vars({"city": "Ufa"}), Budget()) == "ANN Ufa"
+    assert first({"first_name": "bob"}, Vars({"city": "Tver"}), Budget()) == "BOB Tver"
+
+
+def test_literals_are_not_cached_nor_confused_with_templates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compiled = counting_compiles(monkeypatch)
+    # A literal list holding a template's text is a literal, not that template.
+    assert compile_value(["{{ 1 }}"])({}, Vars(), Budget()) == ["{{ 1 }}"]
+    assert compile_value("{{ 1 }}")({}, Vars(), Budget()) == 1
+    assert compile_value(1)({}, Vars(), Budget()) == 1
+    assert compiled == ["{{ 1 }}"]
+
+
+def test_a_refused_template_repeated_is_refused_each_time_and_compiled_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compiled = counting_compiles(monkeypatch)
+    template = "{{ row.name | attr('x') }}"
+    messages = []
+    for _ in range(3):
+        with pytest.raises(compiler.TemplateProblem) as info:
+            compile_value(template)
+        messages.append(str(info.value))
+    assert messages == [messages[0]] * 3
+    assert "the filter 'attr' is not allowed" in messages[0]
+    assert compiled == [template]
+    with pytest.raises(RenderError) as failed:
+        compile_add_data(campaign({f"k{i}": template for i in range(5)}))
+    assert [p.message for p in failed.value.problems] == [messages[0]] * 5
+    assert compiled == [template]

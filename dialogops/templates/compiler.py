@@ -1,15 +1,17 @@
 """Compiling a template: Jinja2 parses it, what a template may hold is checked (no statements,
 no calls, only `row` and `vars`, the allowed filters and tests, bounded nesting), and each
 expression node becomes its Python source from `codegen.py`, and the template one function.
-Refusals are `TemplateProblem`s.
+Refusals are `TemplateProblem`s. Each distinct template text is compiled once per process:
+a manifest may repeat one template thousands of times through YAML aliases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import TemplateSyntaxError, Undefined, nodes
 
@@ -21,6 +23,10 @@ from dialogops.templates.filters import FILTERS, TESTS, bound
 from dialogops.templates.values import check_text, sendable
 
 MAX_DEPTH = 30  # nesting of parentheses, filters and operators in one template
+# Distinct template texts whose outcome is kept. Compiling the largest template the size
+# cap allows takes seconds; without the cache, a manifest repeating it through YAML
+# aliases (or in many campaigns) would pay that once per repetition.
+MAX_CACHED = 1024
 
 
 class TemplateProblem(Exception):
@@ -51,10 +57,38 @@ def is_template(value: object) -> bool:
 
 
 def compile_value(value: Any) -> Evaluate:
-    """The evaluator for one add_data value: a literal, one expression, or a string template."""
+    """The evaluator for one add_data value: a literal, one expression, or a string template.
+
+    A template's evaluator is shared by every value with the same text: it keeps no state
+    between calls (each call gets the row's budget; its globals hold only constants and
+    functions), so campaigns and rows can share it as rows of one campaign always have.
+    """
     if not is_template(value):
         return codegen.returning(_literal(value))
-    source = str(value)
+    # str() gives an exact str (not a subclass), so keys compare as text only.
+    compiled = _compiled(str(value))
+    if isinstance(compiled, _Refusal):
+        raise TemplateProblem(compiled.message)
+    return compiled
+
+
+class _Refusal(NamedTuple):
+    """A template's cached refusal; each use raises a fresh `TemplateProblem` from it."""
+
+    message: str
+
+
+@functools.lru_cache(maxsize=MAX_CACHED)
+def _compiled(source: str) -> Evaluate | _Refusal:
+    """The evaluator of a template's text, or why it is refused, computed once per text."""
+    try:
+        return _compile_template(source)
+    except TemplateProblem as exc:
+        return _Refusal(str(exc))
+
+
+def _compile_template(source: str) -> Evaluate:
+    """Parse, check and compile one template's text."""
     try:
         check_text(source, "the template")
         parts = _parse(source)
