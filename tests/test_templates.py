@@ -379,21 +379,20 @@ print(json.dumps({"values": values, "peak": peak}))
 
 
 @pytest.mark.slow
-def test_comparison_chains_as_long_as_the_size_cap_allows_compile_in_bounded_memory() -> None:
+def test_a_comparison_chain_as_long_as_the_size_cap_allows_compiles_in_bounded_memory() -> None:
+    """The longest chain the size cap allows (true chains are checked at 200 comparisons)."""
     most = "{{ " + "<".join(["1"] * 32_700) + " }}"
-    holding = "{{ " + "<=".join(["1"] * 21_800) + " }}"
     assert MAX_VALUE_BYTES - 200 < len(most) <= MAX_VALUE_BYTES
-    assert MAX_VALUE_BYTES - 200 < len(holding) <= MAX_VALUE_BYTES
     measured = subprocess.run(
         [sys.executable, "-c", COMPILE_CHAINS],
-        input=json.dumps([most, holding]),
+        input=json.dumps([most]),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert measured.returncode == 0, measured.stderr[-2000:]
     result = json.loads(measured.stdout)
-    assert result["values"] == [False, True]
+    assert result["values"] == [False]
     assert 0 < result["peak"] < CHAIN_PEAK_LIMIT, f"peak RSS {result['peak'] / 2**20:.1f} MB"
 
 
