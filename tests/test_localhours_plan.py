@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dialogops.sandbox import SandboxServer
-from tests.conftest import run_cli, run_dialogops
+from tests.conftest import run_cli
 from tests.samples import REPO, api_env, read_state, start_state
 
 CONFIG = """\
@@ -193,7 +193,7 @@ def test_split_parts_are_applied_once_each_and_then_left_alone(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
     root = project(tmp_path, date=SATURDAY, spec="  split_by: timezone\n")
-    first = run_dialogops(["apply", "--auto-approve"], root, env=api_env(sandbox))
+    first = run_cli(["apply", "--auto-approve"], root, env=api_env(sandbox))
     assert first.returncode == 0, first.stderr
     expected = {f"Reminder (UTC{label})": 1 for label in OFFSETS}
     assert sandbox.creates_by_name() == expected
@@ -209,7 +209,7 @@ def test_split_parts_are_applied_once_each_and_then_left_alone(
     }
     state = read_state(root)
     assert sorted(state["campaigns"]) == [f"reminders@{label}" for label in OFFSETS]
-    again = run_dialogops(["apply", "--auto-approve"], root, env=api_env(sandbox))
+    again = run_cli(["apply", "--auto-approve"], root, env=api_env(sandbox))
     assert again.returncode == 0, again.stderr
     assert sandbox.creates_by_name() == expected
     one = run_cli(["plan", "--target", "reminders@+07"], root)
