@@ -310,19 +310,29 @@ def _render_rows(
         excludes = sources.read_excludes(spec.exclude, spec.default_region, read)
     except RenderError as exc:
         problems.upfront.extend(exc.problems)
+    # Everything the loop below uses, looked up once: it runs once per row.
     region = spec.default_region
     skip_invalid = spec.on_invalid == "skip"
     column = spec.source.phone_column
     render = renderer.render_prepared
     values = Vars(vars)
     fast_e164 = phones.fast_e164
+    excluded_at = excludes.get
     seen: set[int] | None = set() if spec.dedupe else None
     keep = localhours.row_filter(campaign)  # a part's own group; skipped local hours
     batch: list[dict[str, Any]] = []
+    batch_size = _BATCH
     sample: list[str] = []
     skipped_rows: list[SkippedRow] = []
     rows = rendered = sent = duplicates = excluded = skipped = dropped = 0
     excluded_by = [0] * len(spec.exclude)
+
+    def flush(entries: list[dict[str, Any]]) -> None:
+        # Once there is a problem the body will not be used: the rows are only checked.
+        nonlocal sample
+        if not (problems.total or problems.upfront):
+            sample = sample or [entry["phone"] for entry in entries[:SAMPLE_SIZE]]
+            emit(entries)
 
     try:
         for data, raw, position in sources.raw_rows(spec.source, read):
@@ -343,7 +353,7 @@ def _render_rows(
                     else:
                         problems.add(position, column, str(exc))
                     continue
-            listed = excludes.get(e164)
+            listed = excluded_at(e164)
             if listed is not None:
                 excluded += 1
                 excluded_by[listed] += 1
@@ -368,20 +378,16 @@ def _render_rows(
                     problems.add(position, f"add_data.{key}", message)
                 continue
             sent += 1
-            if problems.total or problems.upfront:
-                continue  # the body will not be used; keep checking the remaining rows
-            if len(sample) < SAMPLE_SIZE:
-                sample.append(e164)
             batch.append({"add_data": add_data, "phone": e164})
-            if len(batch) >= _BATCH:
-                emit(batch)
+            if len(batch) >= batch_size:
+                flush(batch)
                 batch = []
     except RenderError as exc:  # the source cannot be read (from the start or part way)
         problems.upfront.extend(exc.problems)
 
     problems.raise_if_any(rendered)
     if batch:
-        emit(batch)
+        flush(batch)
     by_list = tuple(
         (display_path(e.path), count) for e, count in zip(spec.exclude, excluded_by, strict=True)
     )
