@@ -359,8 +359,9 @@ def _render_rows(
                 excluded_by[listed] += 1
                 continue
             if seen is not None:
-                # Integers take half the memory of the strings for a million numbers.
-                number = int(e164[1:])
+                # Integers take half the memory of the strings for a million numbers
+                # (int() reads the leading `+` as a sign).
+                number = int(e164)
                 if number in seen:
                     duplicates += 1
                     continue
