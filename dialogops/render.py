@@ -12,9 +12,11 @@ import contextlib
 import gc
 import hashlib
 import json
+import operator
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,6 +49,7 @@ _ENCODER = json.JSONEncoder(
 # all of these types, nearly all of them, take it, ten times faster.
 _FAST_ENCODER = msgspec.json.Encoder(order="sorted")
 _SCALARS = frozenset({str, int, bool, type(None)})
+_ADD_DATA = operator.itemgetter("add_data")
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,10 @@ def _few_collections() -> Iterator[None]:
 
 def _batch_json(batch: list[dict[str, Any]]) -> bytes:
     """The batch's entries as canonical JSON, comma-separated (the list without brackets)."""
-    if {type(value) for entry in batch for value in entry["add_data"].values()} <= _SCALARS:
+    # The types of every add_data value, collected in C: a set comprehension over the
+    # entries cost each row about as much as encoding it.
+    values = chain.from_iterable(map(dict.values, map(_ADD_DATA, batch)))
+    if set(map(type, values)) <= _SCALARS:
         return _FAST_ENCODER.encode(batch)[1:-1]
     return canonical_json(batch)[1:-1]
 
