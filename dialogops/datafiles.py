@@ -220,11 +220,12 @@ def csv_rows(
 
         def lines() -> Iterator[str]:
             # A row (which may span lines inside quotes) is refused once it passes
-            # MAX_ROW_CHARS, before it is read whole.
+            # MAX_ROW_CHARS, before it is read whole. (Bound once: this runs per line.)
             nonlocal read
-            while text := handle.readline(MAX_ROW_CHARS - (read - row_begins) + 1):
+            readline, most = handle.readline, MAX_ROW_CHARS
+            while text := readline(most - (read - row_begins) + 1):
                 read += len(text)
-                if read - row_begins > MAX_ROW_CHARS:
+                if read - row_begins > most:
                     raise _row_too_long(shown, line)
                 yield text
 

@@ -7,7 +7,7 @@ entry) so rendering problems can point at it. Files are read lazily, row by row.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,10 @@ from dialogops.specs import (
     PhoneSource,
 )
 from dialogops.yamlio import display_path
+
+# Headers of up to this many columns build each row's record with a generated function;
+# compiling one for a longer header would cost more than it saves.
+_GENERATED_COLUMNS = 256
 
 # A raw row: the record, its phone text (None when the record has no phone field) and its
 # position (a 1-based line for files, an entry index for inline lists). Locations are only
@@ -114,16 +118,34 @@ def _csv_rows(source: CsvSource, digests: dict[Path, str] | None) -> Iterator[Ra
     ):
         header = datafiles.csv_header(rows, source.phone_column, shown)
         columns, phone_at = header.columns, header.phone_index
+        record, width = _record_of(columns)
         for line, cells in rows:
             rows_read += 1
             # Short rows lack the trailing columns, so templates using them fail as
             # undefined instead of seeing empty values; extra cells are ignored. (Even
             # strict=False costs zip a keyword call: a third of building the dict.)
-            data = dict(zip(columns, cells))  # noqa: B905
+            data = record(cells) if len(cells) >= width else dict(zip(columns, cells))  # noqa: B905
             phone = cells[phone_at] if phone_at < len(cells) else None
             if phone or any(cell.strip() for cell in cells):
                 yield data, phone, line
         _check_count(source.checks, rows_read)
+
+
+def _record_of(columns: tuple[str, ...]) -> tuple[Callable[[list[str]], dict[str, str]], int]:
+    """The function building the record of a row of at least the returned number of cells.
+
+    For a row with a cell for every column, one dict display builds it in half the time of
+    dict(zip(...)). The column names are bound to the function's closure, never written
+    in its source.
+    """
+    if len(columns) > _GENERATED_COLUMNS:
+        return lambda cells: dict(zip(columns, cells)), 0  # noqa: B905 (as for short rows)
+    names = [f"k{index}" for index in range(len(columns))]
+    entries = "".join(f"{name}: cells[{index}], " for index, name in enumerate(names))
+    source = f"def bind({', '.join(names)}):\n    return lambda cells: {{{entries}}}"
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<csv record>", "exec"), namespace)
+    return namespace["bind"](*columns), len(columns)
 
 
 def _jsonl_rows(source: JsonlSource, digests: dict[Path, str] | None) -> Iterator[RawRow]:

@@ -172,6 +172,16 @@ def test_fast_path_agrees_for_every_three_digit_prefix() -> None:
             assert (library(raw, "RU") or "invalid") == _normalize_or_invalid(raw)
 
 
+def test_the_international_prefix_is_found_by_its_digits() -> None:
+    """The fast path tests for RU's international prefix as plain text, and numbers dialled
+    through it are left to the library."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("RU")
+    assert metadata is not None
+    assert metadata.international_prefix == "810"
+    for raw in ("81049301234567", "8 10 49 30 1234567", "8109991234567", "8109991234"):
+        assert fast_e164(raw, "RU") is None, raw
+
+
 def _normalize_or_invalid(raw: str) -> str:
     try:
         return normalize(raw, "RU")

@@ -115,6 +115,22 @@ def test_short_rows_lack_the_missing_columns(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("width", [3, 300])
+def test_records_by_the_header_whatever_its_width(tmp_path: Path, width: int) -> None:
+    """Extra cells are ignored and a repeated column keeps its last cell (as a dict of the
+    pairs would), for a header short enough for a generated record function or not."""
+    columns = ["phone", "a", "a"] + [f"c{i}" for i in range(width - 3)]
+    cells = ["+79991234567", "1", "2"] + [str(i) for i in range(width - 3)]
+    text = ",".join(columns) + "\n" + ",".join([*cells, "extra"]) + "\n+79991112233,3\n"
+    record = {"phone": "+79991234567", "a": "2", **{f"c{i}": str(i) for i in range(width - 3)}}
+    found = rows(CsvSource(write(tmp_path / "p.csv", text), MANIFEST))
+    assert found == [
+        (record, "+79991234567", "p.csv:2:1"),
+        ({"phone": "+79991112233", "a": "3"}, "+79991112233", "p.csv:3:1"),
+    ]
+    assert list(found[0][0]) == list(record)  # in the header's order
+
+
 def test_missing_phone_column_names_the_columns(tmp_path: Path) -> None:
     path = write(tmp_path / "p.csv", "tel;name\n+79991234567;A\n")
     with pytest.raises(RenderError) as info:

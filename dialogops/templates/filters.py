@@ -38,6 +38,13 @@ def _not_a_number(value: Any, kind: str) -> TemplateValueError:
 
 def _strict_int(value: Any, default: Any = _NOT_GIVEN, base: int = 10) -> Any:
     """Jinja's `int`, failing on a value that is not a number unless a default is given."""
+    if type(value) is str:
+        # do_int's own first step, taken here so that the text of an integer (nearly every
+        # value given) costs no further call; any other goes through do_int, which repeats it.
+        try:
+            return int(value, base)
+        except (TypeError, ValueError):
+            pass
     result = do_int(value, _NOT_GIVEN, base)
     if result is _NOT_GIVEN:
         if default is _NOT_GIVEN:
