@@ -29,7 +29,7 @@ from tests.conftest import child_env, run_cli, wait_for
 from tests.postgres import DSN_ENV, PG_DSN, use_postgres
 from tests.samples import api_env, create_requests, write_project
 
-NAMES = [f"c{i:02d}" for i in range(40)]
+NAMES = [f"c{i:02d}" for i in range(48)]
 
 # When to kill: after N seconds; after N create requests reached the server in this run
 # (sent, not yet stored); after N campaigns were stored in this run.
@@ -91,7 +91,7 @@ def kill_at(
 ) -> bool:
     """Kill `proc` at the moment given; False if it had already ended by then.
 
-    Polled every 10 ms: the sandbox answers each create 250 ms late, so a kill lands
+    Polled every 10 ms: the sandbox answers each create 150 ms late, so a kill lands
     between the moment and the next answer."""
     requests, before = create_requests(sandbox), stored(sandbox)
     started = time.monotonic()
@@ -173,7 +173,7 @@ def test_killed_applies_never_create_a_campaign_twice(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     backend = backend_for(load_config(None, root))
-    sandbox.faults.update(latency=0.25)
+    sandbox.faults.update(latency=0.15)
     cut_off = 0  # kills that left a create's outcome unknown
     resolutions: list[str] = []
 
