@@ -10,8 +10,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
 from dialogops.state import LocalBackend
+from dialogops.templates import compiler
 
 REPO = Path(__file__).resolve().parents[1]
 DATE = "2099-12-01"
@@ -173,3 +176,16 @@ DOCUMENTED_REPORT_REQUEST: dict[str, Any] = {
         }
     ],
 }
+
+
+def counting_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The template texts compiled from now on (parsed, checked and turned into code)."""
+    compiled: list[str] = []
+    real = compiler._compile_template
+
+    def counting(source: str) -> Any:
+        compiled.append(source)
+        return real(source)
+
+    monkeypatch.setattr(compiler, "_compile_template", counting)
+    return compiled

@@ -19,6 +19,7 @@ from dialogops.manifests.discovery import MAX_ENTRIES
 from dialogops.templates import compiler
 from tests.conftest import run_cli, run_dialogops
 from tests.sample_manifests import new_project, write_campaign
+from tests.samples import counting_compiles
 
 
 @pytest.fixture
@@ -222,14 +223,7 @@ def test_a_template_repeated_through_aliases_is_compiled_once(
         )
     )
     compiler._compiled.cache_clear()
-    compiled: list[str] = []
-    real = compiler._compile_template
-
-    def counting(source: str) -> Any:
-        compiled.append(source)
-        return real(source)
-
-    monkeypatch.setattr(compiler, "_compile_template", counting)
+    compiled = counting_compiles(monkeypatch)
     assert main(["validate"]) == 0, capsys.readouterr()
     assert capsys.readouterr().out == "ok: 1 Campaign and 0 Report manifests valid\n"
     # The alias template and the manifest's own `{{ row.name }}`, each once.

@@ -30,6 +30,7 @@ from dialogops.templates import (
     compile_value,
     compiler,
 )
+from tests.samples import counting_compiles
 
 MANIFEST = "campaigns/nps.yaml"
 
@@ -835,19 +836,6 @@ def test_compiled_templates_match_jinja(template: str) -> None:
         assert ours[0] == reference[0], (template, row, ours, reference)
         assert ours[1] == _json_like(reference[1]), (template, row)
         assert type(ours[1]) is type(_json_like(reference[1])), (template, row)
-
-
-def counting_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The template texts compiled from now on (parsed, checked and turned into code)."""
-    compiled: list[str] = []
-    real = compiler._compile_template
-
-    def counting(source: str) -> Any:
-        compiled.append(source)
-        return real(source)
-
-    monkeypatch.setattr(compiler, "_compile_template", counting)
-    return compiled
 
 
 def test_a_template_text_is_compiled_once_and_its_evaluator_shared(
