@@ -24,6 +24,10 @@ from dialogops.state import LocalBackend, StateLock
 from tests.conftest import wait_for
 from tests.samples import expected_body, manifest, phone, read_state, write_project
 
+# No test here is about timeouts: the bound only keeps a broken run from hanging. A tighter
+# one (it was 2 s) turned a create slowed by a busy CI machine into `unknown`.
+CLIENT_TIMEOUT = 30
+
 
 class Harness:
     """A project, its state lock and a client to the sandbox: runs plan + executor."""
@@ -53,7 +57,7 @@ class Harness:
         with (
             self.backend.lock("test apply") as lock,
             DialogClient(
-                self.sandbox.url, token=SANDBOX_TOKEN, timeout=2, retry_503=retry_503
+                self.sandbox.url, token=SANDBOX_TOKEN, timeout=CLIENT_TIMEOUT, retry_503=retry_503
             ) as client,
         ):
             plan = self.plan(lock, keep_bodies=True, **options)
@@ -259,7 +263,7 @@ def test_apply_sends_the_body_the_plan_fingerprinted_even_if_the_file_changes_af
     backend = LocalBackend(root / "dialogops.state.json")
     with (
         backend.lock("test") as lock,
-        DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client,
+        DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=CLIENT_TIMEOUT) as client,
     ):
         plan = build_plan(load_project([], load_config(None, root)), lock.read(), keep_bodies=True)
         # Rendered once, by the plan: what the file holds afterwards is never read.
@@ -294,7 +298,7 @@ def test_stopping_during_a_retry_wait_abandons_the_retry_and_forgets_the_entry(
     backend = LocalBackend(root / "dialogops.state.json")
     with (
         backend.lock("test") as lock,
-        DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=2) as client,
+        DialogClient(sandbox.url, token=SANDBOX_TOKEN, timeout=CLIENT_TIMEOUT) as client,
     ):
         plan = build_plan(load_project([], load_config(None, root)), lock.read(), keep_bodies=True)
         executor = Executor(lock, client, retry=RetryPolicy(max_wait=30))
