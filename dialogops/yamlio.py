@@ -8,6 +8,7 @@ instance `fmt` rewrites files with, once they loaded here without a problem.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import warnings
@@ -38,6 +39,9 @@ MAX_ALIAS_EXPANSION = 10_000
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 _CORE = "tag:yaml.org,2002:"
+_SEQUENCE_TAGS = frozenset({_CORE + "seq"})
+_MAPPING_TAGS = frozenset({_CORE + "map"})
+_SCALAR_TAGS = frozenset(_CORE + k for k in ("str", "null", "bool", "int", "float", "timestamp"))
 _INT_LIMIT = 10**MAX_INT_DIGITS
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
 
@@ -159,8 +163,10 @@ def load_text(text: str, path: Path, display: str) -> tuple[list[Document], list
         with warnings.catch_warnings():
             # YAML 1.2 allows redefining an anchor; ruamel warns about it, we do not.
             warnings.simplefilter("ignore", ReusedAnchorWarning)
+            # Without an anchor nothing is shared, so no alias can expand or recurse.
+            aliased = "&" in text
             for index, root in enumerate(compose_all(text)):
-                doc, found = _build_document(root, index, path, display)
+                doc, found = _build_document(root, index, path, display, aliased=aliased)
                 problems.extend(found)
                 if doc is not None:
                     documents.append(doc)
@@ -203,10 +209,11 @@ def _location(node: Node, display: str) -> Location:
 
 
 def _build_document(
-    root: Node, index: int, path: Path, display: str
+    root: Node, index: int, path: Path, display: str, *, aliased: bool
 ) -> tuple[Document | None, list[Problem]]:
     try:
-        _check_expansion(root)
+        if aliased:
+            _check_expansion(root)
     except _YamlProblem as exc:
         return None, [Problem(_location(exc.node, display), "", str(exc), Rule.YAML_REFUSED)]
     builder = _Builder(display)
@@ -281,6 +288,13 @@ def _check_expansion(root: Node) -> None:
             stack.append((child, False))
 
 
+@functools.cache
+def _scalar_constructor() -> Any:
+    """ruamel's constructor, for the text of numbers only: its scalar methods keep no state,
+    so one serves every document (an instance per document cost more than its scalars)."""
+    return ruamel_yaml().constructor
+
+
 class _Builder:
     """Builds plain dicts, lists and scalars, recording a mark for every path."""
 
@@ -289,26 +303,28 @@ class _Builder:
         self.marks: dict[FieldPath, Location] = {}
         self.key_marks: dict[FieldPath, Location] = {}
         self.problems: list[Problem] = []
-        self._constructor = ruamel_yaml().constructor
+        self._constructor = _scalar_constructor()
 
     def build(self, node: Node, path: FieldPath) -> Any:
         self.marks.setdefault(path, _location(node, self.display))
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
-            self._check_tag(node, "seq")
+            self._check_tag(node, _SEQUENCE_TAGS)
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
         return self._scalar(node, path)
 
-    def _check_tag(self, node: Node, *allowed: str) -> None:
+    def _check_tag(self, node: Node, allowed: frozenset[str]) -> str:
+        """The node's tag, if one of `allowed`."""
         tag = str(node.tag)
-        if tag not in {_CORE + name for name in allowed}:
+        if tag not in allowed:
             shown = "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
             raise _YamlProblem(node, f"YAML tag {shown!r} is not allowed here")
+        return tag
 
     def _mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
-        self._check_tag(node, "map")
+        self._check_tag(node, _MAPPING_TAGS)
         result: dict[str, Any] = {}
         merges: list[Node] = []
         for key_node, value_node in node.value:
@@ -350,8 +366,7 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode, path: FieldPath) -> Any:
         """The value of a scalar written at `path` (for a key, the mapping's path)."""
-        self._check_tag(node, "str", "null", "bool", "int", "float", "timestamp")
-        kind = str(node.tag)[len(_CORE) :]
+        kind = self._check_tag(node, _SCALAR_TAGS)[len(_CORE) :]
         text: str = node.value
         if kind == "null":
             return None

@@ -71,6 +71,28 @@ def compose_all(text: str) -> Iterator[Node]:
     return nodes
 
 
+class _Yaml12Resolver(VersionedResolver):
+    """ruamel's resolver for text without a `%YAML` directive (the only text libyaml reads
+    here): YAML 1.2, stated once instead of looked up on every node."""
+
+    @property
+    def processing_version(self) -> Any:
+        return (1, 2)
+
+
+class _EventComposer(_BoundedComposer):
+    """The bounded composer reading `_LibyamlEvents`' parser and resolver directly (ruamel
+    looks them up on every event, through a YAML instance this path has none of)."""
+
+    @property
+    def parser(self) -> Any:
+        return self.loader._parser
+
+    @property
+    def resolver(self) -> Any:
+        return self.loader._resolver
+
+
 class _LibyamlEvents:
     """libyaml parsing, the bounded composer and ruamel's YAML 1.2 resolver building the
     nodes: the same graph, tags and marks as ruamel's parser, except that an empty value
@@ -80,8 +102,8 @@ class _LibyamlEvents:
 
     def __init__(self, text: str) -> None:
         self._parser = CParser(io.StringIO(text))
-        self._resolver = VersionedResolver(loadumper=self)
-        self._composer = _BoundedComposer(loader=self)
+        self._resolver = _Yaml12Resolver(loadumper=self)
+        self._composer = _EventComposer(loader=self)
 
     def documents(self) -> list[Node]:
         nodes: list[Node] = []
