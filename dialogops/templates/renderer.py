@@ -4,6 +4,7 @@ found when compiling, every key that fails on a row, each in the user's words.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -41,8 +42,12 @@ class AddDataRenderer:
         self._fields = fields
         self._budget = Budget()
         self.keys = tuple(key for key, _ in fields)
-        # `render` for callers that already hold a plain dict row and a Vars.
-        self.render_prepared = _every_key(fields, self._budget, self._failed)
+
+    @functools.cached_property
+    def render_prepared(self) -> RenderRow:
+        """`render` for callers that already hold a plain dict row and a Vars; generated
+        on first use, so that checking a manifest (compiling only) does not pay for it."""
+        return _every_key(self._fields, self._budget, self._failed)
 
     def render(self, row: Mapping[str, Any], vars: Mapping[str, str]) -> dict[str, Any]:
         """One row's add_data; AddDataError lists every key that failed."""
