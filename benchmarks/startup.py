@@ -5,6 +5,11 @@ Runs, interleaved N times each (default 20): `python -c pass`, `dialogops --vers
 a temporary folder). Prints the medians, their ratios to `python -c pass` measured in the
 same run, and the targets; exits 1 if a target is missed.
 
+Beside each command it times the floor: a bare Python importing only the libraries that
+command cannot answer without (`--help`: click and the standard modules its help formatter
+loads; `validate`: click, jsonschema, jinja2 and ruamel.yaml). A target below its floor
+cannot be met while the command uses those libraries.
+
     python benchmarks/startup.py [--runs 20]
 
 Works from a checkout with any Python: it runs the `dialogops` command installed next to
@@ -27,6 +32,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # Ratio to `python -c pass` each command must stay within.
 TARGETS = {"--version": 4.0, "--help": 4.0, "validate": 10.0}
+# What each command must import whatever dialogops does, as `python -c` code.
+FLOORS = {
+    "--help": "import click, shutil, textwrap",
+    "validate": "import click, jsonschema, jinja2, ruamel.yaml",
+}
 
 
 def find_dialogops() -> Path | None:
@@ -73,6 +83,7 @@ def main() -> int:
             "--version": [str(entry), "--version"],
             "--help": [str(entry), "--help"],
             "validate": [str(entry), "validate"],
+            **{f"floor {name}": [python, "-c", code] for name, code in FLOORS.items()},
         }
         for command in commands.values():  # warm the file cache and byte-code
             timed(command, project)
@@ -94,6 +105,11 @@ def main() -> int:
             f"{'dialogops ' + name:>22}: median {medians[name]:.3f} s, {ratio:4.1f}x "
             f"(target {target:g}x) {'ok' if ok else 'MISSED'}"
         )
+        if name in FLOORS:
+            floor = medians[f"floor {name}"]
+            print(
+                f"{'':>22}  floor, `{FLOORS[name]}` alone: {floor:.3f} s, {floor / baseline:4.1f}x"
+            )
     return 0 if met else 1
 
 

@@ -24,11 +24,14 @@ _real_connect = socket.socket.connect
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Compile the package's bytecode once, before any test starts a `dialogops` process.
+    """Bytecode kept, as without PYTHONDONTWRITEBYTECODE (set on this project's runners).
 
-    pip compiles an installed package's bytecode; an editable install run under
-    PYTHONDONTWRITEBYTECODE (as on this project's runners) has none, so every command a
-    test starts would compile each module it imports again: 0.15 s of CPU per command."""
+    The package is compiled once, before any test starts a `dialogops` process: pip compiles
+    an installed package's bytecode, but an editable install run under that setting has
+    none, so every command a test starts would compile each module it imports again (0.15 s
+    of CPU per command). And each process keeps the test modules as pytest rewrote their
+    asserts, which it otherwise does anew in every worker of every run (2 s of CPU each)."""
+    sys.dont_write_bytecode = False
     if not hasattr(config, "workerinput"):
         compileall.compile_dir(Path(__file__).parents[1] / "dialogops", quiet=1)
 
@@ -38,6 +41,29 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     starting in a subprocess or a sandbox answering late, which leaves the core to a second
     worker meanwhile."""
     return 2 * len(os.sched_getaffinity(0))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deal the tests marked `slow` out to the workers, each at the head of a worker's share.
+
+    `--dist worksteal` first hands each worker one contiguous slice of the collection (sizes
+    as below), and an idle worker later steals the tail of the longest queue. In collection
+    order a third of the slow tests' time (the SIGKILL loops, the pre-commit hooks) fell in
+    one slice, and at its head nobody could steal them: one worker ran them one after another
+    while the others had finished. Only the order changes: every test still runs."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    if workers < 2:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    fast = iter([item for item in items if not item.get_closest_marker("slow")])
+    ordered: list[pytest.Item] = []
+    pending = len(items)
+    for worker in range(workers):
+        share = pending // (workers - worker)  # as worksteal's first `check_schedule`
+        pending -= share
+        heads = slow[worker::workers]
+        ordered += heads + [next(fast) for _ in range(share - len(heads))]
+    items[:] = ordered
 
 
 def _loopback_only(self: socket.socket, address: object) -> None:
