@@ -45,7 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     import click
 
     from dialogops.cli.group import Invocation, cli
-    from dialogops.errors import DialogOpsError
 
     invocation = Invocation()
     try:
@@ -60,15 +59,19 @@ def main(argv: list[str] | None = None) -> int:
         exc.show(file=shown)
         click.echo(_shown(shown.getvalue()), err=True, nl=False)
         return 1
-    except DialogOpsError as exc:
-        click.echo(_shown(f"error: {exc}"), err=True)
-        return 1
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as exc:  # the boundary: a bug in dialogops itself
+    except Exception as exc:
+        # Imported here: `dialogops --help` has no use for the error classes.
+        from dialogops.errors import DialogOpsError
+
+        if isinstance(exc, DialogOpsError):
+            click.echo(_shown(f"error: {exc}"), err=True)
+            return 1
+        # The boundary: a bug in dialogops itself.
         if invocation.verbose:
             import traceback  # only a crash needs it
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, NamedTuple
 
@@ -76,9 +75,10 @@ SANDBOX_COMMANDS: Mapping[str, Lazy] = {
 }
 
 
-@dataclass
 class Invocation:
-    """What the error boundary learns while the command line is parsed (the context's `obj`)."""
+    """What the error boundary learns while the command line is parsed (the context's `obj`).
+
+    A plain class: `--help` would otherwise load `dataclasses` for it alone."""
 
     verbose: bool = False
 
