@@ -555,11 +555,12 @@ GOOD_REPORT = (REPO / "campaigns" / "nps-2099-12-results.yaml").read_text(encodi
 
 def _this_tree(tmp_path: Path) -> Path:
     """This repository's working tree as one commit: pre-commit installs hooks from a commit,
-    and the tree under test may hold changes not committed yet."""
+    and the tree under test may hold changes not committed yet. The tests are left out
+    (two thirds of the files): installing the hooks never reads them."""
     listed = _git(REPO, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
     tree = tmp_path / "dialogops-repo"
     for name in filter(None, listed.split("\0")):
-        if (REPO / name).is_file():
+        if not name.startswith("tests/") and (REPO / name).is_file():
             (tree / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, tree / name)
     _git(tree, "init", "--quiet")
