@@ -1,23 +1,31 @@
 """YAML text to node graphs, nested at most MAX_DEPTH levels; `yamlio` builds the data.
 
-libyaml (ruamel.yaml.clib) parses five times faster than ruamel's pure-Python parser, and
-its events feed ruamel's composer and YAML 1.2 resolver, so the nodes are the same. Text
-that libyaml, a YAML 1.1 parser, could read otherwise, and text it cannot parse, are read
-by ruamel's parser, which words the problem.
+libyaml (ruamel.yaml.clib) parses five times faster than ruamel's pure-Python parser; its
+events become ruamel's nodes, tagged by ruamel's YAML 1.2 resolver, so the nodes are the
+same. Text that libyaml, a YAML 1.1 parser, could read otherwise, and text it cannot parse,
+are read by ruamel's parser and composer, which word the problem.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from _ruamel_yaml import CParser
 from ruamel.yaml import YAML
-from ruamel.yaml.composer import Composer
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import Node
+from ruamel.yaml.events import (
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from ruamel.yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
 # Manifests nest a handful of levels; the composer recurses per level, so a deliberately
@@ -64,7 +72,7 @@ def compose_all(text: str) -> Iterator[Node]:
     """The node graph of each document of `text`; a problem raises a YAMLError."""
     if not _READ_OTHERWISE_BY_LIBYAML.search(text):
         try:
-            return iter(_LibyamlEvents(text).documents())
+            return iter(_libyaml_documents(text))
         except YAMLError:
             pass
     nodes: Iterator[Node] = ruamel_yaml("safe").compose_all(io.StringIO(text))
@@ -80,36 +88,63 @@ class _Yaml12Resolver(VersionedResolver):
         return (1, 2)
 
 
-class _EventComposer(_BoundedComposer):
-    """The bounded composer reading `_LibyamlEvents`' parser and resolver directly (ruamel
-    looks them up on every event, through a YAML instance this path has none of)."""
+def _libyaml_documents(text: str) -> list[Node]:
+    """libyaml's events composed into ruamel's nodes, tagged by ruamel's YAML 1.2 resolver:
+    the same graph, tags and marks as ruamel's parser, except that an empty value is marked
+    just after its key rather than at the next token."""
+    parser = CParser(io.StringIO(text))
+    resolve = _Yaml12Resolver().resolve
+    documents: list[Node] = []
+    try:
+        parser.get_event()  # the stream's start
+        while not parser.check_event(StreamEndEvent):
+            parser.get_event()  # the document's start
+            documents.append(_document(parser, resolve))
+            parser.get_event()  # the document's end
+    finally:
+        parser.dispose()
+    return documents
 
-    @property
-    def parser(self) -> Any:
-        return self.loader._parser
 
-    @property
-    def resolver(self) -> Any:
-        return self.loader._resolver
-
-
-class _LibyamlEvents:
-    """libyaml parsing, the bounded composer and ruamel's YAML 1.2 resolver building the
-    nodes: the same graph, tags and marks as ruamel's parser, except that an empty value
-    is marked just after its key rather than at the next token."""
-
-    max_depth = None  # ruamel's own bound, unused: `_BoundedComposer` applies MAX_DEPTH
-
-    def __init__(self, text: str) -> None:
-        self._parser = CParser(io.StringIO(text))
-        self._resolver = _Yaml12Resolver(loadumper=self)
-        self._composer = _EventComposer(loader=self)
-
-    def documents(self) -> list[Node]:
-        nodes: list[Node] = []
-        try:
-            while self._composer.check_node():
-                nodes.append(self._composer.get_node())
-        finally:
-            self._parser.dispose()
-        return nodes
+def _document(parser: Any, resolve: Callable[..., Any]) -> Node:
+    """One document's nodes, built from its events in one loop: ruamel's composer, which
+    recursed and looked up its parser and resolver per event, took most of a manifest's
+    load. As deep as MAX_DEPTH; the text has no anchor, so any alias is undefined."""
+    opened: list[CollectionNode] = []  # the collections being filled, outermost first
+    keys: list[Node | None] = []  # per collection: a mapping's key still without its value
+    while True:
+        event = parser.get_event()
+        kind = type(event)
+        node: Node
+        if kind is SequenceEndEvent or kind is MappingEndEvent:
+            node = opened.pop()
+            keys.pop()
+            node.end_mark = event.end_mark
+        elif len(opened) >= MAX_DEPTH:
+            raise TooDeep(problem_mark=event.start_mark)
+        elif kind is ScalarEvent:
+            tag = event.ctag
+            if tag is None or str(tag) == "!":
+                tag = resolve(ScalarNode, event.value, event.implicit)
+            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        elif kind is SequenceStartEvent or kind is MappingStartEvent:
+            node_class = SequenceNode if kind is SequenceStartEvent else MappingNode
+            tag = event.ctag
+            if tag is None or str(tag) == "!":
+                tag = resolve(node_class, None, event.implicit)
+            opened.append(node_class(tag, [], event.start_mark, None, flow_style=event.flow_style))
+            keys.append(None)
+            continue
+        else:
+            message = f"found undefined alias {event.anchor!r}"
+            raise ComposerError(None, None, message, event.start_mark)
+        if not opened:
+            return node
+        parent = opened[-1]
+        if type(parent) is SequenceNode:
+            parent.value.append(node)
+        elif keys[-1] is None:
+            keys[-1] = node
+        else:
+            parent.value.append((keys[-1], node))
+            keys[-1] = None
