@@ -55,15 +55,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if workers < 2:
         return
     slow = [item for item in items if item.get_closest_marker("slow")]
-    fast = iter([item for item in items if not item.get_closest_marker("slow")])
+    fast = [item for item in items if not item.get_closest_marker("slow")]
     ordered: list[pytest.Item] = []
     pending = len(items)
     for worker in range(workers):
         share = pending // (workers - worker)  # as worksteal's first `check_schedule`
         pending -= share
         heads = slow[worker::workers]
-        ordered += heads + [next(fast) for _ in range(share - len(heads))]
-    items[:] = ordered
+        taken = max(0, share - len(heads))
+        ordered += heads + fast[:taken]
+        del fast[:taken]
+    items[:] = ordered + fast
 
 
 def _loopback_only(self: socket.socket, address: object) -> None:
