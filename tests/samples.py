@@ -17,6 +17,14 @@ from dialogops.state import LocalBackend
 from dialogops.templates import compiler
 
 REPO = Path(__file__).resolve().parents[1]
+# Python source setting `peak`: the running process's own peak RSS, in bytes. Not
+# `ru_maxrss`, which Linux carries over from the process that started it: a child of a
+# test worker that once held more would be measured at the worker's peak.
+OWN_PEAK_RSS = (
+    "import re\n"
+    "with open('/proc/self/status', encoding='ascii') as status:\n"
+    "    peak = int(re.search(r'VmHWM:\\s+(\\d+) kB', status.read())[1]) * 1024\n"
+)
 DATE = "2099-12-01"
 
 

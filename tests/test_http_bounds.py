@@ -14,7 +14,7 @@ import pytest
 
 from dialogops.sandbox import SANDBOX_TOKEN, SandboxServer
 from tests.conftest import child_env, run_cli, run_dialogops
-from tests.samples import api_env, read_state, state_as_started, write_project
+from tests.samples import OWN_PEAK_RSS, api_env, read_state, state_as_started, write_project
 
 REPORT = textwrap.dedent("""\
     ---
@@ -82,14 +82,18 @@ def test_a_gzip_bomb_create_answer_ends_unknown_with_bounded_memory(
     root = project(tmp_path, sandbox, timeout=30)
     sandbox.faults.gzip_bomb_count = 1  # 1 MiB on the wire, 1 GiB inflated
     # A process of its own, so that its peak memory is its alone.
-    measure = textwrap.dedent("""\
-        import resource, sys
+    measure = (
+        textwrap.dedent("""\
+        import sys
         from dialogops.cli import main
         code = main(["apply", "--auto-approve"])
-        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"PEAK {peak_mib:.0f}", file=sys.stderr)
+        """)
+        + OWN_PEAK_RSS
+        + textwrap.dedent("""\
+        print(f"PEAK {peak / 2**20:.0f}", file=sys.stderr)
         sys.exit(code)
         """)
+    )
     result = subprocess.run(
         [sys.executable, "-c", measure],
         cwd=root,

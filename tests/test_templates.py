@@ -30,7 +30,7 @@ from dialogops.templates import (
     compile_value,
     compiler,
 )
-from tests.samples import counting_compiles
+from tests.samples import OWN_PEAK_RSS, counting_compiles
 
 MANIFEST = "campaigns/nps.yaml"
 
@@ -367,16 +367,19 @@ def test_a_chain_charges_only_the_comparisons_it_makes() -> None:
 # peak RSS, under an address-space limit so that a regression fails instead of exhausting
 # the machine's memory.
 CHAIN_PEAK_LIMIT = 1024 * 2**20
-COMPILE_CHAINS = """
+COMPILE_CHAINS = (
+    """
 import json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))
 from dialogops.templates import Budget, Vars, compile_value
 values = []
 for template in json.loads(sys.stdin.read()):
     values.append(compile_value(template)({}, Vars(), Budget()))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"values": values, "peak": peak}))
 """
+    + OWN_PEAK_RSS
+    + """print(json.dumps({"values": values, "peak": peak}))
+"""
+)
 
 
 @pytest.mark.slow
