@@ -108,8 +108,9 @@ def _libyaml_documents(text: str) -> list[Node]:
 
 def _document(parser: Any, resolve: Callable[..., Any]) -> Node:
     """One document's nodes, built from its events in one loop: ruamel's composer, which
-    recursed and looked up its parser and resolver per event, took most of a manifest's
-    load. As deep as MAX_DEPTH; the text has no anchor, so any alias is undefined."""
+    recursed and looked up its parser and resolver per event, was the largest part of
+    loading a manifest. As deep as MAX_DEPTH; the text has no anchor, so any alias is
+    undefined."""
     opened: list[CollectionNode] = []  # the collections being filled, outermost first
     keys: list[Node | None] = []  # per collection: a mapping's key still without its value
     while True:
