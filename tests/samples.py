@@ -187,7 +187,9 @@ DOCUMENTED_REPORT_REQUEST: dict[str, Any] = {
 
 
 def counting_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The template texts compiled from now on (parsed, checked and turned into code)."""
+    """The template texts compiled from now on (parsed, checked and turned into code); the
+    cache of compiled texts starts empty, so a text compiled before counts again."""
+    compiler._compiled.cache_clear()
     compiled: list[str] = []
     real = compiler._compile_template
 

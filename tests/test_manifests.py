@@ -16,7 +16,6 @@ from dialogops.config import deep_merge, load_config
 from dialogops.errors import ManifestError, UsageError
 from dialogops.manifests import check_project, discover, load_project
 from dialogops.manifests.discovery import MAX_ENTRIES
-from dialogops.templates import compiler
 from tests.conftest import run_cli, run_dialogops
 from tests.sample_manifests import new_project, write_campaign
 from tests.samples import counting_compiles
@@ -222,7 +221,6 @@ def test_a_template_repeated_through_aliases_is_compiled_once(
             "    code: 7\n", f'    code: 7\n    k0: &big "{template}"\n{aliases}'
         )
     )
-    compiler._compiled.cache_clear()
     compiled = counting_compiles(monkeypatch)
     assert main(["validate"]) == 0, capsys.readouterr()
     assert capsys.readouterr().out == "ok: 1 Campaign and 0 Report manifests valid\n"
