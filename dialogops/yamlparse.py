@@ -28,8 +28,8 @@ from ruamel.yaml.events import (
 from ruamel.yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-# Manifests nest a handful of levels; the composer recurses per level, so a deliberately
-# deep document would otherwise exhaust the Python stack.
+# Manifests nest a handful of levels; ruamel's composer and `yamlio`'s builder recurse per
+# level, so a deliberately deep document would otherwise exhaust the Python stack.
 MAX_DEPTH = 64
 
 # What libyaml reads otherwise than ruamel's YAML 1.2 parser: a `%YAML` directive (only
